@@ -1,0 +1,12 @@
+# Warnings for einstream's own targets (never exported to consumers).
+function(einstream_set_warnings target)
+  set(flags -Wall -Wextra)
+  if(EINSTREAM_WARNINGS_AS_ERRORS)
+    list(APPEND flags -Werror)
+  endif()
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${flags}>)
+  if(EINSTREAM_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE
+      $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror>)
+  endif()
+endfunction()

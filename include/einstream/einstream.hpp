@@ -1,0 +1,8 @@
+// einstream: Einstein summation for tensors larger than the GPU.
+// The one header a user includes.
+#pragma once
+
+#include "einstream/error.hpp"
+#include "einstream/plan.hpp"
+#include "einstream/tensor.hpp"
+#include "einstream/version.hpp"

@@ -1,0 +1,137 @@
+// Plan: an einsum expression planned once for given input descriptors and
+// executed many times on different data of the same shapes.
+//
+//   einstream::Plan plan("ij,jk->ik", {a_desc, b_desc});
+//   std::vector<float> c(plan.output().element_count());
+//   plan.execute({a.data(), b.data()}, c.data());          // c = A B
+//   plan.execute({a.data(), b.data()}, c.data(), 2.0, 1.0); // c = 2 A B + c
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "einstream/tensor.hpp"
+
+namespace einstream {
+
+// alpha and beta of `out = alpha * einsum(...) + beta * out`. Real dtypes
+// accept only scalars with a zero imaginary part.
+using Scalar = std::complex<double>;
+
+enum class Backend {
+  automatic,  // the CUDA backend when it is built and a GPU is present, else host
+  host,       // plain C++ on the calling thread; runs everywhere
+  cuda,       // NVIDIA GPU
+};
+
+enum class PathAlgorithm {
+  automatic,  // the best algorithm for the problem size
+  naive,      // contract operands left to right, as written
+  greedy,     // repeatedly contract the pair whose result shrinks memory most
+};
+
+// "host"/"cuda"/"auto" and "auto"/"naive"/"greedy"; the parsers throw Error
+// naming the accepted values.
+const char* to_string(Backend backend);
+Backend backend_from_string(const std::string& name);
+const char* to_string(PathAlgorithm path);
+PathAlgorithm path_algorithm_from_string(const std::string& name);
+
+// Device memory einstream may use: absolute bytes or a fraction of the
+// device's total memory.
+struct MemoryLimit {
+  enum class Kind { bytes, fraction };
+  Kind kind = Kind::fraction;
+  double value = 0.9;
+
+  static MemoryLimit from_bytes(std::uint64_t bytes);
+  // fraction must lie in (0, 1].
+  static MemoryLimit from_fraction(double fraction);
+  // "4GiB", "512 MiB", "1e9", "1500000KB", "0.5" (a fraction: any number in
+  // (0, 1] without suffix). Suffixes: B, KB, MB, GB, TB (powers of 1000),
+  // KiB, MiB, GiB, TiB (powers of 1024); case-insensitive. Throws Error.
+  static MemoryLimit parse(const std::string& text);
+
+  // Bytes allowed on a device with `device_bytes` of memory.
+  std::uint64_t resolve(std::uint64_t device_bytes) const;
+};
+
+std::string to_string(const MemoryLimit& limit);
+
+struct Options {
+  int device = 0;
+  MemoryLimit memory_limit;
+  PathAlgorithm path = PathAlgorithm::automatic;
+  Backend backend = Backend::automatic;
+};
+
+// A contraction path in opt_einsum's format and its cost, counted as
+// opt_einsum counts it.
+struct PathInfo {
+  // Linear format: each step names the positions (in the current operand
+  // list) of the operands it contracts; they are removed and the result is
+  // appended at the end.
+  std::vector<std::vector<int>> path;
+  // Sum over steps of (product of the extents of every mode in the step) x
+  // (2 if the step sums a mode, else 1).
+  double flops = 0;
+  // Elements of the largest tensor any step produces (the output included).
+  double largest_intermediate = 0;
+  // Wall time spent finding the path.
+  double seconds = 0;
+};
+
+namespace detail {
+struct PlanState;
+}
+
+class Plan {
+ public:
+  // Parses and plans `expression` for inputs described by `inputs`; the
+  // output is C-contiguous. Throws ParseError, ShapeError or Error.
+  Plan(std::string_view expression, std::vector<TensorDesc> inputs, const Options& options = {});
+  // As above with a caller-chosen output layout (strides), whose dtype and
+  // extents must match the expression's result.
+  Plan(std::string_view expression, std::vector<TensorDesc> inputs, TensorDesc output,
+       const Options& options = {});
+  ~Plan();
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+
+  const std::string& expression() const;
+  const std::vector<TensorDesc>& inputs() const;
+  const TensorDesc& output() const;
+  const Options& options() const;
+  // The backend execute() runs on (never Backend::automatic).
+  Backend backend() const;
+  const PathInfo& path() const;
+
+  // A readable account of the plan: modes and extents, each contraction step
+  // with its result, FLOPs, sizes, backend and memory limit.
+  std::string explain() const;
+
+  // out = alpha * einsum(inputs) + beta * out. With beta == 0 the output is
+  // not read (it may hold garbage, NaN included). Inputs are never written.
+  void execute(const std::vector<const void*>& inputs, void* output, Scalar alpha = 1.0,
+               Scalar beta = 0.0);
+
+ private:
+  std::unique_ptr<detail::PlanState> state_;
+};
+
+// The contraction path einstream would use, without building a full Plan.
+PathInfo contraction_path(std::string_view expression,
+                          const std::vector<std::vector<std::int64_t>>& shapes,
+                          const Options& options = {});
+
+// One-shot evaluation: plans, executes and discards the plan.
+void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,
+            const TensorView& output, const Options& options = {});
+void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,
+            const TensorView& output, Scalar alpha, Scalar beta, const Options& options = {});
+
+}  // namespace einstream

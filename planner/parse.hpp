@@ -1,0 +1,36 @@
+// Parser: einsum expression + operand shapes -> Problem.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "planner/problem.hpp"
+
+namespace einstream::detail {
+
+// Parses `expression` for operands of the given shapes (one extent list per
+// operand; empty for a scalar).
+//
+// Notation (numpy's einsum):
+//   - operands separated by ',', optional "->" followed by the output;
+//   - labels are ASCII letters a-z and A-Z (case-sensitive); spaces and tabs
+//     are ignored anywhere;
+//   - "..." at most once per operand and in the output stands for the leading
+//     or middle axes not named by letters; ellipsis dimensions of different
+//     operands align from the right and broadcast as in numpy (extent 1
+//     stretches); a label may also broadcast from extent 1;
+//   - a label repeated within one operand takes its diagonal;
+//   - implicit output (no "->"): the ellipsis dimensions first, then the
+//     labels that appear exactly once, in alphabetical order (upper case
+//     before lower case, as numpy sorts);
+//   - an explicit output without "..." sums over the ellipsis dimensions;
+//   - a label in the output must appear in some input, and only once in the
+//     output.
+//
+// Throws ParseError (with the character position) for malformed expressions
+// and ShapeError when the shapes do not fit the expression (wrong operand
+// count, rank, or conflicting extents), naming the operand, axis and label.
+Problem parse(std::string_view expression, const std::vector<std::vector<std::int64_t>>& shapes);
+
+}  // namespace einstream::detail

@@ -1,0 +1,61 @@
+// einstream: evaluate einsum expressions on .npy files, print contraction
+// paths, run the headline demo.
+#include <iostream>
+
+#include "einstream/version.hpp"
+#include "src/cli/commands.hpp"
+
+namespace einstream::cli {
+
+void PlanFlags::add_to(CLI::App& command, bool with_backend) {
+  if (with_backend) {
+    command.add_option("--backend", backend, "host, cuda or auto")
+        ->check(CLI::IsMember({"host", "cuda", "auto"}))
+        ->capture_default_str();
+  }
+  command.add_option("--path", path, "contraction path algorithm: auto, naive or greedy")
+      ->check(CLI::IsMember({"auto", "naive", "greedy"}))
+      ->capture_default_str();
+  command.add_option("--memory-limit", memory_limit,
+                     "device memory to use: bytes with an optional suffix (KiB, MiB, GiB, KB, MB, "
+                     "GB), or a fraction in (0, 1] of device memory");
+}
+
+Options PlanFlags::options() const {
+  Options options;
+  options.backend = backend_from_string(backend);
+  options.path = path_algorithm_from_string(path);
+  if (!memory_limit.empty()) options.memory_limit = MemoryLimit::parse(memory_limit);
+  return options;
+}
+
+void run_guarded(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const CommandFailed&) {
+    throw;
+  } catch (const std::exception& error) {
+    std::cerr << "einstream: " << error.what() << '\n';
+    throw CommandFailed{1};
+  }
+}
+
+}  // namespace einstream::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"einstream: Einstein summation for tensors larger than the GPU"};
+  app.set_version_flag("--version", std::string("einstream ") + einstream::version());
+  app.require_subcommand(1);
+  einstream::cli::add_run_command(app);
+  einstream::cli::add_path_command(app);
+  einstream::cli::add_demo_command(app);
+  einstream::cli::add_devices_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const einstream::cli::CommandFailed& failure) {
+    return failure.status;
+  }
+  return 0;
+}

@@ -1,0 +1,276 @@
+// Plan: validation of descriptors, planning (parse + path) and dispatch of
+// execution to a backend.
+#include "einstream/plan.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "einstream/error.hpp"
+#include "planner/parse.hpp"
+#include "planner/path.hpp"
+#include "src/host/host_backend.hpp"
+#include "src/memory_span.hpp"
+#include "src/reference.hpp"
+
+namespace einstream {
+
+namespace detail {
+
+struct PlanState {
+  std::string expression;
+  std::vector<TensorDesc> inputs;
+  TensorDesc output;
+  Options options;
+  Backend backend = Backend::host;
+  Problem problem;
+  ContractionPath path;
+  PathInfo path_info;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::PlanState;
+
+void check_strides(const TensorDesc& desc, const std::string& what) {
+  if (!desc.strides.empty() && desc.strides.size() != desc.extents.size()) {
+    throw ShapeError(what + " " + to_string(desc) + " has " + std::to_string(desc.strides.size()) +
+                     " strides for " + std::to_string(desc.extents.size()) +
+                     " extents: expected one stride per axis (or none for C order)");
+  }
+  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
+    if (desc.extents[axis] < 0) {
+      throw ShapeError(what + " " + to_string(desc) + " has negative extent " +
+                       std::to_string(desc.extents[axis]) + " on axis " + std::to_string(axis));
+    }
+  }
+  desc.element_count();  // throws on overflow
+}
+
+Backend resolve_backend(Backend requested) {
+  switch (requested) {
+    case Backend::automatic:
+    case Backend::host:
+      return Backend::host;
+    case Backend::cuda:
+      throw Error(
+          "backend 'cuda' cannot execute plans in this version of einstream: it executes on the "
+          "host backend only; use backend 'host' or 'auto'");
+  }
+  throw Error("invalid Backend value");
+}
+
+std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<TensorDesc> inputs,
+                                     const TensorDesc* output, const Options& options) {
+  auto state = std::make_unique<PlanState>();
+  state->expression = std::string(expression);
+  state->options = options;
+
+  if (inputs.empty()) throw ShapeError("einsum needs at least one input operand");
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const std::string what = "input " + std::to_string(index);
+    if (!is_supported(inputs[index].dtype)) {
+      throw Error(what + " has data type " + to_string(inputs[index].dtype) +
+                  ", which no backend supports yet: expected f32, f64, c64 or c128");
+    }
+    if (inputs[index].dtype != inputs[0].dtype) {
+      throw ShapeError(what + " has data type " + to_string(inputs[index].dtype) +
+                       " but input 0 has " + to_string(inputs[0].dtype) +
+                       ": all operands must share one data type");
+    }
+    check_strides(inputs[index], what);
+  }
+
+  std::vector<std::vector<std::int64_t>> shapes;
+  for (const TensorDesc& desc : inputs) shapes.push_back(desc.extents);
+  const auto start = std::chrono::steady_clock::now();
+  state->problem = detail::parse(expression, shapes);
+  state->path = detail::find_path(state->problem, options.path);
+  const auto stop = std::chrono::steady_clock::now();
+
+  state->path_info.path = state->path.linear();
+  state->path_info.flops = state->path.flops;
+  state->path_info.largest_intermediate = state->path.largest_intermediate;
+  state->path_info.seconds = std::chrono::duration<double>(stop - start).count();
+
+  const TensorDesc expected(inputs[0].dtype, state->problem.output_extents());
+  if (output != nullptr) {
+    if (output->dtype != expected.dtype || output->extents != expected.extents) {
+      throw ShapeError("output " + to_string(*output) + " does not match the result of '" +
+                       state->expression + "': expected " + to_string(expected) + " (any strides)");
+    }
+    check_strides(*output, "output");
+    if (!detail::elements_are_distinct(output->extents, output->effective_strides())) {
+      throw ShapeError("output " + to_string(*output) +
+                       " has strides under which distinct elements share memory");
+    }
+    state->output = *output;
+  } else {
+    state->output = expected;
+  }
+  state->inputs = std::move(inputs);
+  state->backend = resolve_backend(options.backend);
+  return state;
+}
+
+std::string format_count(double value) {
+  char text[32];
+  if (value < 1e6) {
+    std::snprintf(text, sizeof text, "%.0f", value);
+  } else {
+    std::snprintf(text, sizeof text, "%.3e", value);
+  }
+  return text;
+}
+
+std::string step_expression(const detail::Problem& problem, const detail::PathStep& step) {
+  std::string text;
+  auto append_modes = [&](const std::vector<detail::Mode>& modes) {
+    for (detail::Mode mode : modes) {
+      const std::string& label = problem.labels[mode];
+      text += label.size() == 1 ? label : "[" + label + "]";
+    }
+  };
+  for (std::size_t index = 0; index < step.operand_modes.size(); ++index) {
+    if (index) text += ',';
+    append_modes(step.operand_modes[index]);
+  }
+  text += "->";
+  append_modes(step.result);
+  return text;
+}
+
+}  // namespace
+
+Plan::Plan(std::string_view expression, std::vector<TensorDesc> inputs, const Options& options)
+    : state_(make_plan(expression, std::move(inputs), nullptr, options)) {}
+
+Plan::Plan(std::string_view expression, std::vector<TensorDesc> inputs, TensorDesc output,
+           const Options& options)
+    : state_(make_plan(expression, std::move(inputs), &output, options)) {}
+
+Plan::~Plan() = default;
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+
+const std::string& Plan::expression() const { return state_->expression; }
+const std::vector<TensorDesc>& Plan::inputs() const { return state_->inputs; }
+const TensorDesc& Plan::output() const { return state_->output; }
+const Options& Plan::options() const { return state_->options; }
+Backend Plan::backend() const { return state_->backend; }
+const PathInfo& Plan::path() const { return state_->path_info; }
+
+std::string Plan::explain() const {
+  const PlanState& state = *state_;
+  const detail::Problem& problem = state.problem;
+  std::ostringstream os;
+  os << "einstream plan for '" << state.expression << "'\n";
+  os << "  parsed as     " << detail::to_string(problem) << '\n';
+  os << "  data type     " << to_string(state.output.dtype) << '\n';
+  os << "  backend       " << to_string(state.backend) << " (requested "
+     << to_string(state.options.backend) << ")\n";
+  char found_in[64];
+  std::snprintf(found_in, sizeof found_in, "%.3f ms", state.path_info.seconds * 1e3);
+  os << "  path          " << to_string(state.options.path) << ", found in " << found_in << '\n';
+  os << "  memory limit  " << to_string(state.options.memory_limit) << '\n';
+  os << "  modes        ";
+  for (int mode = 0; mode < problem.mode_count(); ++mode) {
+    os << ' ' << problem.labels[mode] << '=' << problem.extents[mode];
+  }
+  os << '\n';
+  for (std::size_t index = 0; index < state.inputs.size(); ++index) {
+    os << "  input " << index << "       " << to_string(state.inputs[index]) << '\n';
+  }
+  os << "  output        " << to_string(state.output) << '\n';
+  os << "  FLOPs         " << format_count(state.path.flops) << " (counted as opt_einsum does)\n";
+  os << "  largest intermediate " << format_count(state.path.largest_intermediate) << " elements\n";
+  os << "  step  operands  contraction                    result elements  FLOPs\n";
+  for (std::size_t index = 0; index < state.path.steps.size(); ++index) {
+    const detail::PathStep& step = state.path.steps[index];
+    std::string operands = "(";
+    for (std::size_t k = 0; k < step.operands.size(); ++k) {
+      operands += (k ? ", " : "") + std::to_string(step.operands[k]);
+    }
+    operands += step.operands.size() == 1 ? ",)" : ")";
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-5zu %-9s %-30s %-16s %s\n", index, operands.c_str(),
+                  step_expression(problem, step).c_str(), format_count(step.result_size).c_str(),
+                  format_count(step.flops).c_str());
+    os << line;
+  }
+  return os.str();
+}
+
+void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                   Scalar beta) {
+  const PlanState& state = *state_;
+  if (inputs.size() != state.inputs.size()) {
+    throw Error("execute: " + std::to_string(inputs.size()) +
+                " input pointers given, the plan for '" + state.expression + "' has " +
+                std::to_string(state.inputs.size()) + " inputs");
+  }
+  if (!is_complex(state.output.dtype) && (alpha.imag() != 0.0 || beta.imag() != 0.0)) {
+    throw Error("execute: alpha and beta must be real for data type " +
+                std::string(to_string(state.output.dtype)));
+  }
+  std::vector<detail::ReferenceInput> operands;
+  std::vector<detail::MemorySpan> input_spans;
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const TensorDesc& desc = state.inputs[index];
+    if (inputs[index] == nullptr && desc.element_count() > 0) {
+      throw Error("execute: input " + std::to_string(index) + " is a null pointer");
+    }
+    operands.push_back({inputs[index], desc.dtype, desc.effective_strides()});
+    input_spans.push_back(detail::memory_span(desc, inputs[index]));
+  }
+  if (output == nullptr && state.output.element_count() > 0) {
+    throw Error("execute: output is a null pointer");
+  }
+  const detail::MemorySpan output_span = detail::memory_span(state.output, output);
+  for (std::size_t index = 0; index < input_spans.size(); ++index) {
+    if (detail::overlaps(output_span, input_spans[index])) {
+      throw Error("execute: the output overlaps input " + std::to_string(index) +
+                  "; einsum cannot write over its own inputs");
+    }
+  }
+  const detail::ReferenceOutput result{output, state.output.dtype,
+                                       state.output.effective_strides()};
+  detail::execute_path_on_host(state.problem, state.path, operands, result, alpha, beta);
+}
+
+PathInfo contraction_path(std::string_view expression,
+                          const std::vector<std::vector<std::int64_t>>& shapes,
+                          const Options& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const detail::Problem problem = detail::parse(expression, shapes);
+  const detail::ContractionPath path = detail::find_path(problem, options.path);
+  const auto stop = std::chrono::steady_clock::now();
+  PathInfo info;
+  info.path = path.linear();
+  info.flops = path.flops;
+  info.largest_intermediate = path.largest_intermediate;
+  info.seconds = std::chrono::duration<double>(stop - start).count();
+  return info;
+}
+
+void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,
+            const TensorView& output, const Options& options) {
+  einsum(expression, inputs, output, 1.0, 0.0, options);
+}
+
+void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,
+            const TensorView& output, Scalar alpha, Scalar beta, const Options& options) {
+  std::vector<TensorDesc> descs;
+  std::vector<const void*> pointers;
+  for (const ConstTensorView& input : inputs) {
+    descs.push_back(input.desc);
+    pointers.push_back(input.data);
+  }
+  Plan plan(expression, std::move(descs), output.desc, options);
+  plan.execute(pointers, output.data, alpha, beta);
+}
+
+}  // namespace einstream

@@ -1,0 +1,124 @@
+#include "planner/path.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "einstream/error.hpp"
+#include "planner/parse.hpp"
+
+namespace einstream::detail {
+namespace {
+
+TEST(Path, CostIsCountedAsOptEinsumCountsIt) {
+  // ij,jk->ik: 2*3*4 products, j summed -> x2; then ik,kl->il: 2*4*5 x2.
+  const Problem problem = parse("ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 5}});
+  const ContractionPath path = evaluate_path(problem, {{0, 1}, {0, 1}});
+  ASSERT_EQ(path.steps.size(), 2u);
+  EXPECT_EQ(path.steps[0].flops, 48);
+  EXPECT_EQ(path.steps[0].result_size, 8);
+  EXPECT_EQ(path.steps[1].flops, 80);
+  EXPECT_EQ(path.flops, 128);
+  EXPECT_EQ(path.largest_intermediate, 10);
+  EXPECT_EQ(path.steps[1].result, problem.output);
+}
+
+TEST(Path, StepWithoutSummedModeCountsOnce) {
+  // Outer product: no mode summed, factor 1.
+  const Problem problem = parse("i,j->ij", {{3}, {4}});
+  const ContractionPath path = evaluate_path(problem, {{0, 1}});
+  EXPECT_EQ(path.flops, 12);
+}
+
+TEST(Path, SingleOperandIsOneStep) {
+  // Trace: the step sums i, so 3 x 2 as opt_einsum counts a one-term step.
+  const Problem trace = parse("ii->", {{3, 3}});
+  EXPECT_EQ(naive_path(trace), (LinearPath{{0}}));
+  EXPECT_EQ(greedy_path(trace), (LinearPath{{0}}));
+  EXPECT_EQ(evaluate_path(trace, {{0}}).flops, 6);
+  const Problem permutation = parse("ij->ji", {{3, 4}});
+  EXPECT_EQ(evaluate_path(permutation, {{0}}).flops, 12);
+}
+
+TEST(Path, ModeNeededLaterSurvivesAStep) {
+  const Problem problem = parse("ij,jk,jl->ikl", {{2, 3}, {3, 4}, {3, 5}});
+  const ContractionPath path = evaluate_path(problem, {{0, 1}, {0, 1}});
+  EXPECT_EQ(path.steps[0].result, (std::vector<Mode>{0, 1, 2}));  // i, j, k: j is used by jl
+  EXPECT_EQ(path.steps[0].flops, 24);                             // nothing summed yet
+}
+
+TEST(Path, NaivePathGoesLeftToRightInLinearFormat) {
+  const Problem problem = parse("ab,bc,cd,de->ae", {{2, 2}, {2, 2}, {2, 2}, {2, 2}});
+  const LinearPath path = naive_path(problem);
+  EXPECT_EQ(path, (LinearPath{{0, 1}, {0, 2}, {0, 1}}));
+  // Each step after the first takes the next written operand and the running result.
+  const ContractionPath evaluated = evaluate_path(problem, path);
+  EXPECT_EQ(evaluated.steps[1].operand_modes[0], (std::vector<Mode>{2, 3}));  // cd
+  EXPECT_EQ(evaluated.steps[1].operand_modes[1], (std::vector<Mode>{0, 2}));  // ac
+}
+
+TEST(Path, GreedyContractsTheShrinkingPairFirst) {
+  // Naive would form the 100x100 product first; greedy contracts jk,k first.
+  const Problem problem = parse("ij,jk,k->i", {{100, 100}, {100, 100}, {100}});
+  const ContractionPath greedy = find_path(problem, PathAlgorithm::greedy);
+  EXPECT_EQ(greedy.linear(), (LinearPath{{1, 2}, {0, 1}}));
+  EXPECT_EQ(greedy.flops, 40000);
+  EXPECT_EQ(find_path(problem, PathAlgorithm::naive).flops, 2020000);
+}
+
+TEST(Path, GreedyJoinsDisconnectedOperandsByOuterProducts) {
+  const Problem problem = parse("ab,c,d->abcd", {{2, 3}, {4}, {5}});
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  ASSERT_EQ(path.steps.size(), 2u);
+  // The two vectors are the smallest pair to join.
+  EXPECT_EQ(path.steps[0].operands, (std::vector<int>{1, 2}));
+  EXPECT_EQ(path.steps.back().result, problem.output);
+}
+
+TEST(Path, InvalidLinearPathsAreRejected) {
+  const Problem problem = parse("ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 5}});
+  EXPECT_THROW(evaluate_path(problem, {{0, 1}}), Error);          // leaves two operands
+  EXPECT_THROW(evaluate_path(problem, {{0, 3}, {0, 1}}), Error);  // position out of range
+  EXPECT_THROW(evaluate_path(problem, {{1, 1}, {0, 1}}), Error);  // operand twice
+  EXPECT_THROW(evaluate_path(problem, {{0, 1, 2}}), Error);       // three at once
+  EXPECT_THROW(evaluate_path(problem, {}), Error);                // nothing done
+}
+
+// Random problems (diagonals, outer products and scalars included): every
+// algorithm yields a valid path whose last result is the output.
+TEST(Path, RandomProblemsGetValidPaths) {
+  for (unsigned seed = 0; seed < 200; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 random(seed);
+    const int operands = 1 + static_cast<int>(random() % 6);
+    const std::string letters = "abcdefgh";
+    std::string expression;
+    std::vector<std::vector<std::int64_t>> shapes;
+    std::vector<std::int64_t> extent_of(letters.size());
+    for (auto& extent : extent_of) extent = 1 + static_cast<std::int64_t>(random() % 4);
+    for (int operand = 0; operand < operands; ++operand) {
+      if (operand) expression += ',';
+      const int rank = static_cast<int>(random() % 4);
+      std::vector<std::int64_t> shape;
+      for (int axis = 0; axis < rank; ++axis) {
+        const std::size_t letter = random() % letters.size();
+        expression += letters[letter];
+        shape.push_back(extent_of[letter]);
+      }
+      shapes.push_back(shape);
+    }
+    const Problem problem = parse(expression, shapes);
+    for (PathAlgorithm algorithm :
+         {PathAlgorithm::naive, PathAlgorithm::greedy, PathAlgorithm::automatic}) {
+      const ContractionPath path = find_path(problem, algorithm);
+      EXPECT_EQ(path.steps.size(), operands == 1 ? 1u : static_cast<std::size_t>(operands - 1));
+      EXPECT_EQ(path.steps.back().result, problem.output) << expression;
+      // Re-evaluating its own linear form reproduces the same cost.
+      EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace einstream::detail

@@ -1,0 +1,221 @@
+// The public Plan / einsum API: planning, execution with alpha and beta,
+// strided outputs, and the errors a caller can run into.
+#include "einstream/einstream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace einstream {
+namespace {
+
+TensorDesc f64(std::vector<std::int64_t> extents, std::vector<std::int64_t> strides = {}) {
+  return TensorDesc(DataType::f64, std::move(extents), std::move(strides));
+}
+
+template <typename Exception, typename Body>
+std::string message_of(Body body) {
+  try {
+    body();
+  } catch (const Exception& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Plan, ReportsOutputDescAndPath) {
+  Plan plan("ij,jk->ki", {f64({2, 3}), f64({3, 4})});
+  EXPECT_EQ(plan.output().dtype, DataType::f64);
+  EXPECT_EQ(plan.output().extents, (std::vector<std::int64_t>{4, 2}));
+  EXPECT_TRUE(plan.output().strides.empty());
+  EXPECT_EQ(plan.path().path, (std::vector<std::vector<int>>{{0, 1}}));
+  EXPECT_EQ(plan.path().flops, 48);
+  EXPECT_EQ(plan.path().largest_intermediate, 8);
+  EXPECT_GE(plan.path().seconds, 0);
+  EXPECT_EQ(plan.backend(), Backend::host);
+  EXPECT_EQ(plan.expression(), "ij,jk->ki");
+  EXPECT_EQ(plan.inputs().size(), 2u);
+}
+
+TEST(Plan, ExecutesManyTimesWithAlphaAndBeta) {
+  Plan plan("ij,j->i", {f64({2, 2}), f64({2})});
+  const std::vector<double> a = {1, 2, 3, 4};
+  std::vector<double> x = {1, 1};
+  std::vector<double> y = {100, 200};
+  plan.execute({a.data(), x.data()}, y.data());  // y = A x
+  EXPECT_EQ(y, (std::vector<double>{3, 7}));
+  plan.execute({a.data(), x.data()}, y.data(), 2.0, 1.0);  // y = 2 A x + y
+  EXPECT_EQ(y, (std::vector<double>{9, 21}));
+  x = {1, 0};
+  plan.execute({a.data(), x.data()}, y.data(), -1.0, 0.5);
+  EXPECT_EQ(y, (std::vector<double>{3.5, 7.5}));
+}
+
+TEST(Plan, BetaZeroIgnoresNaNInTheOutput) {
+  Plan plan("i->", {f64({3})});
+  const std::vector<double> x = {1, 2, 3};
+  double sum = std::numeric_limits<double>::quiet_NaN();
+  plan.execute({x.data()}, &sum);
+  EXPECT_EQ(sum, 6);
+}
+
+TEST(Plan, ComplexAlphaAndBetaApplyToComplexData) {
+  using C = std::complex<double>;
+  Plan plan("i,i->", {TensorDesc(DataType::c128, {2}), TensorDesc(DataType::c128, {2})});
+  const std::vector<C> a = {{1, 1}, {0, 2}};
+  const std::vector<C> b = {{2, 0}, {1, -1}};
+  C result = {1, 0};
+  // a.b = (2+2i) + (2+2i) = 4+4i; i*(4+4i) + (1-i)*1 = -4+4i + 1-i = -3+3i
+  plan.execute({a.data(), b.data()}, &result, C(0, 1), C(1, -1));
+  EXPECT_EQ(result, C(-3, 3));
+}
+
+TEST(Plan, WritesAStridedOutput) {
+  // Write A^T into the even columns of a 3x4 buffer.
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6};  // 2x3
+  std::vector<double> buffer(12, -1);
+  Plan plan("ij->ji", {f64({2, 3})}, f64({3, 2}, {4, 2}));
+  plan.execute({a.data()}, buffer.data());
+  EXPECT_EQ(buffer, (std::vector<double>{1, -1, 4, -1, 2, -1, 5, -1, 3, -1, 6, -1}));
+}
+
+TEST(Plan, ReadsStridedAndFortranOrderInputs) {
+  // The same 2x3 matrix stored column-major.
+  const std::vector<double> column_major = {1, 4, 2, 5, 3, 6};
+  const std::vector<double> ones = {1, 1, 1};
+  std::vector<double> row_sums(2);
+  einsum("ij,j->i", {view(column_major.data(), {2, 3}, {1, 2}), view(ones.data(), {3})},
+         view(row_sums.data(), {2}));
+  EXPECT_EQ(row_sums, (std::vector<double>{6, 15}));
+}
+
+TEST(Plan, InputsAreNeverWritten) {
+  std::vector<double> a = {1, 2, 3, 4};
+  const std::vector<double> before = a;
+  std::vector<double> out(2);
+  einsum("ii->i", {view(static_cast<const double*>(a.data()), {2, 2})}, view(out.data(), {2}));
+  EXPECT_EQ(a, before);
+  EXPECT_EQ(out, (std::vector<double>{1, 4}));
+}
+
+TEST(Plan, ExplainListsStepsModesAndCosts) {
+  Plan plan("ij,jk,kl->il", {f64({2, 3}), f64({3, 4}), f64({4, 5})});
+  const std::string text = plan.explain();
+  EXPECT_TRUE(contains(text, "ij,jk,kl->il"));
+  EXPECT_TRUE(contains(text, "i=2 j=3 k=4 l=5"));
+  EXPECT_TRUE(contains(text, "FLOPs"));
+  EXPECT_TRUE(contains(text, "backend       host"));
+  EXPECT_TRUE(contains(text, "->il"));
+}
+
+TEST(Plan, ContractionPathMatchesThePlan) {
+  const PathInfo info = contraction_path("ij,jk,k->i", {{100, 100}, {100, 100}, {100}});
+  EXPECT_EQ(info.path, (std::vector<std::vector<int>>{{1, 2}, {0, 1}}));
+  EXPECT_EQ(info.flops, 40000);
+  Options naive;
+  naive.path = PathAlgorithm::naive;
+  EXPECT_EQ(contraction_path("ij,jk,k->i", {{100, 100}, {100, 100}, {100}}, naive).flops, 2020000);
+}
+
+TEST(PlanErrors, MixedDataTypesAreRejected) {
+  const std::string message = message_of<ShapeError>([] {
+    Plan("ij,jk", {f64({2, 2}), TensorDesc(DataType::f32, {2, 2})});
+  });
+  EXPECT_TRUE(contains(message, "input 1 has data type f32 but input 0 has f64"));
+}
+
+TEST(PlanErrors, ReservedDataTypesAreRejected) {
+  const std::string message =
+      message_of<Error>([] { Plan("i", {TensorDesc(DataType::f16, {2})}); });
+  EXPECT_TRUE(contains(message, "f16"));
+}
+
+TEST(PlanErrors, StrideCountMustMatchRank) {
+  const std::string message = message_of<ShapeError>([] { Plan("ij", {f64({2, 2}, {1})}); });
+  EXPECT_TRUE(contains(message, "1 strides for 2 extents"));
+}
+
+TEST(PlanErrors, OutputDescMustMatchTheResult) {
+  const std::string message = message_of<ShapeError>([] {
+    Plan("ij->j", {f64({2, 3})}, f64({2}));
+  });
+  EXPECT_TRUE(contains(message, "expected f64[3]"));
+  EXPECT_THROW(Plan("ij->j", {f64({2, 3})}, TensorDesc(DataType::f32, {3})), ShapeError);
+}
+
+TEST(PlanErrors, SelfOverlappingOutputStridesAreRejected) {
+  const std::string message = message_of<ShapeError>([] {
+    Plan("ij->ij", {f64({2, 3})}, f64({2, 3}, {0, 1}));
+  });
+  EXPECT_TRUE(contains(message, "share memory"));
+}
+
+TEST(PlanErrors, OutputOverlappingAnInputIsRejectedBeforeWriting) {
+  std::vector<double> data = {1, 2, 3, 4};
+  const std::vector<double> before = data;
+  Plan plan("ij->ji", {f64({2, 2})});
+  const std::string message = message_of<Error>([&] { plan.execute({data.data()}, data.data()); });
+  EXPECT_TRUE(contains(message, "overlaps input 0"));
+  EXPECT_EQ(data, before);
+}
+
+TEST(PlanErrors, ExecuteChecksPointersAndScalars) {
+  Plan plan("i,i->", {f64({2}), f64({2})});
+  const std::vector<double> x = {1, 2};
+  double out = 0;
+  EXPECT_TRUE(contains(message_of<Error>([&] { plan.execute({x.data()}, &out); }),
+                       "1 input pointers given"));
+  EXPECT_TRUE(contains(message_of<Error>([&] {
+                         plan.execute({x.data(), nullptr}, &out);
+                       }),
+                       "input 1 is a null pointer"));
+  EXPECT_TRUE(contains(message_of<Error>([&] {
+                         plan.execute({x.data(), x.data()}, nullptr);
+                       }),
+                       "output is a null pointer"));
+  EXPECT_TRUE(contains(message_of<Error>([&] {
+                         plan.execute({x.data(), x.data()}, &out, Scalar(1, 1));
+                       }),
+                       "must be real"));
+}
+
+TEST(PlanErrors, CudaBackendIsNotAvailableYet) {
+  Options options;
+  options.backend = Backend::cuda;
+  const std::string message = message_of<Error>([&] { Plan("i", {f64({2})}, options); });
+  EXPECT_TRUE(contains(message, "backend 'cuda'"));
+  EXPECT_TRUE(contains(message, "'host'"));
+}
+
+TEST(PlanErrors, ParseAndShapeErrorsReachTheCaller) {
+  try {
+    Plan("ij,jk->ix", {f64({2, 3}), f64({3, 4})});
+    FAIL() << "no exception";
+  } catch (const ParseError& error) {
+    EXPECT_EQ(error.position(), 8u);
+    EXPECT_EQ(error.expression(), "ij,jk->ix");
+  }
+  EXPECT_THROW(Plan("ij,jk", {f64({2, 3}), f64({4, 4})}), ShapeError);
+  EXPECT_THROW(Plan("ij", {}), Error);
+}
+
+TEST(Plan, MovesKeepTheirState) {
+  Plan first("i->", {f64({3})});
+  Plan second = std::move(first);
+  const std::vector<double> x = {1, 2, 3};
+  double sum = 0;
+  second.execute({x.data()}, &sum);
+  EXPECT_EQ(sum, 6);
+}
+
+TEST(Version, IsTheProjectVersion) { EXPECT_STREQ(version(), "0.1.0"); }
+
+}  // namespace
+}  // namespace einstream

@@ -1,0 +1,96 @@
+// Test support: random einsum expressions with shapes, covering the whole
+// notation: diagonals, sums within one operand, outer products, scalars,
+// size-1 broadcasting, ellipses of different ranks, implicit and explicit
+// outputs, and (rarely) zero extents.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace einstream::testing {
+
+struct RandomProblem {
+  std::string expression;
+  std::vector<std::vector<std::int64_t>> shapes;
+};
+
+struct RandomProblemLimits {
+  int max_operands = 5;
+  int max_rank = 4;
+  std::int64_t max_extent = 3;
+  bool allow_zero_extents = true;
+};
+
+inline RandomProblem random_problem(std::mt19937& random, const RandomProblemLimits& limits = {}) {
+  auto chance = [&](int percent) { return static_cast<int>(random() % 100) < percent; };
+  const std::string letters = "abcdefgB";
+  std::vector<std::int64_t> extent_of(letters.size());
+  for (auto& extent : extent_of) {
+    extent = 1 + static_cast<std::int64_t>(random() % static_cast<unsigned>(limits.max_extent));
+    if (limits.allow_zero_extents && chance(2)) extent = 0;
+  }
+  const bool use_ellipsis = chance(25);
+  std::vector<std::int64_t> ellipsis_extents;
+  if (use_ellipsis) {
+    const int ellipsis_rank = static_cast<int>(random() % 3);
+    for (int axis = 0; axis < ellipsis_rank; ++axis) ellipsis_extents.push_back(2 + axis);
+  }
+
+  RandomProblem problem;
+  std::vector<bool> used(letters.size(), false);
+  const int operands = 1 + static_cast<int>(random() % static_cast<unsigned>(limits.max_operands));
+  bool any_ellipsis = false;
+  for (int operand = 0; operand < operands; ++operand) {
+    if (operand) problem.expression += ',';
+    std::vector<std::int64_t> shape;
+    if (use_ellipsis && chance(60)) {
+      any_ellipsis = true;
+      problem.expression += "...";
+      // Ellipsis ranks differ between operands; dimensions align from the right.
+      const std::size_t rank = random() % (ellipsis_extents.size() + 1);
+      for (std::size_t axis = ellipsis_extents.size() - rank; axis < ellipsis_extents.size();
+           ++axis) {
+        shape.push_back(chance(30) ? 1 : ellipsis_extents[axis]);
+      }
+    }
+    const int rank = static_cast<int>(random() % static_cast<unsigned>(limits.max_rank + 1));
+    std::string term;
+    for (int axis = 0; axis < rank; ++axis) {
+      const std::size_t letter = random() % letters.size();
+      const bool repeated = term.find(letters[letter]) != std::string::npos;
+      term += letters[letter];
+      used[letter] = true;
+      // Size-1 broadcasting, except on a diagonal whose extents must agree.
+      const bool broadcast = !repeated && chance(10);
+      shape.push_back(broadcast ? 1 : extent_of[letter]);
+    }
+    // A repeated label must have one extent on all its axes in this operand.
+    for (std::size_t axis = 0; axis < term.size(); ++axis) {
+      const std::size_t first = term.find(term[axis]);
+      if (first != axis) {
+        const std::size_t offset = shape.size() - term.size();
+        shape[offset + first] = extent_of[letters.find(term[axis])];
+        shape[offset + axis] = shape[offset + first];
+      }
+    }
+    problem.expression += term;
+    problem.shapes.push_back(shape);
+  }
+  if (chance(50)) {
+    std::string output;
+    if (any_ellipsis && chance(70)) output += "...";
+    std::vector<std::size_t> order;
+    for (std::size_t letter = 0; letter < letters.size(); ++letter) {
+      if (used[letter] && chance(50)) order.push_back(letter);
+    }
+    std::shuffle(order.begin(), order.end(), random);
+    for (std::size_t letter : order) output += letters[letter];
+    problem.expression += "->" + output;
+  }
+  return problem;
+}
+
+}  // namespace einstream::testing
