@@ -11,7 +11,8 @@ namespace {
 
 void print_devices() {
   if (!detail::cuda_enabled()) {
-    std::cout << "this build of einstream has no CUDA support (EINSTREAM_ENABLE_CUDA=OFF)\n";
+    std::cout << "this build of einstream has no CUDA support (EINSTREAM_ENABLE_CUDA=OFF): no "
+                 "device can be used\n";
     return;
   }
   const std::vector<detail::DeviceInfo> devices = detail::list_devices();
