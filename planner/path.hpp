@@ -2,6 +2,7 @@
 // its cost counted as opt_einsum counts it.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "einstream/plan.hpp"
@@ -44,6 +45,34 @@ ContractionPath evaluate_path(const Problem& problem, const LinearPath& linear);
 
 // Left to right: ((0,1), then that result with the next operand, ...).
 LinearPath naive_path(const Problem& problem);
+
+// Limits and knobs shared by the path searches.
+struct PathSearchOptions {
+  // Largest intermediate allowed, in elements (the output itself is exempt);
+  // 0 means no cap. Paths over the cap are rejected where a path under it
+  // exists; otherwise the search ignores the cap.
+  double memory_cap = 0;
+  // random-greedy: number of greedy runs and wall-time budget in seconds.
+  int trials = 128;
+  double seconds = 1.0;
+  // random-greedy: seed of the sampling; equal seeds give equal paths.
+  std::uint64_t seed = 0;
+};
+
+// Exhaustive search with branch-and-bound pruning over all pairwise orders
+// (outer products included): the exact minimum of evaluate_path(...).flops.
+// Meant for up to about 12 operands.
+LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options);
+
+// Dynamic programming over connected subgraphs (Pfeifer, Haegeman and
+// Verstraete 2014, as opt_einsum's 'dp'): exact minimum FLOPs among paths
+// that avoid outer products where the network is connected, with a cost cap
+// that grows until a path is found. Meant for up to about 30-40 operands.
+LinearPath dp_path(const Problem& problem, const PathSearchOptions& options);
+
+// Many greedy runs with Boltzmann-sampled choices (the first run is the plain
+// greedy), keeping the cheapest; reproducible for a given seed.
+LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options);
 
 // Repeatedly contracts the pair of operands sharing a mode whose result is
 // smallest relative to its inputs (opt_einsum's greedy score: size of the
