@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "einstream/error.hpp"
+#include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
-#include "src/host/host_backend.hpp"
+#include "src/host/program_executor.hpp"
 #include "src/memory_span.hpp"
-#include "src/reference.hpp"
 
 namespace einstream {
 
@@ -27,6 +27,8 @@ struct PlanState {
   Problem problem;
   ContractionPath path;
   PathInfo path_info;
+  Program program;
+  HostExecutor host;
 };
 
 }  // namespace detail
@@ -113,6 +115,10 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   }
   state->inputs = std::move(inputs);
   state->backend = resolve_backend(options.backend);
+  std::vector<std::vector<std::int64_t>> input_strides;
+  for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
+  state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
+                                 state->output.effective_strides());
   return state;
 }
 
@@ -201,6 +207,7 @@ std::string Plan::explain() const {
                   format_count(step.flops).c_str());
     os << line;
   }
+  os << to_string(state.program);
   return os.str();
 }
 
@@ -216,14 +223,12 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
     throw Error("execute: alpha and beta must be real for data type " +
                 std::string(to_string(state.output.dtype)));
   }
-  std::vector<detail::ReferenceInput> operands;
   std::vector<detail::MemorySpan> input_spans;
   for (std::size_t index = 0; index < inputs.size(); ++index) {
     const TensorDesc& desc = state.inputs[index];
     if (inputs[index] == nullptr && desc.element_count() > 0) {
       throw Error("execute: input " + std::to_string(index) + " is a null pointer");
     }
-    operands.push_back({inputs[index], desc.dtype, desc.effective_strides()});
     input_spans.push_back(detail::memory_span(desc, inputs[index]));
   }
   if (output == nullptr && state.output.element_count() > 0) {
@@ -236,9 +241,7 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
                   "; einsum cannot write over its own inputs");
     }
   }
-  const detail::ReferenceOutput result{output, state.output.dtype,
-                                       state.output.effective_strides()};
-  detail::execute_path_on_host(state.problem, state.path, operands, result, alpha, beta);
+  state_->host.run(state.program, inputs, output, alpha, beta);
 }
 
 PathInfo contraction_path(std::string_view expression,

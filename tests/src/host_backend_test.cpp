@@ -1,11 +1,11 @@
-// The host backend (path executed step by step) against the reference
-// executor evaluating the whole expression at once.
-#include "src/host/host_backend.hpp"
+// The host backend (the lowered Program executed op by op) against the
+// reference executor evaluating the whole expression at once.
 
 #include <gtest/gtest.h>
 
 #include "einstream/plan.hpp"
 #include "planner/parse.hpp"
+#include "src/reference.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
 
