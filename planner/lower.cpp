@@ -130,20 +130,31 @@ class Lowering {
     output.view.layout = {problem_.output_extents(), output_strides};
     output.modes = problem_.output;
 
+    output_ = &output;
+    find_consumers(path);
+    decided_.assign(problem_.inputs.size() + path.steps.size(), nullptr);
+    std::vector<ModeTensor> results(path.steps.size());
+    for (std::size_t index = 0; index < operands.size(); ++index)
+      decided_[index] = &operands[index];
+    std::vector<int> live(operands.size());  // operand ids in linear-format order
+    std::iota(live.begin(), live.end(), 0);
+
     for (std::size_t step_index = 0; step_index < path.steps.size(); ++step_index) {
       step_ = static_cast<int>(step_index);
       const PathStep& step = path.steps[step_index];
       std::vector<ModeTensor> sources;
-      for (int position : step.operands) sources.push_back(operands[position]);
+      for (int position : step.operands) sources.push_back(*decided_[live[position]]);
       for (auto it = step.operands.rbegin(); it != step.operands.rend(); ++it) {
-        operands.erase(operands.begin() + *it);
+        live.erase(live.begin() + *it);
       }
       const bool last = step_index + 1 == path.steps.size();
       const ModeTensor* target = last ? &output : nullptr;
-      ModeTensor result = sources.size() == 1
-                              ? lower_single(sources[0], step.result, target)
-                              : lower_pair(sources[0], sources[1], step.result, target);
-      if (!last) operands.push_back(std::move(result));
+      results[step_index] = sources.size() == 1
+                                ? lower_single(sources[0], step.result, target)
+                                : lower_pair(sources[0], sources[1], step.result, target);
+      const int id = static_cast<int>(problem_.inputs.size() + step_index);
+      decided_[id] = &results[step_index];
+      live.push_back(id);
     }
     assign_arena();
     return std::move(program_);
@@ -246,7 +257,8 @@ class Lowering {
 
   ModeTensor lower_single(const ModeTensor& source, const std::vector<Mode>& result_modes,
                           const ModeTensor* target) {
-    const std::vector<Mode> keep = target ? target->modes : natural_order(source, result_modes);
+    std::vector<Mode> keep = target ? target->modes : desired_order(result_modes);
+    if (keep.empty()) keep = natural_order(source, result_modes);
     return reduce(source, keep, target, target != nullptr);
   }
 
@@ -291,8 +303,12 @@ class Lowering {
     const std::vector<Mode> batch_order = natural_order(a, batch);
     const std::vector<Mode> free_a_order = natural_order(a, free_a);
     const std::vector<Mode> free_b_order = natural_order(b, free_b);
-    ModeTensor result =
-        target ? *target : new_intermediate(concat({&batch_order, &free_a_order, &free_b_order}));
+    std::vector<Mode> order = concat({&batch_order, &free_a_order, &free_b_order});
+    if (!target) {
+      const std::vector<Mode> desired = desired_order(order);
+      if (!desired.empty()) order = desired;
+    }
+    ModeTensor result = target ? *target : new_intermediate(order);
     auto broadcast_view = [&](const ModeTensor& tensor) {
       View view = tensor.view;
       view.layout = {};
@@ -372,7 +388,20 @@ class Lowering {
       direct = true;
       if (!is_canonical(*target, orders.batch, orders.m, orders.n)) ++program_.permutes_avoided;
     } else {
-      result = new_intermediate(concat({&orders.batch, &orders.m, &orders.n}));
+      // Any block order with M or N innermost is a valid C; prefer one the
+      // next step reads without a permute.
+      const std::vector<std::vector<Mode>> blocks = {concat({&orders.batch, &orders.m, &orders.n}),
+                                                     concat({&orders.batch, &orders.n, &orders.m}),
+                                                     concat({&orders.m, &orders.batch, &orders.n}),
+                                                     concat({&orders.n, &orders.batch, &orders.m})};
+      std::vector<Mode> order = blocks[0];
+      for (const auto& candidate : blocks) {
+        if (target == nullptr && consumer_accepts(candidate)) {
+          order = candidate;
+          break;
+        }
+      }
+      result = new_intermediate(order);
     }
 
     auto matrix = [&](const ModeTensor& tensor, const std::vector<Mode>& rows,
@@ -454,8 +483,104 @@ class Lowering {
     }
   }
 
+  // Where each step's result is used next: the consuming step, the other
+  // operand there (-1 for a single-operand step) and that step's result.
+  struct Consumer {
+    int step = -1;
+    int partner = -1;
+    std::vector<Mode> partner_modes;
+    std::vector<Mode> result_modes;
+    bool last = false;
+  };
+
+  void find_consumers(const ContractionPath& path) {
+    const int inputs = static_cast<int>(problem_.inputs.size());
+    consumers_.assign(path.steps.size(), {});
+    std::vector<int> live(problem_.inputs.size());
+    std::iota(live.begin(), live.end(), 0);
+    for (std::size_t step_index = 0; step_index < path.steps.size(); ++step_index) {
+      const PathStep& step = path.steps[step_index];
+      for (std::size_t k = 0; k < step.operands.size(); ++k) {
+        const int id = live[step.operands[k]];
+        if (id < inputs) continue;
+        Consumer& consumer = consumers_[id - inputs];
+        consumer.step = static_cast<int>(step_index);
+        consumer.result_modes = step.result;
+        consumer.last = step_index + 1 == path.steps.size();
+        if (step.operands.size() == 2) {
+          consumer.partner = live[step.operands[1 - k]];
+          consumer.partner_modes = step.operand_modes[1 - k];
+        }
+      }
+      for (auto it = step.operands.rbegin(); it != step.operands.rend(); ++it) {
+        live.erase(live.begin() + *it);
+      }
+      live.push_back(inputs + static_cast<int>(step_index));
+    }
+  }
+
+  // How the next step reads the current step's result: modes it sums alone,
+  // batch, free and contracted modes; batch and contracted in the partner's
+  // memory order when the partner is already laid out (else by mode id, which
+  // the partner then follows), free in the output's order when the next step
+  // writes the output. False when the next step has no GEMM (any order serves).
+  struct ConsumerGroups {
+    std::vector<Mode> alone, batch, free, contracted;
+  };
+
+  bool consumer_groups(const std::vector<Mode>& modes, ConsumerGroups& groups) const {
+    const Consumer& consumer = consumers_[step_];
+    if (consumer.step < 0 || consumer.partner < 0) return false;
+    auto in = [](const std::vector<Mode>& set, Mode mode) {
+      return std::find(set.begin(), set.end(), mode) != set.end();
+    };
+    for (Mode mode : modes) {
+      const bool shared = in(consumer.partner_modes, mode);
+      const bool kept = in(consumer.result_modes, mode);
+      if (shared) {
+        (kept ? groups.batch : groups.contracted).push_back(mode);
+      } else {
+        (kept ? groups.free : groups.alone).push_back(mode);
+      }
+    }
+    if (groups.contracted.empty()) return false;
+    std::sort(groups.batch.begin(), groups.batch.end());
+    std::sort(groups.contracted.begin(), groups.contracted.end());
+    std::sort(groups.free.begin(), groups.free.end());
+    if (const ModeTensor* partner = decided_[consumer.partner]) {
+      groups.batch = natural_order(*partner, groups.batch);
+      groups.contracted = natural_order(*partner, groups.contracted);
+    }
+    if (consumer.last) groups.free = natural_order(*output_, groups.free);
+    return true;
+  }
+
+  // The order of the current step's result that the next step reads as a
+  // GEMM operand without a permute: [alone][batch][free][contracted]; empty
+  // when any order serves.
+  std::vector<Mode> desired_order(const std::vector<Mode>& modes) const {
+    ConsumerGroups groups;
+    if (!consumer_groups(modes, groups)) return {};
+    return concat({&groups.alone, &groups.batch, &groups.free, &groups.contracted});
+  }
+
+  // Whether a packed result in `order` reads as a GEMM operand next step.
+  bool consumer_accepts(const std::vector<Mode>& order) const {
+    ConsumerGroups groups;
+    if (!consumer_groups(order, groups)) return true;
+    if (!groups.alone.empty()) return true;  // reduced into a fresh layout first anyway
+    ModeTensor packed;
+    packed.modes = order;
+    for (Mode mode : order) packed.view.layout.extents.push_back(problem_.extents[mode]);
+    packed.view.layout.strides = c_order_strides(packed.view.layout.extents);
+    return is_gemm_operand(packed, groups.batch, groups.free, groups.contracted);
+  }
+
   const Problem& problem_;
   Program program_;
+  std::vector<Consumer> consumers_;
+  std::vector<const ModeTensor*> decided_;  // by operand id: inputs, then step results
+  const ModeTensor* output_ = nullptr;
   std::int64_t element_bytes_ = 4;
   int step_ = 0;
 };

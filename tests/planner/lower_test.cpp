@@ -78,6 +78,17 @@ TEST(Lower, InterleavedModesArePackedFirst) {
   EXPECT_GT(program.arena_bytes, 0);
 }
 
+TEST(Lower, IntermediatesAreLaidOutForTheStepThatReadsThem) {
+  // The Hadamard product xyz*xyz is stored as [x, z, y] so that the next
+  // step reads it as a matrix with rows (x, z) and columns y: no permute.
+  const Program program =
+      lower_contiguous("xyz,xyz,yw->xzw", {{3, 4, 5}, {3, 4, 5}, {4, 6}}, PathAlgorithm::naive);
+  ASSERT_EQ(program.ops.size(), 2u);
+  EXPECT_EQ(program.ops[0].kind, OpKind::elementwise);
+  EXPECT_EQ(program.ops[1].kind, OpKind::gemm);
+  EXPECT_EQ(program.permutes_inserted, 0);
+}
+
 TEST(Lower, StepsWithoutSummedModesAreElementwise) {
   EXPECT_EQ(lower_contiguous("ij,ij->ij", {{3, 4}, {3, 4}}).ops[0].kind, OpKind::elementwise);
   EXPECT_EQ(lower_contiguous("i,j->ij", {{3}, {4}}).ops[0].kind, OpKind::elementwise);
