@@ -109,15 +109,4 @@ LinearPath naive_path(const Problem& problem) {
   return path;
 }
 
-ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm) {
-  switch (algorithm) {
-    case PathAlgorithm::naive:
-      return evaluate_path(problem, naive_path(problem));
-    case PathAlgorithm::automatic:
-    case PathAlgorithm::greedy:
-      return evaluate_path(problem, greedy_path(problem));
-  }
-  throw Error("find_path: invalid PathAlgorithm value");
-}
-
 }  // namespace einstream::detail

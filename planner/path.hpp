@@ -80,7 +80,15 @@ LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& o
 // outer products of the smallest operands.
 LinearPath greedy_path(const Problem& problem);
 
-// The path chosen by `algorithm` (automatic picks greedy), with its cost.
-ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm);
+// greedy_path honouring options.memory_cap.
+LinearPath greedy_path(const Problem& problem, const PathSearchOptions& options);
+
+// The path `algorithm` finds, with its cost. Except for naive, each search
+// also runs after simplify() (reductions alone, subset merges) and the
+// cheaper result is kept (under the memory cap where one fits). automatic
+// runs optimal while the operands are few, dp while they are moderate, and
+// random-greedy beyond, always beside greedy, and keeps the cheapest.
+ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
+                          const PathSearchOptions& options = {});
 
 }  // namespace einstream::detail

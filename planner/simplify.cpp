@@ -17,7 +17,7 @@ bool is_subset(const std::vector<Mode>& small, const std::vector<Mode>& large) {
 
 }  // namespace
 
-Simplified simplify(const Problem& problem) {
+Simplified simplify(const Problem& problem, bool merge_subsets) {
   std::vector<std::vector<Mode>> operands;
   for (const ProblemOperand& input : problem.inputs) {
     std::vector<Mode> unique;
@@ -68,7 +68,7 @@ Simplified simplify(const Problem& problem) {
       }
     }
     const int count = static_cast<int>(operands.size());
-    for (int first = 0; first < count && !changed; ++first) {
+    for (int first = 0; first < count && merge_subsets && !changed; ++first) {
       for (int second = 0; second < count && !changed; ++second) {
         if (first != second && is_subset(operands[first], operands[second])) {
           contract({first, second});

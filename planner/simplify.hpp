@@ -23,6 +23,9 @@ struct Simplified {
   Problem remaining;
 };
 
-Simplified simplify(const Problem& problem);
+// With merge_subsets false, only the single-operand reductions are taken:
+// the search then chooses where Hadamard-like merges go, which is sometimes
+// cheaper (e.g. joining two vectors before either meets a matrix).
+Simplified simplify(const Problem& problem, bool merge_subsets = true);
 
 }  // namespace einstream::detail

@@ -38,16 +38,24 @@ const char* to_string(PathAlgorithm path) {
       return "naive";
     case PathAlgorithm::greedy:
       return "greedy";
+    case PathAlgorithm::optimal:
+      return "optimal";
+    case PathAlgorithm::dp:
+      return "dp";
+    case PathAlgorithm::random_greedy:
+      return "random-greedy";
   }
   return "invalid";
 }
 
 PathAlgorithm path_algorithm_from_string(const std::string& name) {
   for (PathAlgorithm path :
-       {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy}) {
+       {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy,
+        PathAlgorithm::optimal, PathAlgorithm::dp, PathAlgorithm::random_greedy}) {
     if (name == to_string(path)) return path;
   }
-  throw Error("unknown path algorithm '" + name + "': expected auto, naive or greedy");
+  throw Error("unknown path algorithm '" + name +
+              "': expected auto, naive, greedy, optimal, dp or random-greedy");
 }
 
 MemoryLimit MemoryLimit::from_bytes(std::uint64_t bytes) {

@@ -35,6 +35,18 @@ struct PlanState {
 
 namespace {
 
+// The search knobs of Options, the memory cap converted from bytes to
+// elements of `dtype`.
+detail::PathSearchOptions path_search_options(const Options& options, DataType dtype) {
+  detail::PathSearchOptions search;
+  search.memory_cap =
+      static_cast<double>(options.max_intermediate_bytes) / static_cast<double>(size_of(dtype));
+  search.trials = options.path_trials;
+  search.seconds = options.path_seconds;
+  search.seed = options.path_seed;
+  return search;
+}
+
 using detail::PlanState;
 
 void check_strides(const TensorDesc& desc, const std::string& what) {
@@ -90,7 +102,8 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : inputs) shapes.push_back(desc.extents);
   const auto start = std::chrono::steady_clock::now();
   state->problem = detail::parse(expression, shapes);
-  state->path = detail::find_path(state->problem, options.path);
+  state->path = detail::find_path(state->problem, options.path,
+                                  path_search_options(options, inputs[0].dtype));
   const auto stop = std::chrono::steady_clock::now();
 
   state->path_info.path = state->path.linear();
@@ -168,6 +181,9 @@ const TensorDesc& Plan::output() const { return state_->output; }
 const Options& Plan::options() const { return state_->options; }
 Backend Plan::backend() const { return state_->backend; }
 const PathInfo& Plan::path() const { return state_->path_info; }
+std::uint64_t Plan::workspace_bytes() const {
+  return static_cast<std::uint64_t>(state_->program.arena_bytes);
+}
 
 std::string Plan::explain() const {
   const PlanState& state = *state_;
@@ -246,10 +262,11 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
 
 PathInfo contraction_path(std::string_view expression,
                           const std::vector<std::vector<std::int64_t>>& shapes,
-                          const Options& options) {
+                          const Options& options, DataType dtype) {
   const auto start = std::chrono::steady_clock::now();
   const detail::Problem problem = detail::parse(expression, shapes);
-  const detail::ContractionPath path = detail::find_path(problem, options.path);
+  const detail::ContractionPath path =
+      detail::find_path(problem, options.path, path_search_options(options, dtype));
   const auto stop = std::chrono::steady_clock::now();
   PathInfo info;
   info.path = path.linear();

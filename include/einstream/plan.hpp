@@ -29,12 +29,16 @@ enum class Backend {
 };
 
 enum class PathAlgorithm {
-  automatic,  // the best algorithm for the problem size
-  naive,      // contract operands left to right, as written
-  greedy,     // repeatedly contract the pair whose result shrinks memory most
+  automatic,      // exact searches while they are cheap, random-greedy beyond
+  naive,          // contract operands left to right, as written
+  greedy,         // repeatedly contract the pair whose result shrinks memory most
+  optimal,        // exhaustive branch and bound: minimum FLOPs (up to ~12 operands)
+  dp,             // dynamic programming over connected subgraphs (up to ~30-40 operands)
+  random_greedy,  // many randomized greedy runs, keeping the cheapest
 };
 
-// "host"/"cuda"/"auto" and "auto"/"naive"/"greedy"; the parsers throw Error
+// "host"/"cuda"/"auto" and "auto"/"naive"/"greedy"/"optimal"/"dp"/
+// "random-greedy"; the parsers throw Error
 // naming the accepted values.
 const char* to_string(Backend backend);
 Backend backend_from_string(const std::string& name);
@@ -67,6 +71,16 @@ struct Options {
   MemoryLimit memory_limit;
   PathAlgorithm path = PathAlgorithm::automatic;
   Backend backend = Backend::automatic;
+  // Largest intermediate the contraction path may create, in bytes (the
+  // output is exempt); 0 means no cap. Paths over it are rejected where a
+  // path under it exists.
+  std::uint64_t max_intermediate_bytes = 0;
+  // random-greedy (and auto on large networks): number of trials, planning
+  // time budget in seconds (0: no limit), and the seed; equal seeds give
+  // equal paths when the trial count, not the time, ends the search.
+  int path_trials = 128;
+  double path_seconds = 1.0;
+  std::uint64_t path_seed = 0;
 };
 
 // A contraction path in opt_einsum's format and its cost, counted as
@@ -109,6 +123,9 @@ class Plan {
   // The backend execute() runs on (never Backend::automatic).
   Backend backend() const;
   const PathInfo& path() const;
+  // Exact peak working memory of the plan's intermediates, in bytes (the
+  // arena every execution uses), known before anything runs.
+  std::uint64_t workspace_bytes() const;
 
   // A readable account of the plan: modes and extents, each contraction step
   // with its result, FLOPs, sizes, backend and memory limit.
@@ -124,9 +141,10 @@ class Plan {
 };
 
 // The contraction path einstream would use, without building a full Plan.
+// `dtype` sizes the elements for Options::max_intermediate_bytes.
 PathInfo contraction_path(std::string_view expression,
                           const std::vector<std::vector<std::int64_t>>& shapes,
-                          const Options& options = {});
+                          const Options& options = {}, DataType dtype = DataType::f32);
 
 // One-shot evaluation: plans, executes and discards the plan.
 void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,

@@ -15,7 +15,11 @@ namespace einstream::cli {
 struct PlanFlags {
   std::string backend = "auto";
   std::string path = "auto";
-  std::string memory_limit;  // empty: the library default
+  std::string memory_limit;      // empty: the library default
+  std::string max_intermediate;  // empty: no cap
+  int path_trials = Options().path_trials;
+  double path_seconds = Options().path_seconds;
+  std::uint64_t path_seed = Options().path_seed;
 
   void add_to(CLI::App& command, bool with_backend);
   Options options() const;

@@ -2,6 +2,7 @@
 // paths, run the headline demo.
 #include <iostream>
 
+#include "einstream/error.hpp"
 #include "einstream/version.hpp"
 #include "src/cli/commands.hpp"
 
@@ -13,9 +14,22 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
         ->check(CLI::IsMember({"host", "cuda", "auto"}))
         ->capture_default_str();
   }
-  command.add_option("--path", path, "contraction path algorithm: auto, naive or greedy")
-      ->check(CLI::IsMember({"auto", "naive", "greedy"}))
+  command
+      .add_option("--path", path,
+                  "contraction path algorithm: auto, naive, greedy, optimal, dp or random-greedy")
+      ->check(CLI::IsMember({"auto", "naive", "greedy", "optimal", "dp", "random-greedy"}))
       ->capture_default_str();
+  command.add_option("--max-intermediate", max_intermediate,
+                     "largest intermediate the path may create: bytes with an optional suffix "
+                     "(KiB, MiB, GiB, KB, MB, GB)");
+  command.add_option("--path-trials", path_trials, "random-greedy: number of trials")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
+      .add_option("--path-seconds", path_seconds, "random-greedy: time budget in seconds (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--path-seed", path_seed, "random-greedy: seed")->capture_default_str();
   command.add_option("--memory-limit", memory_limit,
                      "device memory to use: bytes with an optional suffix (KiB, MiB, GiB, KB, MB, "
                      "GB), or a fraction in (0, 1] of device memory");
@@ -26,6 +40,17 @@ Options PlanFlags::options() const {
   options.backend = backend_from_string(backend);
   options.path = path_algorithm_from_string(path);
   if (!memory_limit.empty()) options.memory_limit = MemoryLimit::parse(memory_limit);
+  if (!max_intermediate.empty()) {
+    const MemoryLimit cap = MemoryLimit::parse(max_intermediate);
+    if (cap.kind != MemoryLimit::Kind::bytes) {
+      throw Error("--max-intermediate '" + max_intermediate +
+                  "' must be a size in bytes (e.g. 512MiB), not a fraction");
+    }
+    options.max_intermediate_bytes = cap.resolve(0);
+  }
+  options.path_trials = path_trials;
+  options.path_seconds = path_seconds;
+  options.path_seed = path_seed;
   return options;
 }
 

@@ -112,7 +112,15 @@ TEST(Path, RandomProblemsGetValidPaths) {
     for (PathAlgorithm algorithm :
          {PathAlgorithm::naive, PathAlgorithm::greedy, PathAlgorithm::automatic}) {
       const ContractionPath path = find_path(problem, algorithm);
-      EXPECT_EQ(path.steps.size(), operands == 1 ? 1u : static_cast<std::size_t>(operands - 1));
+      // Pairwise steps join the operands into one; single-operand steps
+      // (reductions that simplification puts first) come on top.
+      std::size_t pairwise = 0;
+      for (const PathStep& step : path.steps) {
+        ASSERT_TRUE(step.operands.size() == 1 || step.operands.size() == 2);
+        pairwise += step.operands.size() == 2;
+      }
+      EXPECT_EQ(pairwise, static_cast<std::size_t>(operands - 1));
+      EXPECT_GE(path.steps.size(), 1u);
       EXPECT_EQ(path.steps.back().result, problem.output) << expression;
       // Re-evaluating its own linear form reproduces the same cost.
       EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);

@@ -223,6 +223,36 @@ TEST_F(Cli, PathJsonIsOneObjectInOptEinsumFormat) {
   EXPECT_TRUE(contains(scalar.out, "\"path\":[[0,1]]")) << scalar.out;
 }
 
+TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
+  // Every algorithm by name; the exact ones agree on the optimum.
+  for (const char* algorithm : {"auto", "naive", "greedy", "optimal", "dp", "random-greedy"}) {
+    SCOPED_TRACE(algorithm);
+    const CommandResult result =
+        run(std::string("path 'ij,jk,k->i' --shapes '[[100,100],[100,100],[100]]' --json --path ") +
+            algorithm + " --path-trials 8 --path-seconds 0.5 --path-seed 3");
+    ASSERT_EQ(result.status, 0) << result.err;
+    if (std::string(algorithm) != "naive") {
+      EXPECT_TRUE(contains(result.out, "\"flops\":40000")) << result.out;
+    }
+  }
+  // ab,bd,a->a: the cheapest order (183 flops) forms an 8-element
+  // intermediate; under a 28-byte cap (7 f32 elements) the best costs 455.
+  const std::string problem = "path 'ab,bd,a->a' --shapes '[[7,8],[8,4],[7]]' --json";
+  const CommandResult free = run(problem);
+  ASSERT_EQ(free.status, 0) << free.err;
+  EXPECT_TRUE(contains(free.out, "\"flops\":183")) << free.out;
+  EXPECT_TRUE(contains(free.out, "\"largest_intermediate\":8")) << free.out;
+  const CommandResult capped = run(problem + " --max-intermediate 28");
+  ASSERT_EQ(capped.status, 0) << capped.err;
+  EXPECT_TRUE(contains(capped.out, "\"flops\":455")) << capped.out;
+  EXPECT_TRUE(contains(capped.out, "\"largest_intermediate\":7")) << capped.out;
+  // A fraction is no size for an intermediate; unknown algorithms are refused.
+  const CommandResult fraction = run(problem + " --max-intermediate 0.5");
+  EXPECT_NE(fraction.status, 0);
+  EXPECT_TRUE(contains(fraction.err, "--max-intermediate")) << fraction.err;
+  EXPECT_NE(run(problem + " --path best").status, 0);
+}
+
 TEST_F(Cli, PathTextShowsTheSteps) {
   const CommandResult result =
       run("path 'ij,jk,kl->il' --shapes '[[2,3],[3,4],[4,5]]' --path naive");

@@ -67,7 +67,8 @@ TEST(Options, BackendAndPathNamesRoundTrip) {
     EXPECT_EQ(backend_from_string(to_string(backend)), backend);
   }
   for (PathAlgorithm path :
-       {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy}) {
+       {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy,
+        PathAlgorithm::optimal, PathAlgorithm::dp, PathAlgorithm::random_greedy}) {
     EXPECT_EQ(path_algorithm_from_string(to_string(path)), path);
   }
   EXPECT_THROW(backend_from_string("gpu"), Error);

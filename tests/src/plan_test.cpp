@@ -44,6 +44,14 @@ TEST(Plan, ReportsOutputDescAndPath) {
   EXPECT_EQ(plan.inputs().size(), 2u);
 }
 
+TEST(Plan, ReportsItsExactWorkspace) {
+  // A single GEMM needs no intermediate; a chain needs its middle product.
+  EXPECT_EQ(Plan("ij,jk->ik", {f64({2, 3}), f64({3, 4})}).workspace_bytes(), 0u);
+  const Plan chain("ij,jk,kl->il", {f64({20, 30}), f64({30, 40}), f64({40, 50})});
+  EXPECT_GE(chain.workspace_bytes(), 20u * 40u * 8u);
+  EXPECT_EQ(chain.workspace_bytes() % 256, 0u);
+}
+
 TEST(Plan, ExecutesManyTimesWithAlphaAndBeta) {
   Plan plan("ij,j->i", {f64({2, 2}), f64({2})});
   const std::vector<double> a = {1, 2, 3, 4};

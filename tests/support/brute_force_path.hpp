@@ -29,12 +29,17 @@ inline bool contains(const std::vector<Mode>& modes, Mode mode) {
 // Cheapest completion of contracting `operands` (unique modes each), with
 // intermediates capped at `memory_cap` elements (0: no cap; the output is
 // exempt). Infinity when the cap forbids every order.
+// With allow_outer false, only pairs sharing a mode are contracted (dp's
+// search space); infinity when that leaves no way to finish.
 inline double cheapest(const Problem& problem, const std::vector<std::vector<Mode>>& operands,
-                       double memory_cap) {
+                       double memory_cap, bool allow_outer = true) {
   if (operands.size() == 1) return 0;
   double best = std::numeric_limits<double>::infinity();
   for (std::size_t first = 0; first < operands.size(); ++first) {
     for (std::size_t second = first + 1; second < operands.size(); ++second) {
+      const bool share = std::any_of(operands[first].begin(), operands[first].end(),
+                                     [&](Mode mode) { return contains(operands[second], mode); });
+      if (!allow_outer && !share) continue;
       std::vector<std::vector<Mode>> rest;
       for (std::size_t k = 0; k < operands.size(); ++k) {
         if (k != first && k != second) rest.push_back(operands[k]);
@@ -53,7 +58,7 @@ inline double cheapest(const Problem& problem, const std::vector<std::vector<Mod
       if (!last && memory_cap > 0 && size_of(problem, result) > memory_cap) continue;
       const double step = size_of(problem, involved) * (involved.size() > result.size() ? 2.0 : 1.0);
       rest.push_back(result);
-      best = std::min(best, step + cheapest(problem, rest, memory_cap));
+      best = std::min(best, step + cheapest(problem, rest, memory_cap, allow_outer));
     }
   }
   return best;
@@ -62,8 +67,10 @@ inline double cheapest(const Problem& problem, const std::vector<std::vector<Mod
 }  // namespace brute_force_detail
 
 // Minimum total FLOPs (as evaluate_path counts them) over every pairwise
-// order; for one operand, the cost of its single step.
-inline double brute_force_min_flops(const detail::Problem& problem, double memory_cap = 0) {
+// order (only those without outer products when allow_outer is false); for
+// one operand, the cost of its single step.
+inline double brute_force_min_flops(const detail::Problem& problem, double memory_cap = 0,
+                                    bool allow_outer = true) {
   std::vector<std::vector<detail::Mode>> operands;
   for (const auto& input : problem.inputs) {
     std::vector<detail::Mode> unique;
@@ -79,7 +86,7 @@ inline double brute_force_min_flops(const detail::Problem& problem, double memor
     });
     return brute_force_detail::size_of(problem, modes) * (sums ? 2.0 : 1.0);
   }
-  return brute_force_detail::cheapest(problem, operands, memory_cap);
+  return brute_force_detail::cheapest(problem, operands, memory_cap, allow_outer);
 }
 
 }  // namespace einstream::testing
