@@ -11,6 +11,8 @@
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
+#include "src/device_executor.hpp"
+#include "src/devices.hpp"
 #include "src/host/program_executor.hpp"
 #include "src/memory_span.hpp"
 
@@ -29,6 +31,9 @@ struct PlanState {
   PathInfo path_info;
   Program program;
   HostExecutor host;
+  // Created at the first CUDA execution: it owns the stream, cuBLAS handle
+  // and device memory, reused by later executions.
+  std::unique_ptr<DeviceExecutor> device;
 };
 
 }  // namespace detail
@@ -67,12 +72,20 @@ void check_strides(const TensorDesc& desc, const std::string& what) {
 Backend resolve_backend(Backend requested) {
   switch (requested) {
     case Backend::automatic:
+      return detail::cuda_backend_available() ? Backend::cuda : Backend::host;
     case Backend::host:
       return Backend::host;
     case Backend::cuda:
-      throw Error(
-          "backend 'cuda' cannot execute plans in this version of einstream: it executes on the "
-          "host backend only; use backend 'host' or 'auto'");
+      if (!detail::cuda_enabled()) {
+        throw Error(
+            "backend 'cuda': this build of einstream has no CUDA backend (configure with "
+            "-DEINSTREAM_ENABLE_CUDA=ON on a machine with the CUDA toolkit); use backend 'host' "
+            "or 'auto'");
+      }
+      if (!detail::cuda_backend_available()) {
+        throw Error("backend 'cuda': no CUDA device is visible; use backend 'host' or 'auto'");
+      }
+      return Backend::cuda;
   }
   throw Error("invalid Backend value");
 }
@@ -182,7 +195,14 @@ const Options& Plan::options() const { return state_->options; }
 Backend Plan::backend() const { return state_->backend; }
 const PathInfo& Plan::path() const { return state_->path_info; }
 std::uint64_t Plan::workspace_bytes() const {
+  if (state_->backend == Backend::cuda) return detail::device_workspace_bytes(state_->program);
   return static_cast<std::uint64_t>(state_->program.arena_bytes);
+}
+
+double Plan::bytes_moved() const {
+  double bytes = 0;
+  for (const detail::Op& op : state_->program.ops) bytes += op.bytes;
+  return bytes;
 }
 
 std::string Plan::explain() const {
@@ -256,6 +276,15 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
       throw Error("execute: the output overlaps input " + std::to_string(index) +
                   "; einsum cannot write over its own inputs");
     }
+  }
+  if (state.backend == Backend::cuda) {
+    if (!state_->device) {
+      state_->device =
+          std::make_unique<detail::DeviceExecutor>(state.options.device, state.options.allow_tf32);
+    }
+    state_->device->run(state.program, state.inputs, inputs, state.output, output, alpha, beta,
+                        state.options.memory_limit);
+    return;
   }
   state_->host.run(state.program, inputs, output, alpha, beta);
 }

@@ -81,6 +81,9 @@ struct Options {
   int path_trials = 128;
   double path_seconds = 1.0;
   std::uint64_t path_seed = 0;
+  // CUDA backend: let f32 GEMMs use TF32 tensor cores (about 8x the FP32
+  // rate on an H100, with a 10-bit mantissa in the products).
+  bool allow_tf32 = false;
 };
 
 // A contraction path in opt_einsum's format and its cost, counted as
@@ -123,9 +126,17 @@ class Plan {
   // The backend execute() runs on (never Backend::automatic).
   Backend backend() const;
   const PathInfo& path() const;
-  // Exact peak working memory of the plan's intermediates, in bytes (the
-  // arena every execution uses), known before anything runs.
+  // Exact device (or host, for the host backend) working memory of one
+  // execution besides the operands, in bytes, known before anything runs:
+  // the arena of intermediates, plus on the CUDA backend the kernel and
+  // cuBLAS workspaces. Operands passed as host pointers to the CUDA backend
+  // are copied to the device on top of this.
   std::uint64_t workspace_bytes() const;
+
+  // Bytes one execution reads and writes in its ops (intermediates
+  // included), at the plan's element size: the memory traffic a benchmark
+  // divides by time. Host-device copies of operands are not counted.
+  double bytes_moved() const;
 
   // A readable account of the plan: modes and extents, each contraction step
   // with its result, FLOPs, sizes, backend and memory limit.

@@ -20,6 +20,7 @@ struct PlanFlags {
   int path_trials = Options().path_trials;
   double path_seconds = Options().path_seconds;
   std::uint64_t path_seed = Options().path_seed;
+  bool allow_tf32 = false;
 
   void add_to(CLI::App& command, bool with_backend);
   Options options() const;
@@ -29,6 +30,7 @@ void add_run_command(CLI::App& app);
 void add_path_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_devices_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 // Runs a command body; einstream errors go to stderr as "einstream: ..." and
 // become CommandFailed, which main turns into a non-zero exit status.

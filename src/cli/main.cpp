@@ -1,5 +1,5 @@
 // einstream: evaluate einsum expressions on .npy files, print contraction
-// paths, run the headline demo.
+// paths, run the headline demo, time plans.
 #include <iostream>
 
 #include "einstream/error.hpp"
@@ -30,6 +30,8 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command.add_option("--path-seed", path_seed, "random-greedy: seed")->capture_default_str();
+  command.add_flag("--allow-tf32", allow_tf32,
+                   "CUDA backend: let f32 GEMMs use TF32 tensor cores (faster, 10-bit mantissa)");
   command.add_option("--memory-limit", memory_limit,
                      "device memory to use: bytes with an optional suffix (KiB, MiB, GiB, KB, MB, "
                      "GB), or a fraction in (0, 1] of device memory");
@@ -51,6 +53,7 @@ Options PlanFlags::options() const {
   options.path_trials = path_trials;
   options.path_seconds = path_seconds;
   options.path_seed = path_seed;
+  options.allow_tf32 = allow_tf32;
   return options;
 }
 
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   einstream::cli::add_path_command(app);
   einstream::cli::add_demo_command(app);
   einstream::cli::add_devices_command(app);
+  einstream::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -8,6 +8,7 @@
 
 #include "einstream/error.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/json_values.hpp"
 
 namespace einstream::cli {
 
@@ -19,43 +20,6 @@ struct PathFlags {
   PlanFlags plan;
   bool json = false;
 };
-
-std::vector<std::vector<std::int64_t>> parse_shapes(const std::string& text) {
-  const std::string expected =
-      "expected a JSON array with one array of non-negative integer extents per operand, e.g. "
-      "'[[2,3],[3,4]]' ('[]' is a scalar)";
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw Error("--shapes is not valid JSON (" + std::string(error.what()) + "): " + expected);
-  }
-  if (!document.is_array()) throw Error("--shapes is not an array: " + expected);
-  std::vector<std::vector<std::int64_t>> shapes;
-  for (std::size_t operand = 0; operand < document.size(); ++operand) {
-    const nlohmann::json& shape = document[operand];
-    const std::string where = "--shapes operand " + std::to_string(operand);
-    if (!shape.is_array())
-      throw Error(where + " is " + shape.dump() + ", not an array: " + expected);
-    std::vector<std::int64_t> extents;
-    for (const nlohmann::json& extent : shape) {
-      if (!extent.is_number_integer() || extent.get<std::int64_t>() < 0) {
-        throw Error(where + " has extent " + extent.dump() + ": " + expected);
-      }
-      extents.push_back(extent.get<std::int64_t>());
-    }
-    shapes.push_back(std::move(extents));
-  }
-  return shapes;
-}
-
-// FLOP counts are integers; print them as such while they fit 64 bits.
-nlohmann::json count_to_json(double value) {
-  if (value >= 0 && value < 1.8e19 && value == std::floor(value)) {
-    return static_cast<std::uint64_t>(value);
-  }
-  return value;
-}
 
 void print_path(const PathFlags& flags) {
   const std::vector<std::vector<std::int64_t>> shapes = parse_shapes(flags.shapes);

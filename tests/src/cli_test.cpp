@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -270,8 +272,190 @@ TEST_F(Cli, PathRejectsMalformedShapes) {
   }
 }
 
+// The number after "key": in a one-line JSON object, or NaN when absent.
+double json_number(const std::string& json, const std::string& key) {
+  const std::string field = "\"" + key + "\":";
+  const std::size_t at = json.find(field);
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + at + field.size(), nullptr);
+}
+
+TEST_F(Cli, BenchJsonReportsTheMeasurements) {
+  const CommandResult result =
+      run("bench 'ij,jk->ik' --shapes '[[64,32],[32,16]]' --backend host --repeat 3 --warmup 1 "
+          "--json");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const std::string& json = result.out;
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 1) << json;  // one object, one line
+  EXPECT_TRUE(contains(json, "\"expression\":\"ij,jk->ik\"")) << json;
+  EXPECT_TRUE(contains(json, "\"shapes\":[[64,32],[32,16]]")) << json;
+  EXPECT_TRUE(contains(json, "\"output_shape\":[64,16]")) << json;
+  EXPECT_TRUE(contains(json, "\"dtype\":\"f32\"")) << json;
+  EXPECT_TRUE(contains(json, "\"backend\":\"host\"")) << json;
+  EXPECT_TRUE(contains(json, "\"inputs\":\"random\"")) << json;
+  EXPECT_TRUE(contains(json, "\"path\":[[0,1]]")) << json;
+  EXPECT_TRUE(contains(json, "\"bytes_kind\":\"program\"")) << json;
+  EXPECT_EQ(json_number(json, "flops"), 2.0 * 64 * 32 * 16);
+  EXPECT_EQ(json_number(json, "repeat"), 3);
+  EXPECT_EQ(json_number(json, "warmup"), 1);
+  const double median = json_number(json, "median_seconds");
+  const double fastest = json_number(json, "min_seconds");
+  EXPECT_GT(median, 0);
+  EXPECT_LE(fastest, median);
+  EXPECT_LE(median, json_number(json, "max_seconds"));
+  EXPECT_NEAR(json_number(json, "flops_per_second") * median, 2.0 * 64 * 32 * 16, 1e-3);
+  // The GEMM reads both operands and writes the result at least once.
+  const double in_out_bytes = 4.0 * (64 * 32 + 32 * 16 + 64 * 16);
+  EXPECT_EQ(json_number(json, "input_bytes"), 4.0 * (64 * 32 + 32 * 16));
+  EXPECT_EQ(json_number(json, "output_bytes"), 4.0 * 64 * 16);
+  EXPECT_GE(json_number(json, "bytes"), in_out_bytes);
+  EXPECT_NEAR(json_number(json, "bytes_per_second") * median, json_number(json, "bytes"), 1e-3);
+  EXPECT_EQ(json_number(json, "device_bytes"), json_number(json, "workspace_bytes") + in_out_bytes);
+  const std::size_t times = json.find("\"times_seconds\":[");
+  ASSERT_NE(times, std::string::npos) << json;
+  const std::string list = json.substr(times, json.find(']', times) - times);
+  EXPECT_EQ(std::count(list.begin(), list.end(), ','), 2) << list;  // three entries
+}
+
+TEST_F(Cli, BenchTextIsAShortTable) {
+  const CommandResult result = run(
+      "bench 'abc,bcd->ad' --shapes '[[8,6,5],[6,5,7]]' --dtype c128 --repeat 2 --backend host");
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (const char* line :
+       {"einstream bench 'abc,bcd->ad'", "[[8,6,5],[6,5,7]] -> [8,7], c128", "backend       host",
+        "median", "FLOP/s", "bytes moved", "(program)", "memory"}) {
+    EXPECT_TRUE(contains(result.out, line)) << line << " in\n" << result.out;
+  }
+}
+
+// bench on .npy files saves what `einstream run` computes from them.
+TEST_F(Cli, BenchSavesWhatRunComputesFromTheSameInputs) {
+  std::mt19937 random(7);
+  struct Case {
+    std::string expression;
+    std::vector<std::vector<std::int64_t>> shapes;
+    DataType dtype;
+  };
+  const std::vector<Case> cases = {
+      {"abcd,dbef->aecf", {{3, 4, 5, 6}, {6, 4, 2, 3}}, DataType::f32},
+      {"ijk->ki", {{5, 6, 7}}, DataType::f64},
+      {"jrl,ijr,ijrk,ijrl,ikmn->imn",
+       {{4, 3, 5}, {2, 4, 3}, {2, 4, 3, 6}, {2, 4, 3, 5}, {2, 6, 3, 3}},
+       DataType::c64},
+  };
+  int index = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.expression);
+    std::string files;
+    std::string shapes = "[";
+    for (const auto& shape : c.shapes) {
+      const TensorDesc desc(c.dtype, shape);
+      const std::vector<unsigned char> data =
+          testing::random_tensor(c.dtype, desc.element_count(), random);
+      files += " " + save("in" + std::to_string(index++) + ".npy", desc, data.data());
+      shapes += std::string(shapes.size() > 1 ? "," : "") + "[";
+      for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+        shapes += (axis ? "," : "") + std::to_string(shape[axis]);
+      }
+      shapes += "]";
+    }
+    shapes += "]";
+    const std::string benched = file("bench.npy").string();
+    const std::string expected = file("run.npy").string();
+    const CommandResult bench = run("bench '" + c.expression + "' --backend host --repeat 2 " +
+                                    "--json --save-output " + benched + " --inputs" + files);
+    ASSERT_EQ(bench.status, 0) << bench.err;
+    EXPECT_TRUE(contains(bench.out, "\"inputs\":\"files\"")) << bench.out;
+    EXPECT_TRUE(contains(bench.out, std::string("\"dtype\":\"") + to_string(c.dtype) + "\""))
+        << bench.out;
+    EXPECT_TRUE(contains(bench.out, "\"shapes\":" + shapes)) << bench.out;
+    const CommandResult reference =
+        run("run '" + c.expression + "'" + files + " --backend host -o " + expected);
+    ASSERT_EQ(reference.status, 0) << reference.err;
+    const detail::NpyArray actual = detail::read_npy(benched);
+    const detail::NpyArray wanted = detail::read_npy(expected);
+    EXPECT_EQ(actual.desc.dtype, wanted.desc.dtype);
+    EXPECT_EQ(actual.desc.extents, wanted.desc.extents);
+    EXPECT_EQ(actual.data, wanted.data);  // the same plan on the same data, bit for bit
+    // --shapes and --dtype beside --inputs are checks of the files.
+    const std::string dtype = std::string(" --dtype ") + to_string(c.dtype);
+    EXPECT_EQ(run("bench '" + c.expression + "' --shapes '" + shapes + "'" + dtype +
+                  " --repeat 1 --backend host --inputs" + files)
+                  .status,
+              0);
+    fs::remove(benched);
+    fs::remove(expected);
+  }
+}
+
+TEST_F(Cli, BenchRandomInputsFollowTheSeed) {
+  auto output_of = [&](const std::string& seed) {
+    const std::string path = file("seed" + seed + ".npy").string();
+    const CommandResult result =
+        run("bench 'ij->j' --shapes '[[40,30]]' --backend host --repeat 1 --seed " + seed +
+            " --save-output " + path);
+    EXPECT_EQ(result.status, 0) << result.err;
+    return detail::read_npy(path).data;
+  };
+  const std::vector<unsigned char> first = output_of("5");
+  EXPECT_EQ(first.size(), 30 * sizeof(float));
+  EXPECT_EQ(output_of("5"), first);
+  EXPECT_NE(output_of("6"), first);
+  // Inputs are uniform in [-1, 1): a column sum of 40 of them stays within 40.
+  const auto* sums = reinterpret_cast<const float*>(first.data());
+  for (int column = 0; column < 30; ++column) EXPECT_LT(std::fabs(sums[column]), 40.0f);
+}
+
+TEST_F(Cli, BenchRejectsBadFlagsWithAClearMessage) {
+  const std::vector<float> x(6, 1.0f);
+  const std::string x_path = save("x.npy", TensorDesc(DataType::f32, {2, 3}), x.data());
+  struct Failure {
+    std::string arguments;
+    std::string message;
+  };
+  const std::vector<Failure> failures = {
+      {"bench 'ij->i'", "--shapes"},
+      {"bench 'ij->i' --shapes '[[2,3]'", "--shapes is not valid JSON"},
+      {"bench 'ij,jk->ik' --shapes '[[2,3]]'", "expression has 2 operands but 1 shape was given"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --dtype f16", "--dtype"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --repeat 0", "--repeat"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --warmup -1", "--warmup"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --backend gpu", "--backend"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --memory-limit 3XB", "unknown suffix"},
+      {"bench 'ij->i' --inputs " + file("missing.npy").string(), "missing.npy"},
+      {"bench 'ij->i' --inputs " + x_path + " --shapes '[[3,2]]'",
+       "does not match the shapes of the --inputs files ([[2,3]])"},
+      {"bench 'ij->i' --inputs " + x_path + " --dtype f64",
+       "--dtype f64 does not match the --inputs files, which hold f32"},
+  };
+  for (const Failure& failure : failures) {
+    SCOPED_TRACE(failure.arguments);
+    const CommandResult result = run(failure.arguments);
+    EXPECT_NE(result.status, 0);
+    EXPECT_TRUE(contains(result.err, failure.message)) << result.err;
+  }
+}
+
+// Without the CUDA backend (or without a GPU) --backend cuda ends with one
+// line on stderr, not a crash; with both it runs.
+TEST_F(Cli, BenchOnCudaRunsOrFailsCleanly) {
+  const CommandResult result =
+      run("bench 'ij,jk->ik' --shapes '[[8,8],[8,8]]' --backend cuda --repeat 1 --json");
+  if (result.status == 0) {
+    EXPECT_TRUE(contains(result.out, "\"backend\":\"cuda\"")) << result.out;
+    return;
+  }
+  EXPECT_EQ(result.status, 1) << result.err;
+  EXPECT_EQ(result.err.rfind("einstream: ", 0), 0u) << result.err;
+  EXPECT_TRUE(contains(result.err, "cuda") || contains(result.err, "CUDA") ||
+              contains(result.err, "device"))
+      << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_TRUE(result.out.empty()) << result.out;
+}
+
 TEST_F(Cli, EverySubcommandHasHelp) {
-  for (const char* command : {"", "run ", "path ", "demo ", "devices "}) {
+  for (const char* command : {"", "run ", "path ", "demo ", "devices ", "bench "}) {
     SCOPED_TRACE(command);
     const CommandResult result = run(std::string(command) + "--help");
     EXPECT_EQ(result.status, 0) << result.err;

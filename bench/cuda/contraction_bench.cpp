@@ -1,0 +1,148 @@
+// Large contractions: einstream's whole einsum (Plan::execute on
+// device-resident operands) against the bare cuBLAS GEMM of the same M, N, K
+// and batch, timed in the same run. Issue 4's target: at most 1.15x the bare
+// GEMM at >= 1e11 FLOPs, f32 (TF32 off) and f64. Reports TFLOP/s of each and
+// their ratio ("over_gemm").
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "cuda/cublas_check.hpp"
+#include "einstream/plan.hpp"
+
+namespace {
+
+using einstream::DataType;
+
+struct Contraction {
+  const char* name;
+  const char* expression;
+  std::vector<std::vector<std::int64_t>> shapes;
+  // The GEMM it is: C (m x n) = A (m x k) B (k x n), `batch` times.
+  std::int64_t m, n, k, batch;
+};
+
+const std::vector<Contraction>& contractions() {
+  static const std::vector<Contraction> list = {
+      {"matmul_8192", "ij,jk->ik", {{8192, 8192}, {8192, 8192}}, 8192, 8192, 8192, 1},
+      {"two_modes_64^4",
+       "abcd,dbef->aecf",
+       {{64, 64, 64, 64}, {64, 64, 64, 64}},
+       4096,
+       4096,
+       4096,
+       1},
+      {"abc_bcd_ad", "abc,bcd->ad", {{4096, 64, 64}, {64, 64, 4096}}, 4096, 4096, 4096, 1},
+      {"batched_32x2048",
+       "bij,bjk->bik",
+       {{32, 2048, 2048}, {32, 2048, 2048}},
+       2048,
+       2048,
+       2048,
+       32},
+      {"attention_scores",
+       "bhqd,bhkd->bhqk",
+       {{8, 16, 2048, 128}, {8, 16, 2048, 128}},
+       2048,
+       2048,
+       128,
+       128},
+  };
+  return list;
+}
+
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(std::size_t bytes) {
+    EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes));
+    EINSTREAM_CUDA_CHECK(cudaMemset(pointer_, 0, bytes));
+  }
+  ~DeviceBuffer() { cudaFree(pointer_); }
+  void* get() const { return pointer_; }
+
+ private:
+  void* pointer_ = nullptr;
+};
+
+double seconds_per_call(const std::function<void()>& body, int repeats) {
+  cudaEvent_t start, stop;
+  EINSTREAM_CUDA_CHECK(cudaEventCreate(&start));
+  EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop));
+  body();  // warm up
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  EINSTREAM_CUDA_CHECK(cudaEventRecord(start));
+  for (int repeat = 0; repeat < repeats; ++repeat) body();
+  EINSTREAM_CUDA_CHECK(cudaEventRecord(stop));
+  EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop));
+  float milliseconds = 0;
+  EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start, stop));
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return milliseconds * 1e-3 / repeats;
+}
+
+void BM_Contraction(benchmark::State& state) {
+  const Contraction& c = contractions()[static_cast<std::size_t>(state.range(0))];
+  const DataType dtype = state.range(1) ? DataType::f64 : DataType::f32;
+  const std::size_t element = einstream::size_of(dtype);
+  std::vector<einstream::TensorDesc> descs;
+  std::vector<std::unique_ptr<DeviceBuffer>> inputs;
+  std::vector<const void*> pointers;
+  for (const auto& shape : c.shapes) {
+    descs.emplace_back(dtype, shape);
+    inputs.push_back(std::make_unique<DeviceBuffer>(descs.back().element_count() * element));
+    pointers.push_back(inputs.back()->get());
+  }
+  einstream::Options options;
+  options.backend = einstream::Backend::cuda;
+  einstream::Plan plan(c.expression, descs, options);
+  DeviceBuffer output(plan.output().element_count() * element);
+
+  cublasHandle_t handle;
+  EINSTREAM_CUBLAS_CHECK(cublasCreate(&handle));
+  EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
+  auto bare_gemm = [&] {
+    const double one = 1, zero = 0;
+    const float one_f = 1, zero_f = 0;
+    if (dtype == DataType::f32) {
+      EINSTREAM_CUBLAS_CHECK(cublasSgemmStridedBatched_64(
+          handle, CUBLAS_OP_N, CUBLAS_OP_N, c.n, c.m, c.k, &one_f,
+          static_cast<const float*>(pointers[1]), c.n, c.k * c.n,
+          static_cast<const float*>(pointers[0]), c.k, c.m * c.k, &zero_f,
+          static_cast<float*>(output.get()), c.n, c.m * c.n, c.batch));
+    } else {
+      EINSTREAM_CUBLAS_CHECK(cublasDgemmStridedBatched_64(
+          handle, CUBLAS_OP_N, CUBLAS_OP_N, c.n, c.m, c.k, &one,
+          static_cast<const double*>(pointers[1]), c.n, c.k * c.n,
+          static_cast<const double*>(pointers[0]), c.k, c.m * c.k, &zero,
+          static_cast<double*>(output.get()), c.n, c.m * c.n, c.batch));
+    }
+  };
+  const double flops = 2.0 * c.m * c.n * c.k * c.batch;
+  const int repeats = flops > 5e11 ? 5 : 10;
+  const double gemm_seconds = seconds_per_call(bare_gemm, repeats);
+  double einsum_seconds = 0;
+  for (auto _ : state) {
+    einsum_seconds = seconds_per_call([&] { plan.execute(pointers, output.get()); }, repeats);
+    state.SetIterationTime(einsum_seconds);
+  }
+  cublasDestroy(handle);
+  state.counters["einsum_TFLOPs"] = flops / einsum_seconds * 1e-12;
+  state.counters["gemm_TFLOPs"] = flops / gemm_seconds * 1e-12;
+  state.counters["over_gemm"] = einsum_seconds / gemm_seconds;
+  state.SetLabel(std::string(c.name) + (dtype == DataType::f64 ? " f64" : " f32"));
+}
+
+BENCHMARK(BM_Contraction)
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace

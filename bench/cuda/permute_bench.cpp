@@ -1,0 +1,175 @@
+// permute bandwidth against its ceiling, a device-to-device copy of the same
+// bytes measured in the same run. bytes_per_second counts bytes read plus
+// bytes written; fraction_of_copy is that over the copy's. The target
+// (cuda/permute.cu) is 0.70 where the innermost mode moves.
+#include <benchmark/benchmark.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "cuda/permute.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using Extents = std::vector<std::int64_t>;
+
+constexpr int kCopyRepeats = 10;
+constexpr int kSourceFillByte = 0x3f;  // not zeros: a timing on zeros can flatter
+
+struct PermuteCase {
+  std::string what;  // why the case is here
+  DataType dtype;
+  Extents source_extents;
+  std::vector<int> perm;  // result axis k is source axis perm[k]
+};
+
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(std::size_t bytes) { EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes)); }
+  ~DeviceBuffer() { cudaFree(pointer_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* get() const { return pointer_; }
+
+ private:
+  void* pointer_ = nullptr;
+};
+
+class EventPair {
+ public:
+  EventPair() {
+    EINSTREAM_CUDA_CHECK(cudaEventCreate(&start_));
+    EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventPair() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  EventPair(const EventPair&) = delete;
+  EventPair& operator=(const EventPair&) = delete;
+
+  // Seconds the work enqueued by `body` takes on the default stream.
+  double seconds(const std::function<void()>& body) {
+    EINSTREAM_CUDA_CHECK(cudaEventRecord(start_, nullptr));
+    body();
+    EINSTREAM_CUDA_CHECK(cudaEventRecord(stop_, nullptr));
+    EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float milliseconds = 0;
+    EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start_, stop_));
+    return milliseconds * 1e-3;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+};
+
+Extents row_major(const Extents& extents) {
+  Extents strides(extents.size());
+  std::int64_t step = 1;
+  for (std::size_t axis = extents.size(); axis-- > 0;) {
+    strides[axis] = step;
+    step *= extents[axis];
+  }
+  return strides;
+}
+
+void run_permute(benchmark::State& state, const PermuteCase& problem) {
+  std::int64_t count = 1;
+  for (std::int64_t extent : problem.source_extents) count *= extent;
+  const std::size_t bytes = static_cast<std::size_t>(count) * size_of(problem.dtype);
+  const Extents source_strides = row_major(problem.source_extents);
+  TensorLayout source_layout;
+  for (int axis : problem.perm) {
+    source_layout.extents.push_back(problem.source_extents[axis]);
+    source_layout.strides.push_back(source_strides[axis]);
+  }
+  const TensorLayout result_layout{source_layout.extents, row_major(source_layout.extents)};
+
+  DeviceBuffer source(bytes);
+  DeviceBuffer result(bytes);
+  EINSTREAM_CUDA_CHECK(cudaMemset(source.get(), kSourceFillByte, bytes));
+  EINSTREAM_CUDA_CHECK(cudaMemset(result.get(), 0, bytes));
+  EventPair events;
+  const auto run_once = [&] {
+    permute(problem.dtype, source.get(), source_layout, result.get(), result_layout,
+            Epilogue::plain(), nullptr);
+  };
+  events.seconds(run_once);  // warm-up: module load, first touch
+
+  double copy_seconds = 0;
+  for (int repeat = 0; repeat < kCopyRepeats; ++repeat) {
+    copy_seconds += events.seconds([&] {
+      EINSTREAM_CUDA_CHECK(
+          cudaMemcpyAsync(result.get(), source.get(), bytes, cudaMemcpyDeviceToDevice, nullptr));
+    });
+  }
+  copy_seconds /= kCopyRepeats;
+
+  double permute_seconds = 0;
+  for (auto _ : state) {
+    const double seconds = events.seconds(run_once);
+    state.SetIterationTime(seconds);
+    permute_seconds += seconds;
+  }
+  permute_seconds /= static_cast<double>(state.iterations());
+  const double moved = 2.0 * static_cast<double>(bytes);  // read + write
+  state.counters["bytes_per_second"] = moved / permute_seconds;
+  state.counters["copy_bytes_per_second"] = moved / copy_seconds;
+  state.counters["fraction_of_copy"] = copy_seconds / permute_seconds;
+  state.SetLabel(problem.what);
+}
+
+std::string name_of(const PermuteCase& problem) {
+  std::string name = std::string("Permute/") + to_string(problem.dtype) + "/";
+  for (std::size_t axis = 0; axis < problem.source_extents.size(); ++axis) {
+    name += (axis ? "x" : "") + std::to_string(problem.source_extents[axis]);
+  }
+  name += "/perm";
+  for (int axis : problem.perm) name += std::to_string(axis);
+  return name;
+}
+
+bool register_cases() {
+  const std::vector<PermuteCase> cases = {
+      // DESIGN.md's anchors (cuTENSOR: 89%, 65%, 86% of copy).
+      {"design: 1 GiB, innermost moves", DataType::f32, {128, 128, 128, 128}, {3, 1, 0, 2}},
+      {"design: 64 MiB, rank 6, short modes",
+       DataType::f32,
+       {16, 16, 16, 16, 16, 16},
+       {5, 3, 1, 4, 0, 2}},
+      {"design: reversed", DataType::f32, {64, 64, 64, 64, 8}, {4, 3, 2, 1, 0}},
+      // Rank 3-6, >= 256 MiB, the innermost mode moves.
+      {"rank 3, innermost moves", DataType::f32, {1024, 256, 256}, {2, 1, 0}},
+      {"rank 5, innermost moves", DataType::f32, {32, 32, 32, 32, 64}, {1, 4, 0, 3, 2}},
+      {"rank 6, innermost moves", DataType::f32, {32, 16, 32, 16, 32, 16}, {5, 3, 1, 4, 0, 2}},
+      {"rank 3, innermost moves", DataType::f64, {1024, 256, 256}, {2, 1, 0}},
+      {"design shape, innermost moves", DataType::f64, {128, 128, 128, 128}, {3, 1, 0, 2}},
+      {"reversed", DataType::f64, {64, 64, 64, 64, 8}, {4, 3, 2, 1, 0}},
+      {"rank 6, innermost moves", DataType::f64, {32, 16, 32, 16, 32, 16}, {5, 3, 1, 4, 0, 2}},
+      // The innermost mode stays: 16-byte packets.
+      {"rank 3, innermost stays", DataType::f32, {1024, 256, 256}, {1, 0, 2}},
+      {"rank 4, innermost stays", DataType::f32, {128, 128, 128, 128}, {1, 0, 2, 3}},
+      {"rank 6, innermost stays", DataType::f32, {16, 16, 16, 16, 16, 64}, {2, 0, 4, 1, 3, 5}},
+      {"rank 4, innermost stays", DataType::f64, {128, 128, 128, 128}, {2, 0, 1, 3}},
+      {"rank 4, innermost moves", DataType::c64, {128, 128, 128, 64}, {3, 1, 0, 2}},
+  };
+  for (const PermuteCase& problem : cases) {
+    benchmark::RegisterBenchmark(
+        name_of(problem).c_str(),
+        [problem](benchmark::State& state) { run_permute(state, problem); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}
+
+[[maybe_unused]] const bool registered = register_cases();
+
+}  // namespace
+}  // namespace einstream::detail

@@ -1,0 +1,240 @@
+// Reductions and elementwise products on device-resident f32 data, against
+// a device-to-device copy of the same bytes measured in the same run.
+//
+// Each case reports bytes_per_second (bytes read + written by the kernel,
+// over the event-timed kernel time), copy_bytes_per_second (a
+// cudaMemcpyAsync moving as many bytes: half read, half written) and
+// fraction_of_copy, the ratio of the two. Targets are in the headers of
+// cuda/reduce.cu and cuda/elementwise.cu.
+#include <benchmark/benchmark.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "cuda/elementwise.hpp"
+#include "cuda/reduce.hpp"
+
+namespace einstream::detail {
+namespace {
+
+constexpr int kCopyRepeats = 5;
+constexpr std::int64_t kGiBOfFloats = std::int64_t{1} << 28;
+
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(std::size_t bytes) {
+    if (bytes == 0) return;
+    EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes));
+    // 0x3c3c3c3c is about 0.0115 as f32: finite values, no denormals.
+    EINSTREAM_CUDA_CHECK(cudaMemset(pointer_, 0x3c, bytes));
+  }
+  ~DeviceBuffer() {
+    if (pointer_ != nullptr) cudaFree(pointer_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* get() const { return pointer_; }
+
+ private:
+  void* pointer_ = nullptr;
+};
+
+class Stream {
+ public:
+  Stream() { EINSTREAM_CUDA_CHECK(cudaStreamCreate(&stream_)); }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+class EventTimer {
+ public:
+  EventTimer() {
+    EINSTREAM_CUDA_CHECK(cudaEventCreate(&start_));
+    EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+
+  // Seconds the work `launch` puts on `stream` takes on the device.
+  double seconds(cudaStream_t stream, const std::function<void()>& launch) {
+    EINSTREAM_CUDA_CHECK(cudaEventRecord(start_, stream));
+    launch();
+    EINSTREAM_CUDA_CHECK(cudaEventRecord(stop_, stream));
+    EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float milliseconds = 0;
+    EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start_, stop_));
+    return milliseconds * 1e-3;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+};
+
+bool have_gpu() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+// Median time of a device-to-device copy moving `bytes_moved` in all.
+double copy_seconds(std::size_t bytes_moved, cudaStream_t stream, EventTimer& timer) {
+  const std::size_t half = bytes_moved / 2;
+  DeviceBuffer from(half), to(half);
+  std::vector<double> times;
+  for (int repeat = 0; repeat <= kCopyRepeats; ++repeat) {
+    const double time = timer.seconds(stream, [&] {
+      EINSTREAM_CUDA_CHECK(
+          cudaMemcpyAsync(to.get(), from.get(), half, cudaMemcpyDeviceToDevice, stream));
+    });
+    if (repeat > 0) times.push_back(time);  // the first warms up
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// Times `launch` once per benchmark iteration and reports bandwidth against
+// the copy of the same bytes.
+void run_timed(benchmark::State& state, std::size_t bytes_moved,
+               const std::function<void(cudaStream_t)>& launch) {
+  Stream stream;
+  EventTimer timer;
+  const double copy = copy_seconds(bytes_moved, stream.get(), timer);
+  launch(stream.get());  // warm-up
+  EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  double total = 0;
+  for (auto _ : state) {
+    const double time = timer.seconds(stream.get(), [&] { launch(stream.get()); });
+    state.SetIterationTime(time);
+    total += time;
+  }
+  const double mean = total / static_cast<double>(state.iterations());
+  state.counters["bytes_per_second"] = static_cast<double>(bytes_moved) / mean;
+  state.counters["copy_bytes_per_second"] = static_cast<double>(bytes_moved) / copy;
+  state.counters["fraction_of_copy"] = copy / mean;
+}
+
+// A reduction of a dense f32 tensor of `extents` (row-major) to the kept
+// axes `kept`, in result order, row-major in that order.
+void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extents,
+                const std::vector<int>& kept) {
+  if (!have_gpu()) {
+    state.SkipWithError("no CUDA device visible");
+    return;
+  }
+  std::vector<std::int64_t> strides(extents.size());
+  std::int64_t count = 1;
+  for (int axis = static_cast<int>(extents.size()) - 1; axis >= 0; --axis) {
+    strides[axis] = count;
+    count *= extents[axis];
+  }
+  TensorLayout source, result;
+  for (int axis : kept) {
+    source.extents.push_back(extents[axis]);
+    source.strides.push_back(strides[axis]);
+    result.extents.push_back(extents[axis]);
+  }
+  for (int axis = 0; axis < static_cast<int>(extents.size()); ++axis) {
+    if (std::find(kept.begin(), kept.end(), axis) != kept.end()) continue;
+    source.extents.push_back(extents[axis]);
+    source.strides.push_back(strides[axis]);
+  }
+  result.strides.assign(result.extents.size(), 0);
+  std::int64_t outputs = 1;
+  for (int axis = static_cast<int>(result.extents.size()) - 1; axis >= 0; --axis) {
+    result.strides[axis] = outputs;
+    outputs *= result.extents[axis];
+  }
+  const std::size_t workspace_bytes = reduce_workspace_bytes(DataType::f32, source, result);
+  DeviceBuffer source_data(count * sizeof(float)), result_data(outputs * sizeof(float));
+  DeviceBuffer workspace(workspace_bytes);
+  run_timed(state, (count + outputs) * sizeof(float), [&](cudaStream_t stream) {
+    reduce(DataType::f32, source_data.get(), source, result_data.get(), result, Epilogue::plain(),
+           workspace.get(), workspace_bytes, stream);
+  });
+}
+
+// first * second over `extents` into a row-major result.
+void run_multiply(benchmark::State& state, const std::vector<std::int64_t>& extents,
+                  const std::vector<std::int64_t>& first_strides,
+                  const std::vector<std::int64_t>& second_strides) {
+  if (!have_gpu()) {
+    state.SkipWithError("no CUDA device visible");
+    return;
+  }
+  const auto reach = [&](const std::vector<std::int64_t>& strides) {
+    std::int64_t last = 0;
+    for (std::size_t axis = 0; axis < extents.size(); ++axis)
+      last += (extents[axis] - 1) * strides[axis];
+    return last + 1;
+  };
+  TensorLayout result{extents, std::vector<std::int64_t>(extents.size())};
+  std::int64_t count = 1;
+  for (int axis = static_cast<int>(extents.size()) - 1; axis >= 0; --axis) {
+    result.strides[axis] = count;
+    count *= extents[axis];
+  }
+  const std::int64_t first_count = reach(first_strides), second_count = reach(second_strides);
+  DeviceBuffer first(first_count * sizeof(float)), second(second_count * sizeof(float));
+  DeviceBuffer result_data(count * sizeof(float));
+  const TensorLayout first_layout{extents, first_strides}, second_layout{extents, second_strides};
+  run_timed(state, (first_count + second_count + count) * sizeof(float), [&](cudaStream_t stream) {
+    multiply(DataType::f32, first.get(), first_layout, second.get(), second_layout,
+             result_data.get(), result, Epilogue::plain(), stream);
+  });
+}
+
+// 1 GiB, ijk->ki: the summed j sits between the kept axes, and the result
+// transposes them (the shared-memory tile variant).
+void BM_ReduceTransposing_ijk_ki(benchmark::State& state) {
+  run_reduce(state, {1024, 512, 512}, {2, 0});
+}
+// 1 GiB, ijk->ij: contiguous sums of 512 (a warp per output).
+void BM_ReduceRows_ijk_ij(benchmark::State& state) { run_reduce(state, {1024, 512, 512}, {0, 1}); }
+// 1 GiB, ijk->jk: strided sums of 1024, contiguous outputs (a thread per output).
+void BM_ReduceColumns_ijk_jk(benchmark::State& state) {
+  run_reduce(state, {1024, 512, 512}, {1, 2});
+}
+// 1 GiB to a scalar: split over blocks, then a second pass.
+void BM_ReduceFullSum(benchmark::State& state) { run_reduce(state, {kGiBOfFloats}, {}); }
+// 512 MiB, aibjcde->ij: five summed modes of 8 interleaved with two kept of 64.
+void BM_ReduceFiveSmallModes(benchmark::State& state) {
+  run_reduce(state, {8, 64, 8, 64, 8, 8, 8}, {1, 3});
+}
+// 8192^2 Hadamard product: contiguous, 16-byte vectors.
+void BM_MultiplyHadamard(benchmark::State& state) {
+  run_multiply(state, {8192, 8192}, {8192, 1}, {8192, 1});
+}
+// i,j->ij with 8192 each: reads are tiny, 256 MiB written.
+void BM_MultiplyOuter(benchmark::State& state) {
+  run_multiply(state, {8192, 8192}, {1, 0}, {0, 1});
+}
+// bij,bj->bij with 64 x 1024 x 1024: the second operand broadcasts over i.
+void BM_MultiplyBatchedBroadcast(benchmark::State& state) {
+  run_multiply(state, {64, 1024, 1024}, {1024 * 1024, 1024, 1}, {1024, 0, 1});
+}
+
+BENCHMARK(BM_ReduceTransposing_ijk_ki)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceRows_ijk_ij)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceColumns_ijk_jk)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceFullSum)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceFiveSmallModes)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyHadamard)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyOuter)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyBatchedBroadcast)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace einstream::detail

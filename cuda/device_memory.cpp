@@ -1,0 +1,46 @@
+#include "src/device_memory.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "cuda/check.hpp"
+
+namespace einstream::detail {
+
+DeviceAllocation::DeviceAllocation(std::size_t bytes, int device) : bytes_(bytes), device_(device) {
+  if (bytes_ == 0) return;
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(device_));
+  const cudaError_t status = cudaMalloc(&pointer_, bytes_);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear the sticky-free error state
+    std::size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    throw MemoryError("cannot allocate " + std::to_string(bytes_) + " bytes on device " +
+                          std::to_string(device_) + " (" + std::to_string(free_bytes) +
+                          " bytes free)",
+                      bytes_, free_bytes);
+  }
+  EINSTREAM_CUDA_CHECK(status);
+}
+
+DeviceAllocation::~DeviceAllocation() {
+  if (pointer_ != nullptr) cudaFree(pointer_);
+}
+
+void DeviceAllocation::copy_from_host(const void* host, std::size_t bytes) {
+  if (bytes == 0) return;
+  EINSTREAM_CUDA_CHECK(cudaMemcpy(pointer_, host, bytes, cudaMemcpyHostToDevice));
+}
+
+void DeviceAllocation::copy_to_host(void* host, std::size_t bytes) const {
+  if (bytes == 0) return;
+  EINSTREAM_CUDA_CHECK(cudaMemcpy(host, pointer_, bytes, cudaMemcpyDeviceToHost));
+}
+
+void synchronize_device(int device) {
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+}  // namespace einstream::detail

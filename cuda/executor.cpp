@@ -1,0 +1,319 @@
+// The CUDA backend: runs a Program's ops on one stream of one device.
+//
+// Memory: one device allocation per execution shape holds, each 256-byte
+// aligned, the Program's arena, the largest reduce workspace, cuBLAS's
+// workspace (so cuBLAS allocates nothing behind our back) and copies of the
+// operands that live in host memory. Its size is computed before anything
+// is allocated, checked against Options::memory_limit, and kept for the next
+// execution, so a Plan executed repeatedly allocates once.
+//
+// Operands may be host or device pointers (cudaPointerGetAttributes). A host
+// operand is copied in whole (its memory span, gaps included, so any strides
+// work) and a host output copied back once at the end; the caller's output is
+// therefore untouched when anything fails before that copy.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <string>
+
+#include "cuda/check.hpp"
+#include "cuda/cublas_check.hpp"
+#include "cuda/elementwise.hpp"
+#include "cuda/gemm.hpp"
+#include "cuda/permute.hpp"
+#include "cuda/reduce.hpp"
+#include "cuda/resources.hpp"
+#include "einstream/error.hpp"
+#include "src/device_executor.hpp"
+#include "src/device_memory.hpp"
+#include "src/devices.hpp"
+#include "src/memory_span.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+constexpr std::uint64_t kAlignment = 256;
+// cuBLAS's recommended workspace on Hopper.
+constexpr std::uint64_t kCublasWorkspaceBytes = std::uint64_t{32} << 20;
+
+std::uint64_t aligned(std::uint64_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+std::uint64_t reduce_workspace(const Program& program) {
+  std::uint64_t largest = 0;
+  for (const Op& op : program.ops) {
+    if (op.kind != OpKind::reduce) continue;
+    largest = std::max<std::uint64_t>(
+        largest, reduce_workspace_bytes(program.dtype, op.sources[0].layout, op.result.layout));
+  }
+  return largest;
+}
+
+bool has_gemm(const Program& program) {
+  return std::any_of(program.ops.begin(), program.ops.end(),
+                     [](const Op& op) { return op.kind == OpKind::gemm; });
+}
+
+// Where an operand lives, and for a host operand the span to copy.
+struct Operand {
+  bool on_host = false;
+  MemorySpan span;
+  std::uint64_t staged_offset = 0;  // in the allocation, for host operands
+};
+
+Operand classify(const TensorDesc& desc, const void* data, int device, const std::string& what) {
+  Operand operand;
+  operand.span = memory_span(desc, data);
+  if (desc.element_count() == 0) return operand;
+  cudaPointerAttributes attributes{};
+  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, data));
+  switch (attributes.type) {
+    case cudaMemoryTypeDevice:
+    case cudaMemoryTypeManaged:
+      if (attributes.device != device) {
+        throw Error(what + " is in the memory of device " + std::to_string(attributes.device) +
+                    " but the plan runs on device " + std::to_string(device) +
+                    ": use Options::device, or copy the tensor");
+      }
+      return operand;
+    default:
+      operand.on_host = true;
+      return operand;
+  }
+}
+
+std::uint64_t span_bytes(const MemorySpan& span) { return span.end - span.begin; }
+
+}  // namespace
+
+bool cuda_backend_available() { return !list_devices().empty(); }
+
+std::uint64_t device_workspace_bytes(const Program& program) {
+  return aligned(static_cast<std::uint64_t>(program.arena_bytes)) +
+         aligned(reduce_workspace(program)) + (has_gemm(program) ? kCublasWorkspaceBytes : 0);
+}
+
+struct DeviceExecutor::State {
+  int device = 0;
+  bool allow_tf32 = false;
+  Stream stream;
+  CublasHandle cublas;
+  std::unique_ptr<DeviceAllocation> memory;
+  std::uint64_t last_bytes = 0;
+};
+
+namespace {
+
+// Runs the Program's ops; every pointer already on the device.
+class OpRunner {
+ public:
+  OpRunner(const Program& program, const std::vector<const void*>& inputs, void* output,
+           char* arena, void* reduce_workspace, std::uint64_t reduce_workspace_bytes,
+           const Epilogue& output_epilogue, cudaStream_t stream, cublasHandle_t cublas)
+      : program_(program),
+        inputs_(inputs),
+        output_(output),
+        arena_(arena),
+        reduce_workspace_(reduce_workspace),
+        reduce_workspace_bytes_(reduce_workspace_bytes),
+        output_epilogue_(output_epilogue),
+        stream_(stream),
+        cublas_(cublas),
+        element_bytes_(static_cast<std::int64_t>(size_of(program.dtype))) {}
+
+  void run() const {
+    for (const Op& op : program_.ops) run(op);
+  }
+
+ private:
+  char* pointer(const View& view) const {
+    char* base = nullptr;
+    switch (view.kind) {
+      case BufferKind::input:
+        base = static_cast<char*>(const_cast<void*>(inputs_[view.index]));
+        break;
+      case BufferKind::output:
+        base = static_cast<char*>(output_);
+        break;
+      case BufferKind::arena:
+        base = arena_ + program_.buffers[view.index].offset_bytes;
+        break;
+    }
+    return base + view.offset * element_bytes_;
+  }
+
+  void run(const Op& op) const {
+    const Epilogue epilogue = op.writes_output ? output_epilogue_ : Epilogue::plain();
+    const DataType dtype = program_.dtype;
+    switch (op.kind) {
+      case OpKind::permute:
+        permute(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
+                op.result.layout, epilogue, stream_);
+        return;
+      case OpKind::reduce:
+        reduce(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
+               op.result.layout, epilogue, reduce_workspace_, reduce_workspace_bytes_, stream_);
+        return;
+      case OpKind::elementwise:
+        multiply(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.sources[1]),
+                 op.sources[1].layout, pointer(op.result), op.result.layout, epilogue, stream_);
+        return;
+      case OpKind::gemm: {
+        if (op.k == 0) {
+          fill_zero(dtype, pointer(op.result), op.result.layout, epilogue, stream_);
+          return;
+        }
+        GemmArguments arguments;
+        arguments.dtype = dtype;
+        arguments.m = op.m;
+        arguments.n = op.n;
+        arguments.k = op.k;
+        arguments.batch = op.batch;
+        arguments.a = pointer(op.sources[0]);
+        arguments.b = pointer(op.sources[1]);
+        arguments.c = pointer(op.result);
+        arguments.a_layout = &op.sources[0].layout;
+        arguments.b_layout = &op.sources[1].layout;
+        arguments.c_layout = &op.result.layout;
+        arguments.epilogue = epilogue;
+        gemm(cublas_, arguments);
+        return;
+      }
+    }
+  }
+
+  const Program& program_;
+  const std::vector<const void*>& inputs_;
+  void* output_;
+  char* arena_;
+  void* reduce_workspace_;
+  std::uint64_t reduce_workspace_bytes_;
+  Epilogue output_epilogue_;
+  cudaStream_t stream_;
+  cublasHandle_t cublas_;
+  std::int64_t element_bytes_;
+};
+
+}  // namespace
+
+DeviceExecutor::DeviceExecutor(int device, bool allow_tf32) {
+  const std::vector<DeviceInfo> devices = list_devices();
+  if (device < 0 || device >= static_cast<int>(devices.size())) {
+    throw Error("backend 'cuda': device " + std::to_string(device) + " does not exist (" +
+                std::to_string(devices.size()) + " CUDA device(s) visible)");
+  }
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  state_ = std::make_unique<State>();
+  state_->device = device;
+  state_->allow_tf32 = allow_tf32;
+  EINSTREAM_CUBLAS_CHECK(cublasSetStream(state_->cublas.get(), state_->stream.get()));
+  EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(
+      state_->cublas.get(), allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+}
+
+DeviceExecutor::~DeviceExecutor() {
+  if (state_) cudaStreamSynchronize(state_->stream.get());
+}
+
+std::uint64_t DeviceExecutor::last_device_bytes() const { return state_->last_bytes; }
+
+void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& input_descs,
+                         const std::vector<const void*>& inputs, const TensorDesc& output_desc,
+                         void* output, Scalar alpha, Scalar beta, const MemoryLimit& memory_limit) {
+  State& state = *state_;
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(state.device));
+  const std::int64_t output_elements = output_desc.element_count();
+  if (output_elements == 0) return;
+
+  // Layout of the one allocation: workspace, then staged operands.
+  const std::uint64_t arena_bytes = aligned(static_cast<std::uint64_t>(program.arena_bytes));
+  const std::uint64_t reduce_bytes = aligned(reduce_workspace(program));
+  const std::uint64_t cublas_bytes = has_gemm(program) ? kCublasWorkspaceBytes : 0;
+  std::uint64_t total = arena_bytes + reduce_bytes + cublas_bytes;
+  std::vector<Operand> operands;
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    operands.push_back(classify(input_descs[index], inputs[index], state.device,
+                                "input " + std::to_string(index)));
+    if (operands.back().on_host) {
+      operands.back().staged_offset = total;
+      total += aligned(span_bytes(operands.back().span));
+    }
+  }
+  Operand result = classify(output_desc, output, state.device, "the output");
+  if (result.on_host) {
+    result.staged_offset = total;
+    total += aligned(span_bytes(result.span));
+  }
+
+  std::size_t free_bytes = 0, device_bytes = 0;
+  EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_bytes));
+  const std::uint64_t budget = memory_limit.resolve(device_bytes);
+  if (total > budget) {
+    throw MemoryError("backend 'cuda': this execution needs " + std::to_string(total) +
+                          " bytes of device memory (workspace " +
+                          std::to_string(arena_bytes + reduce_bytes + cublas_bytes) +
+                          ", operands copied from host " +
+                          std::to_string(total - arena_bytes - reduce_bytes - cublas_bytes) +
+                          "), over the memory limit of " + std::to_string(budget) + " bytes (" +
+                          to_string(memory_limit) +
+                          "); raise Options::memory_limit or pass device-resident operands",
+                      total, budget);
+  }
+  if (!state.memory || state.memory->bytes() != total) {
+    state.memory.reset();  // free first: the old and new may not fit together
+    state.memory = std::make_unique<DeviceAllocation>(total, state.device);
+  }
+  state.last_bytes = total;
+  char* base = static_cast<char*>(state.memory->get());
+  const cudaStream_t stream = state.stream.get();
+
+  try {
+    // Device pointers to element (0, ..., 0) of each operand.
+    auto device_pointer = [&](const Operand& operand, const void* data) -> char* {
+      if (!operand.on_host) return static_cast<char*>(const_cast<void*>(data));
+      return base + operand.staged_offset +
+             (reinterpret_cast<std::uintptr_t>(data) - operand.span.begin);
+    };
+    std::vector<const void*> device_inputs;
+    for (std::size_t index = 0; index < inputs.size(); ++index) {
+      const Operand& operand = operands[index];
+      if (operand.on_host && span_bytes(operand.span) > 0) {
+        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
+            base + operand.staged_offset, reinterpret_cast<const void*>(operand.span.begin),
+            span_bytes(operand.span), cudaMemcpyHostToDevice, stream));
+      }
+      device_inputs.push_back(device_pointer(operand, inputs[index]));
+    }
+    char* device_output = device_pointer(result, output);
+    const std::uint64_t output_dense_bytes =
+        static_cast<std::uint64_t>(output_elements) * size_of(output_desc.dtype);
+    // A staged output goes back whole, so its gaps must hold the caller's
+    // bytes; and beta != 0 reads it.
+    if (result.on_host && (beta != Scalar(0.0) || span_bytes(result.span) != output_dense_bytes)) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
+          base + result.staged_offset, reinterpret_cast<const void*>(result.span.begin),
+          span_bytes(result.span), cudaMemcpyHostToDevice, stream));
+    }
+    if (cublas_bytes > 0) {
+      EINSTREAM_CUBLAS_CHECK(
+          cublasSetWorkspace(state.cublas.get(), base + arena_bytes + reduce_bytes, cublas_bytes));
+    }
+    const OpRunner runner(program, device_inputs, device_output, base, base + arena_bytes,
+                          reduce_bytes, Epilogue::scaled(alpha, beta), stream, state.cublas.get());
+    runner.run();
+    if (result.on_host) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(result.span.begin),
+                                           base + result.staged_offset, span_bytes(result.span),
+                                           cudaMemcpyDeviceToHost, stream));
+    }
+    state.stream.synchronize();
+  } catch (...) {
+    // Nothing may still be running on memory that a later run reuses.
+    cudaStreamSynchronize(stream);
+    throw;
+  }
+}
+
+}  // namespace einstream::detail

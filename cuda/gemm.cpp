@@ -1,0 +1,154 @@
+#include "cuda/gemm.hpp"
+
+#include <cuComplex.h>
+
+#include <algorithm>
+#include <string>
+
+#include "cuda/cublas_check.hpp"
+#include "einstream/error.hpp"
+
+namespace einstream::detail {
+
+BlasMatrix blas_matrix(std::int64_t rows, std::int64_t columns, std::int64_t row_stride,
+                       std::int64_t column_stride) {
+  BlasMatrix matrix;
+  if (rows <= 1) {
+    // One row: element (0, j) at j * column_stride, column-major with ld.
+    matrix.ld = std::max<std::int64_t>(column_stride, 1);
+  } else if (columns <= 1) {
+    // One column: its transpose is one row.
+    matrix.transposed = true;
+    matrix.ld = std::max<std::int64_t>(row_stride, 1);
+  } else if (row_stride == 1 && column_stride >= rows) {
+    matrix.ld = column_stride;
+  } else if (column_stride == 1 && row_stride >= columns) {
+    matrix.transposed = true;
+    matrix.ld = row_stride;
+  } else {
+    throw Error("CUDA backend: a " + std::to_string(rows) + " x " + std::to_string(columns) +
+                " GEMM operand with strides (" + std::to_string(row_stride) + ", " +
+                std::to_string(column_stride) +
+                ") is not a BLAS matrix (internal error: the lowering should have permuted it)");
+  }
+  return matrix;
+}
+
+namespace {
+
+// The stored (column-major) row count of a matrix, for cuBLAS's ld >= rows.
+std::int64_t stored_rows(const BlasMatrix& matrix, std::int64_t rows, std::int64_t columns) {
+  return std::max<std::int64_t>(matrix.transposed ? columns : rows, 1);
+}
+
+cublasOperation_t operation(bool transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+// The column-major problem cuBLAS solves: C' (M x N) = op(X) op(Y).
+struct BlasCall {
+  std::int64_t m = 0, n = 0, k = 0;
+  cublasOperation_t op_x = CUBLAS_OP_N, op_y = CUBLAS_OP_N;
+  const void* x = nullptr;
+  const void* y = nullptr;
+  std::int64_t ld_x = 1, ld_y = 1, ld_c = 1;
+  std::int64_t stride_x = 0, stride_y = 0, stride_c = 0;
+};
+
+template <typename T>
+void call(cublasHandle_t handle, const BlasCall& blas, std::int64_t batch, const T& alpha,
+          const T& beta, void* c) {
+  const T* x = static_cast<const T*>(blas.x);
+  const T* y = static_cast<const T*>(blas.y);
+  T* result = static_cast<T*>(c);
+  if constexpr (std::is_same_v<T, float>) {
+    EINSTREAM_CUBLAS_CHECK(cublasSgemmStridedBatched_64(
+        handle, blas.op_x, blas.op_y, blas.m, blas.n, blas.k, &alpha, x, blas.ld_x, blas.stride_x,
+        y, blas.ld_y, blas.stride_y, &beta, result, blas.ld_c, blas.stride_c, batch));
+  } else if constexpr (std::is_same_v<T, double>) {
+    EINSTREAM_CUBLAS_CHECK(cublasDgemmStridedBatched_64(
+        handle, blas.op_x, blas.op_y, blas.m, blas.n, blas.k, &alpha, x, blas.ld_x, blas.stride_x,
+        y, blas.ld_y, blas.stride_y, &beta, result, blas.ld_c, blas.stride_c, batch));
+  } else if constexpr (std::is_same_v<T, cuComplex>) {
+    EINSTREAM_CUBLAS_CHECK(cublasCgemmStridedBatched_64(
+        handle, blas.op_x, blas.op_y, blas.m, blas.n, blas.k, &alpha, x, blas.ld_x, blas.stride_x,
+        y, blas.ld_y, blas.stride_y, &beta, result, blas.ld_c, blas.stride_c, batch));
+  } else {
+    EINSTREAM_CUBLAS_CHECK(cublasZgemmStridedBatched_64(
+        handle, blas.op_x, blas.op_y, blas.m, blas.n, blas.k, &alpha, x, blas.ld_x, blas.stride_x,
+        y, blas.ld_y, blas.stride_y, &beta, result, blas.ld_c, blas.stride_c, batch));
+  }
+}
+
+}  // namespace
+
+void gemm(cublasHandle_t handle, const GemmArguments& arguments) {
+  const std::int64_t m = arguments.m, n = arguments.n, k = arguments.k;
+  if (m == 0 || n == 0 || arguments.batch == 0 || k == 0) return;
+  const auto& as = arguments.a_layout->strides;
+  const auto& bs = arguments.b_layout->strides;
+  const auto& cs = arguments.c_layout->strides;
+  const BlasMatrix a = blas_matrix(m, k, as[1], as[2]);
+  const BlasMatrix b = blas_matrix(k, n, bs[1], bs[2]);
+  const BlasMatrix c = blas_matrix(m, n, cs[1], cs[2]);
+
+  BlasCall blas;
+  blas.k = k;
+  if (!c.transposed) {
+    // C = A B, column-major.
+    blas.m = m;
+    blas.n = n;
+    blas.x = arguments.a;
+    blas.y = arguments.b;
+    blas.op_x = operation(a.transposed);
+    blas.op_y = operation(b.transposed);
+    blas.ld_x = std::max(a.ld, stored_rows(a, m, k));
+    blas.ld_y = std::max(b.ld, stored_rows(b, k, n));
+    blas.stride_x = as[0];
+    blas.stride_y = bs[0];
+  } else {
+    // C^T = B^T A^T: a transposed-stored B is B^T as it lies (no flag).
+    blas.m = n;
+    blas.n = m;
+    blas.x = arguments.b;
+    blas.y = arguments.a;
+    blas.op_x = operation(!b.transposed);
+    blas.op_y = operation(!a.transposed);
+    blas.ld_x = std::max(b.ld, stored_rows(b, k, n));
+    blas.ld_y = std::max(a.ld, stored_rows(a, m, k));
+    blas.stride_x = bs[0];
+    blas.stride_y = as[0];
+  }
+  blas.ld_c = std::max(c.ld, stored_rows(c, m, n));
+  blas.stride_c = cs[0];
+  if (arguments.batch == 1) {
+    blas.stride_x = blas.stride_y = blas.stride_c = 0;
+  }
+
+  const Epilogue& epilogue = arguments.epilogue;
+  const std::complex<double> alpha = epilogue.apply ? epilogue.alpha : 1.0;
+  const std::complex<double> beta = epilogue.apply ? epilogue.beta : 0.0;
+  switch (arguments.dtype) {
+    case DataType::f32:
+      call<float>(handle, blas, arguments.batch, static_cast<float>(alpha.real()),
+                  static_cast<float>(beta.real()), arguments.c);
+      return;
+    case DataType::f64:
+      call<double>(handle, blas, arguments.batch, alpha.real(), beta.real(), arguments.c);
+      return;
+    case DataType::c64:
+      call<cuComplex>(
+          handle, blas, arguments.batch,
+          make_cuComplex(static_cast<float>(alpha.real()), static_cast<float>(alpha.imag())),
+          make_cuComplex(static_cast<float>(beta.real()), static_cast<float>(beta.imag())),
+          arguments.c);
+      return;
+    case DataType::c128:
+      call<cuDoubleComplex>(handle, blas, arguments.batch,
+                            make_cuDoubleComplex(alpha.real(), alpha.imag()),
+                            make_cuDoubleComplex(beta.real(), beta.imag()), arguments.c);
+      return;
+    default:
+      throw_unsupported_dtype(arguments.dtype);
+  }
+}
+
+}  // namespace einstream::detail

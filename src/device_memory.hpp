@@ -1,0 +1,36 @@
+// Device memory for code that must not include CUDA headers (the CLI's
+// bench command, tests): allocation, copies and synchronization. Implemented
+// in cuda/device_memory.cpp (CUDA builds) or src/device_memory_none.cpp,
+// where every call throws Error saying the build has no CUDA.
+#pragma once
+
+#include <cstddef>
+
+namespace einstream::detail {
+
+class DeviceAllocation {
+ public:
+  // `bytes` on device `device`; throws MemoryError when the device is full,
+  // CudaError for other CUDA failures.
+  DeviceAllocation(std::size_t bytes, int device);
+  ~DeviceAllocation();
+  DeviceAllocation(const DeviceAllocation&) = delete;
+  DeviceAllocation& operator=(const DeviceAllocation&) = delete;
+
+  void* get() const { return pointer_; }
+  std::size_t bytes() const { return bytes_; }
+
+  // Synchronous copies of the first `bytes` bytes.
+  void copy_from_host(const void* host, std::size_t bytes);
+  void copy_to_host(void* host, std::size_t bytes) const;
+
+ private:
+  void* pointer_ = nullptr;
+  std::size_t bytes_ = 0;
+  int device_ = 0;
+};
+
+// Waits for all work on `device`.
+void synchronize_device(int device);
+
+}  // namespace einstream::detail

@@ -1,0 +1,402 @@
+// multiply() and fill_zero() against a host loop on random data, for every
+// element type: random shapes with broadcast, negative and padded strides,
+// each kernel path (contiguous vectors, rows, flat) hit on purpose,
+// epilogues, and result views whose gaps must stay untouched.
+#include "cuda/elementwise.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "einstream/error.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using einstream::testing::DeviceMemory;
+using Wide = std::complex<double>;
+
+template <typename T>
+struct TypeInfo;
+template <>
+struct TypeInfo<float> {
+  static constexpr DataType dtype = DataType::f32;
+  static constexpr double tolerance = 1e-6;
+  static const char* name() { return "f32"; }
+};
+template <>
+struct TypeInfo<double> {
+  static constexpr DataType dtype = DataType::f64;
+  static constexpr double tolerance = 1e-14;
+  static const char* name() { return "f64"; }
+};
+template <>
+struct TypeInfo<std::complex<float>> {
+  static constexpr DataType dtype = DataType::c64;
+  static constexpr double tolerance = 1e-6;
+  static const char* name() { return "c64"; }
+};
+template <>
+struct TypeInfo<std::complex<double>> {
+  static constexpr DataType dtype = DataType::c128;
+  static constexpr double tolerance = 1e-14;
+  static const char* name() { return "c128"; }
+};
+
+template <typename T>
+Wide widen(T value) {
+  return Wide(value);
+}
+template <typename R>
+Wide widen(std::complex<R> value) {
+  return Wide(value.real(), value.imag());
+}
+
+// alpha or beta as a kernel of element type T sees it: real types take the
+// real part.
+template <typename T>
+Wide as_element(std::complex<double> scalar) {
+  if constexpr (std::is_floating_point_v<T>) return Wide(static_cast<T>(scalar.real()));
+  return Wide(scalar);
+}
+
+template <typename T>
+T random_value(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(uniform(rng));
+  } else {
+    using R = typename T::value_type;
+    const R real = static_cast<R>(uniform(rng));
+    return T(real, static_cast<R>(uniform(rng)));
+  }
+}
+
+template <typename T>
+T not_a_number() {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::numeric_limits<T>::quiet_NaN();
+  } else {
+    using R = typename T::value_type;
+    return T(std::numeric_limits<R>::quiet_NaN(), std::numeric_limits<R>::quiet_NaN());
+  }
+}
+
+// The element offsets a view reaches: a host buffer of size() elements holds
+// it with element (0, ..., 0) at `origin`.
+struct Span {
+  std::int64_t origin = 0;
+  std::int64_t last = 0;
+  std::size_t size() const { return static_cast<std::size_t>(origin + last + 1); }
+};
+
+Span span_of(const TensorLayout& layout) {
+  Span span;
+  for (int axis = 0; axis < layout.rank(); ++axis) {
+    if (layout.extents[axis] == 0) return Span{};
+  }
+  for (int axis = 0; axis < layout.rank(); ++axis) {
+    const std::int64_t reach = (layout.extents[axis] - 1) * layout.strides[axis];
+    if (reach < 0) span.origin -= reach;
+    if (reach > 0) span.last += reach;
+  }
+  return span;
+}
+
+void for_each_index(const std::vector<std::int64_t>& extents,
+                    const std::function<void(const std::vector<std::int64_t>&)>& body) {
+  for (std::int64_t extent : extents) {
+    if (extent == 0) return;
+  }
+  std::vector<std::int64_t> index(extents.size(), 0);
+  while (true) {
+    body(index);
+    int axis = static_cast<int>(extents.size()) - 1;
+    while (axis >= 0 && ++index[axis] == extents[axis]) index[axis--] = 0;
+    if (axis < 0) return;
+  }
+}
+
+std::int64_t dot(const std::vector<std::int64_t>& index, const std::vector<std::int64_t>& strides) {
+  std::int64_t offset = 0;
+  for (std::size_t axis = 0; axis < index.size(); ++axis) offset += index[axis] * strides[axis];
+  return offset;
+}
+
+std::vector<std::int64_t> row_major(const std::vector<std::int64_t>& extents) {
+  std::vector<std::int64_t> strides(extents.size());
+  std::int64_t stride = 1;
+  for (int axis = static_cast<int>(extents.size()) - 1; axis >= 0; --axis) {
+    strides[axis] = stride;
+    stride *= extents[axis];
+  }
+  return strides;
+}
+
+// Dense strides in a random memory order; `gaps` pads some axes by one
+// element, `negative` reverses some, `broadcast` zeroes some.
+std::vector<std::int64_t> random_strides(const std::vector<std::int64_t>& extents,
+                                         std::mt19937_64& rng, bool gaps, bool negative,
+                                         bool broadcast) {
+  std::vector<int> order(extents.size());
+  for (std::size_t axis = 0; axis < order.size(); ++axis) order[axis] = static_cast<int>(axis);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::int64_t> strides(extents.size());
+  std::int64_t stride = 1;
+  for (int axis : order) {
+    if (broadcast && rng() % 3 == 0) {
+      strides[axis] = 0;
+      continue;
+    }
+    strides[axis] = negative && rng() % 3 == 0 ? -stride : stride;
+    stride *= extents[axis] + (gaps && rng() % 2 == 0 ? 1 : 0);
+  }
+  return strides;
+}
+
+struct ElementwiseCase {
+  std::string name;
+  TensorLayout first, second;  // unused by fill_zero
+  TensorLayout result;
+  Epilogue epilogue = Epilogue::plain();
+  bool nan_result = false;    // the result starts as NaN (for beta == 0)
+  std::int64_t misalign = 0;  // elements every pointer is shifted by
+  bool fill = false;          // fill_zero instead of multiply
+};
+
+// Runs one case on the device and checks every result element and every
+// gap of the result buffer.
+template <typename T>
+void check_elementwise(const ElementwiseCase& test, std::uint64_t seed) {
+  SCOPED_TRACE(test.name + " " + TypeInfo<T>::name() + " seed " + std::to_string(seed) + " first " +
+               to_string(test.first) + " second " + to_string(test.second) + " result " +
+               to_string(test.result));
+  std::mt19937_64 rng(seed);
+  const Span first_span = span_of(test.first), second_span = span_of(test.second);
+  const Span result_span = span_of(test.result);
+  std::vector<T> first(first_span.size() + test.misalign),
+      second(second_span.size() + test.misalign);
+  for (T& value : first) value = random_value<T>(rng);
+  for (T& value : second) value = random_value<T>(rng);
+  std::vector<T> result(result_span.size() + test.misalign);
+  for (T& value : result) value = test.nan_result ? not_a_number<T>() : random_value<T>(rng);
+
+  DeviceMemory device_first(first.size() * sizeof(T)), device_second(second.size() * sizeof(T));
+  DeviceMemory device_result(result.size() * sizeof(T));
+  device_first.upload(first);
+  device_second.upload(second);
+  device_result.upload(result);
+  const DataType dtype = TypeInfo<T>::dtype;
+  T* result_origin = static_cast<T*>(device_result.get()) + test.misalign + result_span.origin;
+  if (test.fill) {
+    fill_zero(dtype, result_origin, test.result, test.epilogue, nullptr);
+  } else {
+    multiply(dtype, static_cast<const T*>(device_first.get()) + test.misalign + first_span.origin,
+             test.first,
+             static_cast<const T*>(device_second.get()) + test.misalign + second_span.origin,
+             test.second, result_origin, test.result, test.epilogue, nullptr);
+  }
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> got = device_result.download<T>(result.size());
+
+  const Wide alpha = as_element<T>(test.epilogue.alpha);
+  const Wide beta = as_element<T>(test.epilogue.beta);
+  std::vector<char> in_view(result.size(), 0);
+  int failures = 0;
+  for_each_index(test.result.extents, [&](const std::vector<std::int64_t>& index) {
+    const std::int64_t at = test.misalign + result_span.origin + dot(index, test.result.strides);
+    Wide product = 0;
+    if (!test.fill) {
+      product = widen(first[test.misalign + first_span.origin + dot(index, test.first.strides)]) *
+                widen(second[test.misalign + second_span.origin + dot(index, test.second.strides)]);
+    }
+    Wide expected = product;
+    double scale = std::abs(product);
+    if (test.epilogue.apply) {
+      expected = alpha * product;
+      scale *= std::abs(alpha);
+      if (!test.epilogue.beta_is_zero()) {
+        expected += beta * widen(result[at]);
+        scale += std::abs(beta * widen(result[at]));
+      }
+    }
+    in_view[at] = 1;
+    const double error = std::abs(widen(got[at]) - expected);
+    if (!(error <= TypeInfo<T>::tolerance * scale + 1e-300) && ++failures <= 5) {
+      ADD_FAILURE() << "result at offset " << at - test.misalign - result_span.origin << ": got "
+                    << widen(got[at]) << ", expected " << expected;
+    }
+  });
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    if (!in_view[i] && std::memcmp(&got[i], &result[i], sizeof(T)) != 0 && ++failures <= 5) {
+      ADD_FAILURE() << "element " << i << " outside the result view was written";
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+void check_all_types(const ElementwiseCase& test, std::uint64_t seed) {
+  check_elementwise<float>(test, seed);
+  check_elementwise<double>(test, seed);
+  check_elementwise<std::complex<float>>(test, seed);
+  check_elementwise<std::complex<double>>(test, seed);
+}
+
+ElementwiseCase dense_case(const std::string& name, const std::vector<std::int64_t>& extents) {
+  ElementwiseCase test;
+  test.name = name;
+  test.first = test.second = test.result = {extents, row_major(extents)};
+  return test;
+}
+
+TEST(Multiply, MatchesHostLoopOnRandomShapesStridesAndTypes) {
+  EINSTREAM_REQUIRE_GPU();
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    std::mt19937_64 rng(seed);
+    ElementwiseCase test;
+    test.name = "random";
+    const int rank = static_cast<int>(rng() % 5);
+    std::vector<std::int64_t> extents;
+    for (int axis = 0; axis < rank; ++axis)
+      extents.push_back(1 + static_cast<std::int64_t>(rng() % 7));
+    test.first = {extents, random_strides(extents, rng, rng() % 2 == 0, rng() % 2 == 0, true)};
+    test.second = {extents, random_strides(extents, rng, rng() % 2 == 0, rng() % 2 == 0, true)};
+    test.result = {extents, random_strides(extents, rng, rng() % 2 == 0, false, false)};
+    check_all_types(test, seed);
+  }
+}
+
+TEST(Multiply, HadamardOfContiguousTensorsUsesVectorsWithScalarTail) {
+  EINSTREAM_REQUIRE_GPU();
+  check_all_types(dense_case("hadamard", {1000, 3, 67}), 101);  // 201000 elements: odd
+  check_all_types(dense_case("hadamard (tiny)", {3}), 102);
+}
+
+TEST(Multiply, MisalignedContiguousOperandsStillMatch) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase test = dense_case("hadamard (misaligned)", {100001});
+  test.misalign = 1;
+  check_all_types(test, 103);
+}
+
+TEST(Multiply, OuterProductBroadcastsBothOperands) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase test = dense_case("i,j->ij", {300, 517});
+  test.first.strides = {1, 0};
+  test.second.strides = {0, 1};
+  check_all_types(test, 104);
+  ElementwiseCase short_rows = dense_case("i,j->ij (short rows)", {3000, 7});
+  short_rows.first.strides = {1, 0};
+  short_rows.second.strides = {0, 1};
+  check_all_types(short_rows, 105);
+}
+
+TEST(Multiply, BatchedBroadcastAlongLongAndShortInnerModes) {
+  EINSTREAM_REQUIRE_GPU();
+  for (std::int64_t inner : {33, 200}) {
+    // bij,bj->bij: the second operand broadcasts over i.
+    ElementwiseCase test = dense_case("bij,bj->bij", {5, 61, inner});
+    test.second.strides = {inner, 0, 1};
+    check_all_types(test, 106);
+    // bij,bji->bij with a transposed, reversed second operand.
+    ElementwiseCase transposed = dense_case("bij,bji->bij", {4, 50, inner});
+    transposed.second.strides = {50 * inner, -1, 50};
+    check_all_types(transposed, 107);
+  }
+}
+
+TEST(Multiply, ResultViewsWithGapsLeaveGapsUntouched) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase test = dense_case("padded result", {40, 300});
+  test.result.strides = {310, 1};
+  check_all_types(test, 108);
+  ElementwiseCase every_other = dense_case("every other element", {4000});
+  every_other.result.strides = {2};
+  check_all_types(every_other, 109);
+}
+
+TEST(Multiply, EpilogueScalesAndAccumulates) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase outer = dense_case("outer", {70, 130});
+  outer.first.strides = {1, 0};
+  outer.second.strides = {0, 1};
+  for (const auto& base : {dense_case("hadamard", {1000, 67}), outer}) {
+    ElementwiseCase scaled = base;
+    scaled.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
+    check_all_types(scaled, 110);
+    ElementwiseCase over_nan = base;
+    over_nan.epilogue = Epilogue::scaled({-2.0, 0.5}, {0.0, 0.0});
+    over_nan.nan_result = true;
+    check_all_types(over_nan, 111);
+    ElementwiseCase plain_over_nan = base;
+    plain_over_nan.nan_result = true;
+    check_all_types(plain_over_nan, 112);
+  }
+}
+
+TEST(Multiply, ZeroElementResultTouchesNothing) {
+  EINSTREAM_REQUIRE_GPU();
+  check_all_types(dense_case("empty", {5, 0, 3}), 113);
+}
+
+TEST(Multiply, RejectsOperandsWhoseExtentsDiffer) {
+  EINSTREAM_REQUIRE_GPU();
+  DeviceMemory buffer(1024);
+  const TensorLayout matrix{{4, 3}, {3, 1}};
+  const TensorLayout other{{3, 4}, {4, 1}};
+  EXPECT_THROW(multiply(DataType::f32, buffer.get(), matrix, buffer.get(), other, buffer.get(),
+                        matrix, Epilogue::plain(), nullptr),
+               Error);
+  EXPECT_THROW(multiply(DataType::f32, buffer.get(), matrix, buffer.get(), matrix, buffer.get(),
+                        TensorLayout{{4, 3}, {3, -1}}, Epilogue::plain(), nullptr),
+               Error);
+  EXPECT_THROW(multiply(DataType::f16, buffer.get(), matrix, buffer.get(), matrix, buffer.get(),
+                        matrix, Epilogue::plain(), nullptr),
+               Error);
+}
+
+ElementwiseCase fill_case(const std::string& name, TensorLayout result) {
+  ElementwiseCase test;
+  test.name = name;
+  test.result = std::move(result);
+  test.fill = true;
+  return test;
+}
+
+TEST(FillZero, ContiguousAndStridedViewsBecomeZero) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase contiguous = fill_case("contiguous", {{37, 11}, {11, 1}});
+  contiguous.nan_result = true;
+  check_all_types(contiguous, 201);
+  ElementwiseCase padded = fill_case("padded", {{37, 11}, {1, 40}});
+  padded.nan_result = true;
+  check_all_types(padded, 202);
+  check_all_types(fill_case("scalar", {{}, {}}), 203);
+  check_all_types(fill_case("empty", {{0, 4}, {4, 1}}), 204);
+}
+
+TEST(FillZero, EpilogueScalesThePreviousResult) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase scaled = fill_case("beta", {{37, 11}, {11, 1}});
+  scaled.epilogue = Epilogue::scaled({3.0, 0.0}, {0.5, -1.0});
+  check_all_types(scaled, 205);
+  ElementwiseCase over_nan = fill_case("beta 0 over NaN", {{37, 11}, {1, 40}});
+  over_nan.epilogue = Epilogue::scaled({3.0, 0.0}, {0.0, 0.0});
+  over_nan.nan_result = true;
+  check_all_types(over_nan, 206);
+}
+
+}  // namespace
+}  // namespace einstream::detail

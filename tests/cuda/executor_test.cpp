@@ -1,0 +1,302 @@
+// The CUDA backend (whole einsums, every op kind) against the reference
+// executor, on host and device operands; its memory accounting; its errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "cuda/check.hpp"
+#include "cuda/cublas_check.hpp"
+#include "einstream/error.hpp"
+#include "einstream/plan.hpp"
+#include "planner/lower.hpp"
+#include "planner/parse.hpp"
+#include "planner/path.hpp"
+#include "src/device_executor.hpp"
+#include "src/reference.hpp"
+#include "tests/support/gpu.hpp"
+#include "tests/support/random_problems.hpp"
+#include "tests/support/tensors.hpp"
+
+namespace einstream {
+namespace {
+
+using testing::DeviceMemory;
+using testing::random_tensor;
+using testing::relative_error;
+using testing::tolerance;
+
+enum class Placement { host, device };
+
+struct Case {
+  std::string expression;
+  std::vector<std::vector<std::int64_t>> shapes;
+  DataType dtype = DataType::f32;
+  Scalar alpha = 1.0;
+  Scalar beta = 0.0;
+  Placement placement = Placement::host;
+  // Reverse the last axis of every input (negative strides) and give the
+  // output a padded innermost stride (gaps the backend must not touch).
+  bool exotic_strides = false;
+};
+
+// Runs the case on the CUDA backend and on the reference; returns the
+// relative error, and checks the output's gaps survived.
+double cuda_versus_reference(const Case& c, std::mt19937& random) {
+  const std::size_t element = size_of(c.dtype);
+  std::vector<TensorDesc> descs;
+  std::vector<std::vector<unsigned char>> storage;
+  std::vector<const void*> host_pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+  for (const auto& shape : c.shapes) {
+    TensorDesc desc(c.dtype, shape);
+    std::int64_t offset = 0;  // elements from the buffer start to element (0, ..., 0)
+    if (c.exotic_strides && !shape.empty() && shape.back() > 1) {
+      std::vector<std::int64_t> strides = desc.effective_strides();
+      offset = (shape.back() - 1) * strides.back();
+      strides.back() = -strides.back();
+      desc = TensorDesc(c.dtype, shape, strides);
+    }
+    storage.push_back(
+        random_tensor(c.dtype, std::max<std::int64_t>(desc.element_count(), 1), random));
+    host_pointers.push_back(storage.back().data() + offset * element);
+    reference_inputs.push_back({host_pointers.back(), c.dtype, desc.effective_strides()});
+    descs.push_back(desc);
+  }
+  const detail::Problem problem = detail::parse(c.expression, c.shapes);
+  const std::vector<std::int64_t> output_extents = problem.output_extents();
+  std::vector<std::int64_t> output_strides;
+  std::int64_t output_span = 1;
+  for (std::size_t axis = output_extents.size(); axis-- > 0;) {
+    const std::int64_t step = c.exotic_strides && axis + 1 == output_extents.size() ? 2 : 1;
+    output_strides.insert(output_strides.begin(), output_span * step);
+    output_span *= std::max<std::int64_t>(output_extents[axis], 1) * step;
+  }
+  const TensorDesc output_desc(c.dtype, output_extents, output_strides);
+
+  Options options;
+  options.backend = Backend::cuda;
+  Plan plan(c.expression, descs, output_desc, options);
+  const std::vector<unsigned char> initial = random_tensor(c.dtype, output_span, random);
+  std::vector<unsigned char> actual = initial;
+  std::vector<unsigned char> expected = initial;
+
+  if (c.placement == Placement::host) {
+    plan.execute(host_pointers, actual.data(), c.alpha, c.beta);
+  } else {
+    std::vector<std::unique_ptr<DeviceMemory>> device_inputs;
+    std::vector<const void*> device_pointers;
+    for (std::size_t index = 0; index < storage.size(); ++index) {
+      device_inputs.push_back(std::make_unique<DeviceMemory>(storage[index].size()));
+      device_inputs.back()->upload(storage[index]);
+      const std::ptrdiff_t offset =
+          static_cast<const unsigned char*>(host_pointers[index]) - storage[index].data();
+      device_pointers.push_back(static_cast<unsigned char*>(device_inputs.back()->get()) + offset);
+    }
+    DeviceMemory device_output(actual.size());
+    device_output.upload(actual);
+    plan.execute(device_pointers, device_output.get(), c.alpha, c.beta);
+    actual = device_output.download<unsigned char>(actual.size());
+  }
+  detail::reference_einsum(problem, reference_inputs, {expected.data(), c.dtype, output_strides},
+                           c.alpha, c.beta);
+  // Bytes outside the output view (the gaps) are as they were.
+  if (c.exotic_strides) {
+    for (std::int64_t index = 1; index < output_span; index += 2) {
+      EXPECT_EQ(
+          std::memcmp(actual.data() + index * element, initial.data() + index * element, element),
+          0)
+          << "gap element " << index << " was written";
+    }
+  }
+  return relative_error(c.dtype, actual.data(), expected.data(), output_span);
+}
+
+const std::vector<DataType> kDtypes{DataType::f32, DataType::f64, DataType::c64, DataType::c128};
+
+TEST(CudaBackend, RandomExpressionsMatchTheReference) {
+  EINSTREAM_REQUIRE_GPU();
+  for (unsigned seed = 0; seed < 300; ++seed) {
+    std::mt19937 random(seed);
+    const testing::RandomProblem problem = testing::random_problem(random);
+    Case c;
+    c.expression = problem.expression;
+    c.shapes = problem.shapes;
+    c.dtype = kDtypes[seed % 4];
+    const bool complex = is_complex(c.dtype);
+    c.alpha = complex ? Scalar(0.5, -1.5) : Scalar(1.5);
+    c.beta = seed % 3 == 0 ? Scalar(0.0) : (complex ? Scalar(0.25, 0.5) : Scalar(-0.5));
+    c.placement = seed % 2 ? Placement::device : Placement::host;
+    c.exotic_strides = seed % 5 == 1;
+    SCOPED_TRACE("seed " + std::to_string(seed) + ": " + c.expression + " " + to_string(c.dtype));
+    EXPECT_LE(cuda_versus_reference(c, random), tolerance(c.dtype));
+  }
+}
+
+// Sizes past launch-overhead scale, where every kernel variant and cuBLAS
+// path (transposed operands, batches, row-major and column-major C) run.
+TEST(CudaBackend, LargerContractionsMatchTheReference) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<Case> cases = {
+      {"abcd,dbef->aecf", {{24, 16, 20, 12}, {12, 16, 18, 10}}},
+      {"abc,bcd->ad", {{64, 40, 30}, {40, 30, 50}}},
+      {"ij,jk,kl,lm->im", {{60, 70}, {70, 80}, {80, 90}, {90, 40}}},
+      {"bij,bjk->bik", {{12, 33, 47}, {12, 47, 29}}},
+      {"bij,bkj->bki", {{12, 33, 47}, {12, 29, 47}}},
+      {"ij,ij->ij", {{300, 257}, {300, 257}}},
+      {"i,j->ij", {{300}, {257}}},
+      {"ijk->ki", {{64, 50, 70}}},
+      {"ijk->", {{64, 50, 70}}},
+      {"iij->j", {{30, 30, 17}}},
+      {"abcdef->fdbeac", {{6, 5, 4, 7, 3, 5}}},
+      {"ab,acd,ce,bfg,dfhi,ehj,gk,ikl,jl->",
+       {{4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4, 4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4}}},
+  };
+  std::mt19937 random(11);
+  for (std::size_t index = 0; index < cases.size(); ++index) {
+    for (DataType dtype : kDtypes) {
+      for (Placement placement : {Placement::host, Placement::device}) {
+        Case c = cases[index];
+        c.dtype = dtype;
+        c.placement = placement;
+        c.alpha = 0.75;
+        c.beta = index % 2 ? Scalar(0.0) : Scalar(-1.25);
+        c.exotic_strides = index % 3 == 0;
+        SCOPED_TRACE(c.expression + " " + to_string(dtype) +
+                     (placement == Placement::host ? " host" : " device"));
+        EXPECT_LE(cuda_versus_reference(c, random), tolerance(dtype));
+      }
+    }
+  }
+}
+
+// The backend allocates exactly what the plan reports: the workspace for
+// device-resident operands, plus each host operand's span (256-byte aligned).
+TEST(CudaBackend, AllocatesExactlyThePlansReportedMemory) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::string expression = "ij,jk,kl->il";
+  const std::vector<std::vector<std::int64_t>> shapes = {{64, 48}, {48, 32}, {32, 16}};
+  std::vector<TensorDesc> descs;
+  for (const auto& shape : shapes) descs.emplace_back(DataType::f32, shape);
+  const TensorDesc output_desc(DataType::f32, {64, 16});
+  const detail::Problem problem = detail::parse(expression, shapes);
+  const detail::ContractionPath path = detail::find_path(problem, PathAlgorithm::automatic);
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const TensorDesc& desc : descs) strides.push_back(desc.effective_strides());
+  const detail::Program program =
+      detail::lower(problem, path, DataType::f32, strides, output_desc.effective_strides());
+
+  Options options;
+  options.backend = Backend::cuda;
+  Plan plan(expression, descs, options);
+  EXPECT_EQ(plan.workspace_bytes(), detail::device_workspace_bytes(program));
+
+  std::mt19937 random(3);
+  std::vector<std::vector<unsigned char>> host;
+  std::vector<const void*> host_pointers, device_pointers;
+  std::vector<std::unique_ptr<DeviceMemory>> device;
+  for (const TensorDesc& desc : descs) {
+    host.push_back(random_tensor(DataType::f32, desc.element_count(), random));
+    host_pointers.push_back(host.back().data());
+    device.push_back(std::make_unique<DeviceMemory>(host.back().size()));
+    device.back()->upload(host.back());
+    device_pointers.push_back(device.back()->get());
+  }
+  std::vector<float> out(64 * 16);
+  DeviceMemory device_out(out.size() * sizeof(float));
+
+  detail::DeviceExecutor executor(0, false);
+  executor.run(program, descs, device_pointers, output_desc, device_out.get(), 1.0, 0.0,
+               MemoryLimit{});
+  EXPECT_EQ(executor.last_device_bytes(), detail::device_workspace_bytes(program));
+  executor.run(program, descs, host_pointers, output_desc, out.data(), 1.0, 0.0, MemoryLimit{});
+  std::uint64_t staged = 0;
+  for (const auto& bytes : host) staged += (bytes.size() + 255) / 256 * 256;
+  staged += (out.size() * sizeof(float) + 255) / 256 * 256;
+  EXPECT_EQ(executor.last_device_bytes(), detail::device_workspace_bytes(program) + staged);
+
+  // A limit one byte under the need is refused before anything runs, with
+  // the bytes needed and available; the output is untouched.
+  Options tight = options;
+  tight.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() - 1);
+  Plan limited(expression, descs, tight);
+  std::vector<float> untouched(out.size(), 42.0f);
+  try {
+    limited.execute(device_pointers, untouched.data());
+    ADD_FAILURE() << "expected MemoryError";
+  } catch (const MemoryError& error) {
+    EXPECT_EQ(error.bytes_needed(),
+              limited.workspace_bytes() + (out.size() * sizeof(float) + 255) / 256 * 256);
+    EXPECT_EQ(error.bytes_available(), plan.workspace_bytes() - 1);
+  }
+  for (float value : untouched) ASSERT_EQ(value, 42.0f);
+}
+
+TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::string expression = "abc,bcd->ad";
+  const std::vector<std::vector<std::int64_t>> shapes = {{40, 30, 20}, {30, 20, 50}};
+  std::vector<TensorDesc> descs;
+  for (const auto& shape : shapes) descs.emplace_back(DataType::f64, shape);
+  Options options;
+  options.backend = Backend::cuda;
+  Plan plan(expression, descs, options);
+  std::mt19937 random(5);
+  std::vector<std::vector<unsigned char>> host;
+  std::vector<const void*> pointers;
+  for (const TensorDesc& desc : descs) {
+    host.push_back(random_tensor(DataType::f64, desc.element_count(), random));
+    pointers.push_back(host.back().data());
+  }
+  std::vector<double> out(40 * 50);
+  // Two executions reuse one allocation; host operands add their spans.
+  plan.execute(pointers, out.data());
+  plan.execute(pointers, out.data());
+  std::uint64_t staged = 0;
+  for (const auto& bytes : host) staged += (bytes.size() + 255) / 256 * 256;
+  staged += (out.size() * sizeof(double) + 255) / 256 * 256;
+  const MemoryLimit exact = MemoryLimit::from_bytes(plan.workspace_bytes() + staged);
+  Options exact_options = options;
+  exact_options.memory_limit = exact;
+  Plan fits(expression, descs, exact_options);
+  EXPECT_NO_THROW(fits.execute(pointers, out.data()));
+  exact_options.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() + staged - 1);
+  Plan does_not_fit(expression, descs, exact_options);
+  EXPECT_THROW(does_not_fit.execute(pointers, out.data()), MemoryError);
+}
+
+TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {
+  EINSTREAM_REQUIRE_GPU();
+  try {
+    EINSTREAM_CUDA_CHECK(cudaSetDevice(1 << 20));
+    ADD_FAILURE() << "expected CudaError";
+  } catch (const CudaError& error) {
+    EXPECT_NE(error.call().find("cudaSetDevice"), std::string::npos);
+    EXPECT_NE(error.file().find("executor_test.cpp"), std::string::npos);
+    EXPECT_GT(error.line(), 0);
+  }
+  try {
+    EINSTREAM_CUBLAS_CHECK(cublasSetStream(nullptr, nullptr));
+    ADD_FAILURE() << "expected CudaError";
+  } catch (const CudaError& error) {
+    EXPECT_NE(error.call().find("cublasSetStream"), std::string::npos);
+  }
+  // A plan on a device that does not exist is refused with a clear Error.
+  Options options;
+  options.backend = Backend::cuda;
+  options.device = 1 << 10;
+  Plan plan("ij->ji", {TensorDesc(DataType::f32, {2, 3})}, options);
+  std::vector<float> in(6, 1.0f), out(6);
+  EXPECT_THROW(plan.execute({in.data()}, out.data()), Error);
+}
+
+TEST(CudaBackend, AutomaticBackendPicksTheGpu) {
+  EINSTREAM_REQUIRE_GPU();
+  Plan plan("ij,jk->ik", {TensorDesc(DataType::f32, {2, 3}), TensorDesc(DataType::f32, {3, 4})});
+  EXPECT_EQ(plan.backend(), Backend::cuda);
+}
+
+}  // namespace
+}  // namespace einstream

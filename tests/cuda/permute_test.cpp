@@ -1,0 +1,503 @@
+// cuda/permute against a host loop on random data: every kernel variant
+// (strided, 16-byte packets, tiled, 64-bit indices), every element type,
+// odd shapes, strided views on both sides and the alpha/beta epilogue.
+#include "cuda/permute.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "einstream/error.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using ::einstream::testing::DeviceMemory;
+using Extents = std::vector<std::int64_t>;
+using Permutation = std::vector<int>;
+
+template <typename T>
+DataType dtype_of();
+template <>
+DataType dtype_of<float>() {
+  return DataType::f32;
+}
+template <>
+DataType dtype_of<double>() {
+  return DataType::f64;
+}
+template <>
+DataType dtype_of<std::complex<float>>() {
+  return DataType::c64;
+}
+template <>
+DataType dtype_of<std::complex<double>>() {
+  return DataType::c128;
+}
+
+// A permute problem: each view lives inside its own buffer, element
+// (0, ..., 0) at `*_origin` (views with negative strides start mid-buffer).
+struct Case {
+  Extents extents;
+  Extents source_strides;
+  Extents result_strides;
+  std::int64_t source_origin = 0;
+  std::int64_t source_size = 1;
+  std::int64_t result_origin = 0;
+  std::int64_t result_size = 1;
+};
+
+std::string to_text(const Extents& values) {
+  std::ostringstream text;
+  text << "(";
+  for (std::size_t i = 0; i < values.size(); ++i) text << (i ? "," : "") << values[i];
+  text << ")";
+  return text.str();
+}
+
+std::string describe(const Case& problem) {
+  return "extents " + to_text(problem.extents) + ", source strides " +
+         to_text(problem.source_strides) + " at " + std::to_string(problem.source_origin) +
+         ", result strides " + to_text(problem.result_strides) + " at " +
+         std::to_string(problem.result_origin);
+}
+
+// Row-major strides; gaps[axis] extra elements after each step of that axis
+// (an empty list: contiguous).
+Extents row_major(const Extents& extents, const Extents& gaps = {}) {
+  Extents strides(extents.size());
+  std::int64_t step = 1;
+  for (std::size_t axis = extents.size(); axis-- > 0;) {
+    strides[axis] = step;
+    step = step * extents[axis] + (gaps.empty() ? 0 : gaps[axis]);
+  }
+  return strides;
+}
+
+// Sizes both buffers to hold their views (plus `shift` leading elements,
+// which misaligns a view when it is not a multiple of 16 bytes).
+void fit_buffers(Case& problem, std::int64_t source_shift = 0, std::int64_t result_shift = 0) {
+  const auto fit = [&](const Extents& strides, std::int64_t shift, std::int64_t& origin,
+                       std::int64_t& size) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    for (std::size_t axis = 0; axis < strides.size(); ++axis) {
+      const std::int64_t reach =
+          std::max<std::int64_t>(problem.extents[axis] - 1, 0) * strides[axis];
+      (reach < 0 ? low : high) += reach;
+    }
+    origin = shift - low;
+    size = origin + high + 1;
+  };
+  fit(problem.source_strides, source_shift, problem.source_origin, problem.source_size);
+  fit(problem.result_strides, result_shift, problem.result_origin, problem.result_size);
+}
+
+// result = source transposed: result axis k is source axis perm[k]; both
+// contiguous unless gaps are asked for in the result.
+Case permuted(const Extents& source_extents, const Permutation& perm, const Extents& gaps = {}) {
+  const Extents source_strides = row_major(source_extents);
+  Case problem;
+  for (int axis : perm) {
+    problem.extents.push_back(source_extents[axis]);
+    problem.source_strides.push_back(source_strides[axis]);
+  }
+  problem.result_strides = row_major(problem.extents, gaps);
+  fit_buffers(problem);
+  return problem;
+}
+
+template <typename T>
+T random_value(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(uniform(rng));
+  } else {
+    using R = typename T::value_type;
+    const R real = static_cast<R>(uniform(rng));
+    return T(real, static_cast<R>(uniform(rng)));
+  }
+}
+
+template <typename T>
+T nan_value() {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::numeric_limits<T>::quiet_NaN();
+  } else {
+    using R = typename T::value_type;
+    return T(std::numeric_limits<R>::quiet_NaN(), std::numeric_limits<R>::quiet_NaN());
+  }
+}
+
+// alpha or beta as the kernel sees it: real types take the real part.
+template <typename T>
+T scalar(std::complex<double> value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(value.real());
+  } else {
+    using R = typename T::value_type;
+    return T(static_cast<R>(value.real()), static_cast<R>(value.imag()));
+  }
+}
+
+template <typename T>
+bool same_bits(const T& left, const T& right) {
+  return std::memcmp(&left, &right, sizeof(T)) == 0;
+}
+
+// Runs `problem` on the GPU and checks every element of the result buffer:
+// view elements against the host loop (bit-exact for a plain store),
+// elements outside the view unchanged.
+template <typename T>
+void expect_permute(const Case& problem, std::uint64_t seed,
+                    const Epilogue& epilogue = Epilogue::plain(), bool nan_filled_result = false) {
+  SCOPED_TRACE(std::string(to_string(dtype_of<T>())) + ", seed " + std::to_string(seed) + ", " +
+               describe(problem));
+  std::mt19937_64 rng(seed);
+  std::vector<T> source(static_cast<std::size_t>(problem.source_size));
+  std::vector<T> before(static_cast<std::size_t>(problem.result_size));
+  for (T& value : source) value = random_value<T>(rng);
+  for (T& value : before) value = nan_filled_result ? nan_value<T>() : random_value<T>(rng);
+
+  DeviceMemory device_source(source.size() * sizeof(T));
+  DeviceMemory device_result(before.size() * sizeof(T));
+  device_source.upload(source);
+  device_result.upload(before);
+  permute(dtype_of<T>(), static_cast<const T*>(device_source.get()) + problem.source_origin,
+          TensorLayout{problem.extents, problem.source_strides},
+          static_cast<T*>(device_result.get()) + problem.result_origin,
+          TensorLayout{problem.extents, problem.result_strides}, epilogue, nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> after = device_result.download<T>(before.size());
+
+  std::vector<T> expected = before;
+  std::vector<bool> in_view(before.size(), false);
+  const T alpha = scalar<T>(epilogue.alpha);
+  const T beta = scalar<T>(epilogue.beta);
+  const int rank = static_cast<int>(problem.extents.size());
+  std::int64_t count = 1;
+  for (std::int64_t extent : problem.extents) count *= extent;
+  Extents index(rank, 0);
+  for (std::int64_t element = 0; element < count; ++element) {
+    std::int64_t source_offset = problem.source_origin;
+    std::int64_t result_offset = problem.result_origin;
+    for (int axis = 0; axis < rank; ++axis) {
+      source_offset += index[axis] * problem.source_strides[axis];
+      result_offset += index[axis] * problem.result_strides[axis];
+    }
+    const T value = source[source_offset];
+    T& out = expected[result_offset];
+    if (!epilogue.apply) {
+      out = value;
+    } else if (epilogue.beta_is_zero()) {
+      out = alpha * value;
+    } else {
+      out = alpha * value + beta * out;
+    }
+    in_view[result_offset] = true;
+    for (int axis = rank - 1; axis >= 0 && ++index[axis] == problem.extents[axis]; --axis) {
+      index[axis] = 0;
+    }
+  }
+
+  using Real = decltype(std::abs(T{}));
+  const Real tolerance = std::is_same_v<Real, float> ? Real(1e-5) : Real(1e-12);
+  int failures = 0;
+  for (std::size_t i = 0; i < after.size() && failures < 5; ++i) {
+    bool ok = same_bits(after[i], expected[i]);
+    if (!ok && in_view[i] && epilogue.apply) {
+      ok = std::abs(after[i] - expected[i]) <= tolerance * (Real(1) + std::abs(expected[i]));
+    }
+    if (!ok) {
+      ++failures;
+      ADD_FAILURE() << "buffer element " << i << (in_view[i] ? " (in the view)" : " (a gap)")
+                    << ": got " << after[i] << ", expected " << expected[i];
+    }
+  }
+}
+
+template <typename Body>
+void for_each_dtype(Body&& body) {
+  body(float{});
+  body(double{});
+  body(std::complex<float>{});
+  body(std::complex<double>{});
+}
+
+Permutation random_permutation(int rank, std::mt19937_64& rng) {
+  Permutation perm(rank);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  return perm;
+}
+
+TEST(Permute, TransposesOddShapesInEveryDtype) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<Extents> shapes = {{33, 65},        {7, 9, 11},         {129, 3, 67},
+                                       {1, 31, 1, 17},  {3, 1, 5, 1, 7, 2}, {2, 3, 4, 5},
+                                       {100, 1, 37, 5}, {64, 64, 3}};
+  std::uint64_t seed = 100;
+  for (const Extents& shape : shapes) {
+    // Every permutation up to rank 4, a dozen random ones beyond.
+    std::vector<Permutation> perms;
+    Permutation perm(shape.size());
+    std::iota(perm.begin(), perm.end(), 0);
+    if (shape.size() <= 4) {
+      do perms.push_back(perm);
+      while (std::next_permutation(perm.begin(), perm.end()));
+    } else {
+      std::mt19937_64 rng(seed);
+      for (int i = 0; i < 12; ++i)
+        perms.push_back(random_permutation(static_cast<int>(shape.size()), rng));
+    }
+    for (const Permutation& each : perms) {
+      for_each_dtype(
+          [&](auto zero) { expect_permute<decltype(zero)>(permuted(shape, each), seed); });
+      ++seed;
+    }
+  }
+}
+
+TEST(Permute, MatchesHostLoopOnRandomPermutationsUpToRank12) {
+  EINSTREAM_REQUIRE_GPU();
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    std::mt19937_64 rng(seed);
+    const int rank = static_cast<int>(seed % 13);  // 0 to 12
+    Extents shape(rank);
+    const std::int64_t largest = rank <= 3 ? 300 : rank <= 6 ? 24 : 5;
+    for (std::int64_t& extent : shape) {
+      extent = std::uniform_int_distribution<std::int64_t>(1, largest)(rng);
+    }
+    // Keep the host loop short: at most ~2^18 elements.
+    for (std::size_t axis = 0;; axis = (axis + 1) % std::max<std::size_t>(shape.size(), 1)) {
+      std::int64_t count = 1;
+      for (std::int64_t extent : shape) count *= extent;
+      if (count <= (1 << 18) || shape.empty()) break;
+      shape[axis] = (shape[axis] + 1) / 2;
+    }
+    Case problem = permuted(shape, random_permutation(rank, rng));
+    // Some sources read reversed along random axes.
+    for (std::int64_t& stride : problem.source_strides) {
+      if (rng() % 4 == 0) stride = -stride;
+    }
+    fit_buffers(problem, static_cast<std::int64_t>(rng() % 2),
+                static_cast<std::int64_t>(rng() % 2));
+    for_each_dtype([&](auto zero) { expect_permute<decltype(zero)>(problem, seed); });
+  }
+}
+
+TEST(Permute, CopiesScalarsAndLaunchesNothingForZeroElements) {
+  EINSTREAM_REQUIRE_GPU();
+  for_each_dtype([&](auto zero) {
+    using T = decltype(zero);
+    Case scalar_case;  // rank 0
+    expect_permute<T>(scalar_case, 7);
+    Case empty = permuted({4, 0, 3}, {2, 0, 1});
+    empty.result_size = 8;  // nothing of it may change
+    expect_permute<T>(empty, 8);
+    expect_permute<T>(permuted({1, 1, 1}, {2, 1, 0}), 9);
+  });
+}
+
+TEST(Permute, ReadsBroadcastDiagonalAndReversedSources) {
+  EINSTREAM_REQUIRE_GPU();
+  std::vector<Case> cases;
+  const auto add = [&](Extents extents, Extents source_strides, Extents result_strides) {
+    Case problem{std::move(extents), std::move(source_strides), std::move(result_strides)};
+    fit_buffers(problem);
+    cases.push_back(problem);
+  };
+  add({5, 37, 64}, {0, 64, 1}, row_major({5, 37, 64}));      // broadcast outer mode
+  add({37, 64, 5}, {64, 1, 0}, row_major({37, 64, 5}));      // broadcast innermost mode: tiled
+  add({6, 7, 8}, {0, 0, 0}, row_major({6, 7, 8}));           // one element everywhere
+  add({50}, {51}, {1});                                      // diagonal of a 50x50 matrix
+  add({40, 33}, {40 * 33 + 33, 1}, {1, 40});                 // i,i,k -> k,i: diagonal, transposed
+  add({9, 9, 9}, {81 + 9 + 1, 0, 1}, row_major({9, 9, 9}));  // diagonal beside a broadcast
+  add({64, 48}, {-1, 64}, row_major({64, 48}));              // reversed unit axis, transposed
+  add({48, 64}, {64, -1}, row_major({48, 64}));              // reversed unit axis, in place
+  add({30, 20, 10}, {-200, -10, -1}, row_major({30, 20, 10}));  // fully reversed copy
+  add({8, 100}, {-1, -8}, row_major({8, 100}));                 // reversed and transposed
+  std::uint64_t seed = 500;
+  for (const Case& problem : cases) {
+    for_each_dtype([&](auto zero) { expect_permute<decltype(zero)>(problem, seed); });
+    ++seed;
+  }
+}
+
+TEST(Permute, LeavesGapsInResultViewsUntouched) {
+  EINSTREAM_REQUIRE_GPU();
+  std::uint64_t seed = 600;
+  for_each_dtype([&](auto zero) {
+    using T = decltype(zero);
+    expect_permute<T>(permuted({40, 50}, {1, 0}, {3, 1}), seed++);
+    expect_permute<T>(permuted({40, 50}, {0, 1}, {0, 2}), seed++);  // rows stay packet-aligned
+    expect_permute<T>(permuted({6, 7, 8, 9}, {3, 1, 0, 2}, {1, 0, 2, 1}), seed++);
+    expect_permute<T>(permuted({16, 16, 16, 4}, {2, 1, 0, 3}, {0, 5, 0, 0}), seed++);
+    // Result strides that skip: every other element of the result buffer.
+    Case sparse = permuted({33, 17}, {1, 0});
+    sparse.result_strides = {2 * 33 + 1, 2};
+    fit_buffers(sparse);
+    expect_permute<T>(sparse, seed++);
+  });
+}
+
+TEST(Permute, AppliesAlphaBetaAndIgnoresNanOutputWhenBetaIsZero) {
+  EINSTREAM_REQUIRE_GPU();
+  const Epilogue accumulate = Epilogue::scaled({2.0, 0.5}, {-0.5, 0.25});
+  const Epilogue overwrite = Epilogue::scaled({-1.5, 1.0}, {0.0, 0.0});
+  std::uint64_t seed = 700;
+  for_each_dtype([&](auto zero) {
+    using T = decltype(zero);
+    for (const Case& problem :
+         {permuted({33, 65}, {1, 0}), permuted({64, 32}, {0, 1}), permuted({5, 6, 7}, {2, 0, 1}),
+          permuted({31, 3}, {0, 1}), permuted({16, 16, 16}, {2, 1, 0}, {0, 2, 1})}) {
+      expect_permute<T>(problem, seed++, accumulate);
+      expect_permute<T>(problem, seed++, overwrite, /*nan_filled_result=*/true);
+      expect_permute<T>(problem, seed++, Epilogue::plain(), /*nan_filled_result=*/true);
+    }
+  });
+}
+
+TEST(Permute, FallsBackFromPacketsOnMisalignedViews) {
+  EINSTREAM_REQUIRE_GPU();
+  std::uint64_t seed = 800;
+  for_each_dtype([&](auto zero) {
+    using T = decltype(zero);
+    for (std::int64_t source_shift : {0, 1, 2}) {
+      for (std::int64_t result_shift : {0, 1, 3}) {
+        Case problem = permuted({12, 10, 64}, {1, 0, 2});
+        fit_buffers(problem, source_shift, result_shift);
+        expect_permute<T>(problem, seed++);
+        Case odd_inner = permuted({12, 10, 6}, {1, 0, 2});  // 6 is no multiple of 4
+        fit_buffers(odd_inner, source_shift, result_shift);
+        expect_permute<T>(odd_inner, seed++);
+      }
+    }
+  });
+}
+
+TEST(Permute, FoldsShortInnerModesOfTheBenchmarkShapes) {
+  EINSTREAM_REQUIRE_GPU();
+  // DESIGN.md's cases (the first scaled down to keep the host loop short).
+  expect_permute<float>(permuted({32, 32, 32, 32}, {3, 1, 0, 2}), 900);
+  expect_permute<float>(permuted({16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}), 901);
+  expect_permute<float>(permuted({32, 32, 32, 32, 8}, {4, 3, 2, 1, 0}), 902);
+  expect_permute<double>(permuted({16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}), 903);
+  expect_permute<std::complex<double>>(
+      permuted({4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2}, {11, 9, 7, 5, 3, 1, 10, 8, 6, 4, 2, 0}), 904);
+}
+
+TEST(Permute, HandlesSixteenAxesThatDoNotMerge) {
+  EINSTREAM_REQUIRE_GPU();
+  Permutation reversed(16);
+  std::iota(reversed.rbegin(), reversed.rend(), 0);
+  expect_permute<float>(permuted(Extents(16, 2), reversed), 1000);
+  expect_permute<std::complex<double>>(permuted(Extents(16, 2), reversed), 1001);
+}
+
+TEST(Permute, RejectsMismatchedLayoutsAndTooManyAxes) {
+  EINSTREAM_REQUIRE_GPU();
+  const Epilogue plain = Epilogue::plain();
+  float* none = nullptr;
+  const auto call = [&](const TensorLayout& source, const TensorLayout& result) {
+    permute(DataType::f32, none, source, none, result, plain, nullptr);
+  };
+  // Parentheses keep the braces' commas out of the macro's arguments.
+  EXPECT_THROW((call({{2, 3}, {3, 1}}, {{2, 3, 1}, {3, 1, 1}})), Error);  // ranks differ
+  EXPECT_THROW((call({{2, 3}, {3, 1}}, {{3, 2}, {2, 1}})), Error);        // extents differ
+  EXPECT_THROW((call({{2, 3}, {3, 1}}, {{2, 3}, {-3, 1}})), Error);       // negative result stride
+  EXPECT_THROW((call({{2, 3}, {3}}, {{2, 3}, {3, 1}})), Error);           // strides missing
+  // Seventeen axes of extent 2, reversed: no two stay adjacent.
+  const Extents extents(17, 2);
+  Extents reversed_strides = row_major(extents);
+  std::reverse(reversed_strides.begin(), reversed_strides.end());
+  try {
+    permute(DataType::f32, none, {extents, row_major(extents)}, none, {extents, reversed_strides},
+            plain, nullptr);
+    ADD_FAILURE() << "a rank-17 permute was accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("at most 16"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(permute(DataType::f16, none, {{2}, {1}}, none, {{2}, {1}}, plain, nullptr), Error);
+}
+
+// Over 2^31 elements the kernels index in 64 bits. The source holds its own
+// element index as bits, so the check is exact and needs no host copy of it.
+TEST(Permute, MovesTensorsOverTwoToThe31Elements) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::int64_t a_extent = 2049, b_extent = 1024, c_extent = 1024;
+  const std::int64_t count = a_extent * b_extent * c_extent;  // 2^31 + 2^20
+  const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(float);
+  std::size_t free_bytes = 0;
+  std::size_t total_bytes = 0;
+  EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  if (free_bytes < 2 * bytes + (std::size_t{1} << 30)) {
+    GTEST_SKIP() << "needs " << (2 * bytes >> 20) << " MiB of device memory, " << (free_bytes >> 20)
+                 << " MiB free";
+  }
+  DeviceMemory source(bytes);
+  DeviceMemory result(bytes);
+  const std::int64_t chunk = std::int64_t{1} << 26;
+  std::vector<std::uint32_t> host(static_cast<std::size_t>(chunk));
+  for (std::int64_t first = 0; first < count; first += chunk) {
+    const std::int64_t length = std::min(chunk, count - first);
+    for (std::int64_t i = 0; i < length; ++i) host[i] = static_cast<std::uint32_t>(first + i);
+    EINSTREAM_CUDA_CHECK(cudaMemcpy(static_cast<std::uint32_t*>(source.get()) + first, host.data(),
+                                    length * sizeof(std::uint32_t), cudaMemcpyHostToDevice));
+  }
+
+  // result[c][a][b] = source[a][b][c]: the innermost mode moves (tiled).
+  const Extents extents = {c_extent, a_extent, b_extent};
+  permute(DataType::f32, source.get(), {extents, {1, b_extent * c_extent, c_extent}}, result.get(),
+          {extents, row_major(extents)}, Epilogue::plain(), nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::int64_t plane = a_extent * b_extent;
+  host.resize(static_cast<std::size_t>(plane));
+  std::int64_t mismatches = 0;
+  for (std::int64_t c = 0; c < c_extent; ++c) {
+    EINSTREAM_CUDA_CHECK(cudaMemcpy(host.data(),
+                                    static_cast<std::uint32_t*>(result.get()) + c * plane,
+                                    plane * sizeof(std::uint32_t), cudaMemcpyDeviceToHost));
+    for (std::int64_t ab = 0; ab < plane; ++ab) {
+      mismatches += host[ab] != static_cast<std::uint32_t>(ab * c_extent + c);
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+
+  // Small views whose source offsets span more than 2^31 elements: the
+  // strided and tiled kernels in 64-bit indexing.
+  const std::int64_t far = 1'073'000'000;
+  const std::vector<std::pair<Extents, Extents>> views = {{{3, 5, 7}, {far, 7, 1}},
+                                                          {{40, 3, 40}, {1, far, 40}}};
+  for (const auto& [view_extents, source_strides] : views) {
+    std::int64_t view_count = 1;
+    for (std::int64_t extent : view_extents) view_count *= extent;
+    permute(DataType::f32, source.get(), {view_extents, source_strides}, result.get(),
+            {view_extents, row_major(view_extents)}, Epilogue::plain(), nullptr);
+    EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+    const std::vector<std::uint32_t> got = result.download<std::uint32_t>(view_count);
+    for (std::int64_t i = 0, j = 0; i < view_extents[0]; ++i) {
+      for (std::int64_t k = 0; k < view_extents[1]; ++k) {
+        for (std::int64_t l = 0; l < view_extents[2]; ++l, ++j) {
+          const std::int64_t offset =
+              i * source_strides[0] + k * source_strides[1] + l * source_strides[2];
+          EXPECT_EQ(got[j], static_cast<std::uint32_t>(offset))
+              << "extents " << to_text(view_extents) << " at " << i << "," << k << "," << l;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace einstream::detail

@@ -1,0 +1,465 @@
+// reduce() against a host loop (double accumulation) on random data, for
+// every element type: random shapes and strides, each kernel variant hit on
+// purpose (the shapes below are chosen by the variant rules in
+// cuda/reduce.cu), epilogues, empty sums and results, and a 1 GiB full sum.
+#include "cuda/reduce.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "einstream/error.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using einstream::testing::DeviceMemory;
+using Wide = std::complex<double>;
+
+template <typename T>
+struct TypeInfo;
+template <>
+struct TypeInfo<float> {
+  static constexpr DataType dtype = DataType::f32;
+  static constexpr double tolerance = 1e-5;
+  static const char* name() { return "f32"; }
+};
+template <>
+struct TypeInfo<double> {
+  static constexpr DataType dtype = DataType::f64;
+  static constexpr double tolerance = 1e-12;
+  static const char* name() { return "f64"; }
+};
+template <>
+struct TypeInfo<std::complex<float>> {
+  static constexpr DataType dtype = DataType::c64;
+  static constexpr double tolerance = 1e-5;
+  static const char* name() { return "c64"; }
+};
+template <>
+struct TypeInfo<std::complex<double>> {
+  static constexpr DataType dtype = DataType::c128;
+  static constexpr double tolerance = 1e-12;
+  static const char* name() { return "c128"; }
+};
+
+template <typename T>
+Wide widen(T value) {
+  return Wide(value);
+}
+template <typename R>
+Wide widen(std::complex<R> value) {
+  return Wide(value.real(), value.imag());
+}
+
+// alpha or beta as a kernel of element type T sees it: real types take the
+// real part.
+template <typename T>
+Wide as_element(std::complex<double> scalar) {
+  if constexpr (std::is_floating_point_v<T>) return Wide(static_cast<T>(scalar.real()));
+  return Wide(scalar);
+}
+
+template <typename T>
+T random_value(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(uniform(rng));
+  } else {
+    using R = typename T::value_type;
+    const R real = static_cast<R>(uniform(rng));
+    return T(real, static_cast<R>(uniform(rng)));
+  }
+}
+
+template <typename T>
+T not_a_number() {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::numeric_limits<T>::quiet_NaN();
+  } else {
+    using R = typename T::value_type;
+    return T(std::numeric_limits<R>::quiet_NaN(), std::numeric_limits<R>::quiet_NaN());
+  }
+}
+
+// The element offsets a view reaches: a host buffer of size() elements holds
+// it with element (0, ..., 0) at `origin`.
+struct Span {
+  std::int64_t origin = 0;
+  std::int64_t last = 0;
+  std::size_t size() const { return static_cast<std::size_t>(origin + last + 1); }
+};
+
+Span span_of(const TensorLayout& layout) {
+  Span span;
+  for (int axis = 0; axis < layout.rank(); ++axis) {
+    if (layout.extents[axis] == 0) return Span{};
+  }
+  for (int axis = 0; axis < layout.rank(); ++axis) {
+    const std::int64_t reach = (layout.extents[axis] - 1) * layout.strides[axis];
+    if (reach < 0) span.origin -= reach;
+    if (reach > 0) span.last += reach;
+  }
+  return span;
+}
+
+void for_each_index(const std::vector<std::int64_t>& extents,
+                    const std::function<void(const std::vector<std::int64_t>&)>& body) {
+  for (std::int64_t extent : extents) {
+    if (extent == 0) return;
+  }
+  std::vector<std::int64_t> index(extents.size(), 0);
+  while (true) {
+    body(index);
+    int axis = static_cast<int>(extents.size()) - 1;
+    while (axis >= 0 && ++index[axis] == extents[axis]) index[axis--] = 0;
+    if (axis < 0) return;
+  }
+}
+
+std::int64_t dot(const std::vector<std::int64_t>& index, const std::vector<std::int64_t>& strides,
+                 std::size_t first_stride = 0) {
+  std::int64_t offset = 0;
+  for (std::size_t axis = 0; axis < index.size(); ++axis)
+    offset += index[axis] * strides[first_stride + axis];
+  return offset;
+}
+
+std::vector<std::int64_t> row_major(const std::vector<std::int64_t>& extents) {
+  std::vector<std::int64_t> strides(extents.size());
+  std::int64_t stride = 1;
+  for (int axis = static_cast<int>(extents.size()) - 1; axis >= 0; --axis) {
+    strides[axis] = stride;
+    stride *= extents[axis];
+  }
+  return strides;
+}
+
+// Dense strides in a random memory order; `gaps` pads some axes by one
+// element, `negative` reverses some.
+std::vector<std::int64_t> random_strides(const std::vector<std::int64_t>& extents,
+                                         std::mt19937_64& rng, bool gaps, bool negative) {
+  std::vector<int> order(extents.size());
+  for (std::size_t axis = 0; axis < order.size(); ++axis) order[axis] = static_cast<int>(axis);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::int64_t> strides(extents.size());
+  std::int64_t stride = 1;
+  for (int axis : order) {
+    strides[axis] = negative && rng() % 3 == 0 ? -stride : stride;
+    stride *= extents[axis] + (gaps && rng() % 2 == 0 ? 1 : 0);
+  }
+  return strides;
+}
+
+struct ReduceCase {
+  std::string name;
+  TensorLayout source;
+  TensorLayout result;
+  Epilogue epilogue = Epilogue::plain();
+  bool nan_result = false;  // the result starts as NaN (for beta == 0)
+};
+
+// Runs one case on the device and checks every result element and every
+// gap of the result buffer. Returns the workspace size reduce asked for.
+template <typename T>
+std::size_t check_reduce(const ReduceCase& test, std::uint64_t seed) {
+  SCOPED_TRACE(test.name + " " + TypeInfo<T>::name() + " seed " + std::to_string(seed) +
+               " source " + to_string(test.source) + " result " + to_string(test.result));
+  std::mt19937_64 rng(seed);
+  const Span source_span = span_of(test.source);
+  const Span result_span = span_of(test.result);
+  std::vector<T> source(source_span.size());
+  for (T& value : source) value = random_value<T>(rng);
+  std::vector<T> result(result_span.size());
+  for (T& value : result) value = test.nan_result ? not_a_number<T>() : random_value<T>(rng);
+
+  DeviceMemory device_source(source.size() * sizeof(T));
+  DeviceMemory device_result(result.size() * sizeof(T));
+  device_source.upload(source);
+  device_result.upload(result);
+  const DataType dtype = TypeInfo<T>::dtype;
+  const std::size_t workspace_bytes = reduce_workspace_bytes(dtype, test.source, test.result);
+  DeviceMemory workspace(workspace_bytes);
+  reduce(dtype, static_cast<const T*>(device_source.get()) + source_span.origin, test.source,
+         static_cast<T*>(device_result.get()) + result_span.origin, test.result, test.epilogue,
+         workspace.get(), workspace_bytes, nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> got = device_result.download<T>(result.size());
+
+  const std::size_t kept_rank = test.result.extents.size();
+  const std::vector<std::int64_t> summed_extents(test.source.extents.begin() + kept_rank,
+                                                 test.source.extents.end());
+  const Wide alpha = as_element<T>(test.epilogue.alpha);
+  const Wide beta = as_element<T>(test.epilogue.beta);
+  std::vector<char> in_view(result.size(), 0);
+  int failures = 0;
+  for_each_index(test.result.extents, [&](const std::vector<std::int64_t>& kept) {
+    const std::int64_t source_base = source_span.origin + dot(kept, test.source.strides);
+    const std::int64_t at = result_span.origin + dot(kept, test.result.strides);
+    Wide sum = 0;
+    double scale = 0;
+    for_each_index(summed_extents, [&](const std::vector<std::int64_t>& summed) {
+      const Wide value = widen(source[source_base + dot(summed, test.source.strides, kept_rank)]);
+      sum += value;
+      scale += std::abs(value);
+    });
+    Wide expected = sum;
+    if (test.epilogue.apply) {
+      expected = alpha * sum;
+      scale *= std::abs(alpha);
+      if (!test.epilogue.beta_is_zero()) {
+        expected += beta * widen(result[at]);
+        scale += std::abs(beta * widen(result[at]));
+      }
+    }
+    in_view[at] = 1;
+    const double error = std::abs(widen(got[at]) - expected);
+    if (!(error <= TypeInfo<T>::tolerance * scale + 1e-300) && ++failures <= 5) {
+      ADD_FAILURE() << "result at offset " << at - result_span.origin << ": got " << widen(got[at])
+                    << ", expected " << expected << " (sum of magnitudes " << scale << ")";
+    }
+  });
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    if (!in_view[i] && std::memcmp(&got[i], &result[i], sizeof(T)) != 0 && ++failures <= 5) {
+      ADD_FAILURE() << "element " << i << " outside the result view was written";
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  return workspace_bytes;
+}
+
+template <typename Body>
+void for_each_type(Body&& body) {
+  body(float{});
+  body(double{});
+  body(std::complex<float>{});
+  body(std::complex<double>{});
+}
+
+// Checks a case for all four types; returns the f32 workspace size.
+std::size_t check_all_types(const ReduceCase& test, std::uint64_t seed) {
+  std::size_t workspace = 0;
+  for_each_type([&](auto element) {
+    using T = decltype(element);
+    const std::size_t bytes = check_reduce<T>(test, seed);
+    if (std::is_same_v<T, float>) workspace = bytes;
+  });
+  return workspace;
+}
+
+// A dense row-major tensor of `extents`; `kept` lists, in result order, the
+// source axes kept (the rest are summed), and the result is row-major in its
+// own order: "ijk->ki" is extents {I, J, K}, kept {2, 0}.
+ReduceCase einsum_case(const std::string& name, const std::vector<std::int64_t>& extents,
+                       const std::vector<int>& kept) {
+  const std::vector<std::int64_t> strides = row_major(extents);
+  ReduceCase test;
+  test.name = name;
+  std::vector<int> source_order;
+  for (int axis : kept) source_order.push_back(axis);
+  for (int axis = 0; axis < static_cast<int>(extents.size()); ++axis) {
+    if (std::find(kept.begin(), kept.end(), axis) == kept.end()) source_order.push_back(axis);
+  }
+  for (int axis : source_order) {
+    test.source.extents.push_back(extents[axis]);
+    test.source.strides.push_back(strides[axis]);
+  }
+  for (int axis : kept) test.result.extents.push_back(extents[axis]);
+  test.result.strides = row_major(test.result.extents);
+  return test;
+}
+
+TEST(Reduce, MatchesHostLoopOnRandomShapesStridesAndTypes) {
+  EINSTREAM_REQUIRE_GPU();
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    std::mt19937_64 rng(seed);
+    const int kept_rank = static_cast<int>(rng() % 5);
+    const int summed_rank = static_cast<int>(rng() % 4);
+    ReduceCase test;
+    test.name = "random";
+    for (int axis = 0; axis < kept_rank + summed_rank; ++axis) {
+      test.source.extents.push_back(1 + static_cast<std::int64_t>(rng() % 7));
+    }
+    test.source.strides = random_strides(test.source.extents, rng, rng() % 2 == 0, rng() % 2 == 0);
+    test.result.extents.assign(test.source.extents.begin(),
+                               test.source.extents.begin() + kept_rank);
+    test.result.strides = random_strides(test.result.extents, rng, rng() % 2 == 0, false);
+    check_all_types(test, seed);
+  }
+}
+
+TEST(Reduce, ManyOutputsWithShortSumsUseThreadPerOutput) {
+  EINSTREAM_REQUIRE_GPU();
+  // Variant (a): kept axes contiguous in the source, sum over the outermost.
+  EXPECT_EQ(check_all_types(einsum_case("sij->ij", {3, 300, 257}, {1, 2}), 11), 0u);
+  // A size-1 mode, and a transposed kept pair too narrow (j = 5) for a tile.
+  EXPECT_EQ(check_all_types(einsum_case("iajk->kaj", {6, 1, 5, 700}, {3, 1, 2}), 12), 0u);
+}
+
+TEST(Reduce, ModerateOutputsWithLongStridedSumsSplitOverBlocks) {
+  EINSTREAM_REQUIRE_GPU();
+  // Variant (a) with the sum sliced in the block and split over the grid (d).
+  EXPECT_GT(check_all_types(einsum_case("si->i", {5000, 1000}, {1}), 13), 0u);
+}
+
+TEST(Reduce, TransposingReductionGoesThroughSharedMemoryTile) {
+  EINSTREAM_REQUIRE_GPU();
+  // Variant (b): the source's unit-stride axis k is kept, the result's is i.
+  EXPECT_EQ(check_all_types(einsum_case("ijk->ki", {70, 33, 45}, {2, 0}), 21), 0u);
+  EXPECT_EQ(check_all_types(einsum_case("bijk->bki", {3, 100, 40, 200}, {0, 3, 1}), 22), 0u);
+  // No summed axis at all: a transposing copy with partial tiles.
+  EXPECT_EQ(check_all_types(einsum_case("ij->ji", {257, 129}, {1, 0}), 23), 0u);
+}
+
+TEST(Reduce, ContiguousSumsUseWarpPerOutput) {
+  EINSTREAM_REQUIRE_GPU();
+  // Variant (c) with a warp per output: the summed axis k is unit-stride.
+  EXPECT_EQ(check_all_types(einsum_case("ijk->ij", {100, 77, 300}, {0, 1}), 31), 0u);
+  EXPECT_EQ(check_all_types(einsum_case("ijk->ji", {64, 3, 33}, {1, 0}), 32), 0u);
+}
+
+TEST(Reduce, FewOutputsWithLongContiguousSumsUseBlocksAndSplits) {
+  EINSTREAM_REQUIRE_GPU();
+  // Variant (c) with a block per output, split (d) over the grid.
+  EXPECT_GT(check_all_types(einsum_case("ij->i", {3, 100003}, {0}), 41), 0u);
+  // Five summed modes, interleaved with kept ones in memory.
+  check_all_types(einsum_case("aibcjde->ij", {4, 5, 6, 3, 7, 8, 9}, {1, 4}), 42);
+}
+
+TEST(Reduce, FullSumToScalarSplitsOverBlocks) {
+  EINSTREAM_REQUIRE_GPU();
+  EXPECT_GT(check_all_types(einsum_case("i->", {1000001}, {}), 51), 0u);
+  // Reversed source: a negative stride.
+  ReduceCase reversed = einsum_case("i->(reversed)", {300007}, {});
+  reversed.source.strides[0] = -1;
+  check_all_types(reversed, 52);
+}
+
+TEST(Reduce, SumsBroadcastDiagonalAndNegativeStrides) {
+  EINSTREAM_REQUIRE_GPU();
+  // Broadcast: a kept axis with source stride 0.
+  ReduceCase broadcast;
+  broadcast.name = "broadcast";
+  broadcast.source = {{9, 40, 50}, {0, 1, 40}};
+  broadcast.result = {{9, 40}, {40, 1}};
+  check_all_types(broadcast, 61);
+  // Diagonal: the trace of a 301 x 301 matrix sums with stride 302.
+  ReduceCase trace;
+  trace.name = "trace";
+  trace.source = {{301}, {302}};
+  trace.result = {{}, {}};
+  check_all_types(trace, 62);
+  // A kept diagonal (iij->i) and a reversed summed axis.
+  ReduceCase diagonal;
+  diagonal.name = "iij->i";
+  diagonal.source = {{50, 70}, {50 * 70 + 70, -1}};
+  diagonal.result = {{50}, {1}};
+  check_all_types(diagonal, 63);
+}
+
+TEST(Reduce, ResultViewsWithGapsLeaveGapsUntouched) {
+  EINSTREAM_REQUIRE_GPU();
+  ReduceCase padded = einsum_case("ijk->ki(padded)", {40, 17, 50}, {2, 0});
+  padded.result.strides = {48, 1};  // 8 spare elements after each row of i
+  check_all_types(padded, 71);
+  ReduceCase rows = einsum_case("ijk->ij(padded)", {33, 20, 64}, {0, 1});
+  rows.result.strides = {50, 2};
+  check_all_types(rows, 72);
+}
+
+TEST(Reduce, EpilogueScalesAndAccumulates) {
+  EINSTREAM_REQUIRE_GPU();
+  for (const auto& base :
+       {einsum_case("sij->ij", {3, 300, 257}, {1, 2}), einsum_case("ijk->ki", {70, 33, 45}, {2, 0}),
+        einsum_case("ijk->ij", {100, 77, 300}, {0, 1}), einsum_case("i->", {1000001}, {})}) {
+    ReduceCase scaled = base;
+    scaled.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
+    check_all_types(scaled, 81);
+    ReduceCase over_nan = base;
+    over_nan.epilogue = Epilogue::scaled({-2.0, 0.5}, {0.0, 0.0});
+    over_nan.nan_result = true;
+    check_all_types(over_nan, 82);
+    ReduceCase plain_over_nan = base;
+    plain_over_nan.nan_result = true;
+    check_all_types(plain_over_nan, 83);
+  }
+}
+
+TEST(Reduce, EmptySumGivesZeroThroughEpilogue) {
+  EINSTREAM_REQUIRE_GPU();
+  ReduceCase empty;
+  empty.name = "empty sum";
+  empty.source = {{7, 5, 0}, {0, 1, 5}};
+  empty.result = {{7, 5}, {6, 1}};
+  empty.nan_result = true;
+  EXPECT_EQ(check_all_types(empty, 91), 0u);
+  empty.nan_result = false;
+  empty.epilogue = Epilogue::scaled({3.0, 0.0}, {0.5, -1.0});
+  check_all_types(empty, 92);
+}
+
+TEST(Reduce, ZeroElementResultLaunchesNothing) {
+  EINSTREAM_REQUIRE_GPU();
+  ReduceCase empty;
+  empty.name = "empty result";
+  empty.source = {{0, 3, 4}, {12, 4, 1}};
+  empty.result = {{0, 3}, {3, 1}};
+  EXPECT_EQ(check_all_types(empty, 93), 0u);
+}
+
+TEST(Reduce, LargeFullSumOfQuarterBillionFloats) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::int64_t count = std::int64_t{1} << 28;
+  std::vector<float> source(static_cast<std::size_t>(count));
+  std::uint64_t state = 0x9e3779b97f4a7c15ull;  // seed
+  double expected = 0;
+  for (float& value : source) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    value = static_cast<float>(state >> 40) / static_cast<float>(1 << 24);
+    expected += value;
+  }
+  const TensorLayout source_layout{{count}, {1}};
+  const TensorLayout result_layout{{}, {}};
+  const std::size_t workspace_bytes =
+      reduce_workspace_bytes(DataType::f32, source_layout, result_layout);
+  EXPECT_GT(workspace_bytes, 0u);
+  DeviceMemory device_source(source.size() * sizeof(float));
+  DeviceMemory device_result(sizeof(float));
+  DeviceMemory workspace(workspace_bytes);
+  device_source.upload(source);
+  reduce(DataType::f32, device_source.get(), source_layout, device_result.get(), result_layout,
+         Epilogue::plain(), workspace.get(), workspace_bytes, nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const float got = device_result.download<float>(1)[0];
+  EXPECT_NEAR(got, expected, 1e-5 * expected) << "LCG seed 0x9e3779b97f4a7c15";
+}
+
+TEST(Reduce, RejectsLayoutsThatDoNotMatch) {
+  EINSTREAM_REQUIRE_GPU();
+  DeviceMemory buffer(1024);
+  const auto call = [&](const TensorLayout& source, const TensorLayout& result) {
+    reduce(DataType::f32, buffer.get(), source, buffer.get(), result, Epilogue::plain(), nullptr, 0,
+           nullptr);
+  };
+  EXPECT_THROW(call({{4}, {1}}, {{4, 2}, {2, 1}}), Error);   // result rank above source's
+  EXPECT_THROW(call({{4, 3}, {3, 1}}, {{5}, {1}}), Error);   // kept extents differ
+  EXPECT_THROW(call({{4, 3}, {3}}, {{4}, {1}}), Error);      // strides missing
+  EXPECT_THROW(call({{4, 3}, {3, 1}}, {{4}, {-1}}), Error);  // negative result stride
+  // A split reduction (few outputs, long sums) without its workspace.
+  EXPECT_THROW(call({{3, 100003}, {100003, 1}}, {{3}, {1}}), Error);
+}
+
+}  // namespace
+}  // namespace einstream::detail
