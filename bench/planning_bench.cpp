@@ -84,7 +84,7 @@ void BM_ContractionPathRing(benchmark::State& state) {
     shapes.push_back({8, 8, 2});
   }
   for (auto _ : state) {
-    const einstream::PathInfo info = einstream::contraction_path(expression, shapes, {});
+    einstream::PathInfo info = einstream::contraction_path(expression, shapes, {});
     benchmark::DoNotOptimize(info.flops);
   }
 }
