@@ -715,6 +715,8 @@ def run_suite(args: argparse.Namespace, suite: list[dict], problems: list[dict])
         write_markdown(markdown_path, meta, ordered)
 
     modules = {"torch": torch, "numpy": numpy, "opt_einsum": opt_einsum}
+    if args.tmp_dir:
+        os.makedirs(args.tmp_dir, exist_ok=True)
     scratch_root = tempfile.mkdtemp(prefix="einstream-peers-", dir=args.tmp_dir)
     try:
         for index, problem in enumerate(problems, 1):

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/check.hpp"
@@ -42,7 +43,9 @@ constexpr int kBlockThreads = 256;
 constexpr int kMaxAxes = 12;  // after merging
 constexpr int kVectorBytes = 16;
 constexpr int kFlatElementsPerThread = 4;  // independent elements in flight per thread
-constexpr int kRowElementsPerThread = 8;   // a row chunk is kBlockThreads x this
+// A row chunk is kBlockThreads x (elements per thread): 8 on long rows (more
+// loads in flight), fewer on short ones so no thread of a chunk idles.
+constexpr int kRowElementsPerThread = 8;
 constexpr std::int64_t kRowMinExtent = 128;
 constexpr std::int64_t kMaxGridBlocks = std::int64_t{1} << 20;  // kernels stride over the rest
 
@@ -115,12 +118,12 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 // Rows: the innermost axis (extent row_extent) is walked by consecutive
 // threads; each block iteration takes one chunk of one row.
-template <typename T>
+template <typename T, int kPerThread>
 __global__ void __launch_bounds__(kBlockThreads)
     multiply_rows(const T* __restrict__ first, const T* __restrict__ second, T* result,
                   StridedAxes axes, std::int64_t chunks_per_row, std::int64_t chunk_count,
                   DeviceEpilogue<T> epilogue) {
-  constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kRowElementsPerThread;
+  constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kPerThread;
   const std::int64_t row_extent = axes.extent[0];
   for (std::int64_t chunk = blockIdx.x; chunk < chunk_count; chunk += gridDim.x) {
     const std::int64_t row = divide(chunk, chunks_per_row);
@@ -133,16 +136,16 @@ __global__ void __launch_bounds__(kBlockThreads)
     const std::int64_t first_step = kBlockThreads * axes.stride[1][0];
     const std::int64_t second_step = kBlockThreads * axes.stride[2][0];
     const std::int64_t result_step = kBlockThreads * axes.stride[0][0];
-    T a[kRowElementsPerThread], b[kRowElementsPerThread];
+    T a[kPerThread], b[kPerThread];
 #pragma unroll
-    for (int u = 0; u < kRowElementsPerThread; ++u) {
+    for (int u = 0; u < kPerThread; ++u) {
       if (row_first + u * kBlockThreads < row_extent) {
         a[u] = first_row[u * first_step];
         b[u] = second_row[u * second_step];
       }
     }
 #pragma unroll
-    for (int u = 0; u < kRowElementsPerThread; ++u) {
+    for (int u = 0; u < kPerThread; ++u) {
       if (row_first + u * kBlockThreads < row_extent) {
         T* destination = result_row + u * result_step;
         *destination = epilogue(a[u] * b[u], destination);
@@ -281,11 +284,24 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
           <<<grid_for(std::max<std::int64_t>(vectors, 1), kBlockThreads), kBlockThreads, 0,
              stream>>>(typed_first, typed_second, typed_result, count, device);
     } else if (axes.rank >= 1 && axes.extent[0] >= kRowMinExtent) {
-      constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kRowElementsPerThread;
-      const std::int64_t chunks_per_row = (axes.extent[0] + kChunk - 1) / kChunk;
-      const std::int64_t chunk_count = chunks_per_row * (count / axes.extent[0]);
-      multiply_rows<T><<<grid_for(chunk_count, 1), kBlockThreads, 0, stream>>>(
-          typed_first, typed_second, typed_result, axes, chunks_per_row, chunk_count, device);
+      auto launch_rows = [&](auto per_thread) {
+        constexpr int kPerThread = decltype(per_thread)::value;
+        constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kPerThread;
+        const std::int64_t chunks_per_row = (axes.extent[0] + kChunk - 1) / kChunk;
+        const std::int64_t chunk_count = chunks_per_row * (count / axes.extent[0]);
+        multiply_rows<T, kPerThread><<<grid_for(chunk_count, 1), kBlockThreads, 0, stream>>>(
+            typed_first, typed_second, typed_result, axes, chunks_per_row, chunk_count, device);
+      };
+      const std::int64_t row = axes.extent[0];
+      if (row >= std::int64_t{kBlockThreads} * kRowElementsPerThread) {
+        launch_rows(std::integral_constant<int, kRowElementsPerThread>{});
+      } else if (row >= std::int64_t{kBlockThreads} * 4) {
+        launch_rows(std::integral_constant<int, 4>{});
+      } else if (row >= std::int64_t{kBlockThreads} * 2) {
+        launch_rows(std::integral_constant<int, 2>{});
+      } else {
+        launch_rows(std::integral_constant<int, 1>{});
+      }
     } else {
       multiply_flat<T>
           <<<grid_for(count, std::int64_t{kBlockThreads} * kFlatElementsPerThread), kBlockThreads,

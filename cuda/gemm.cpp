@@ -78,6 +78,85 @@ void call(cublasHandle_t handle, const BlasCall& blas, std::int64_t batch, const
   }
 }
 
+cublasOperation_t flipped(cublasOperation_t op) {
+  return op == CUBLAS_OP_N ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
+
+// A matrix-vector product for cuBLAS's gemv: y = alpha op(matrix) x + beta y,
+// the matrix stored column-major rows x columns with ld.
+struct GemvCall {
+  cublasOperation_t op = CUBLAS_OP_N;
+  std::int64_t rows = 0, columns = 0, ld = 1;
+  const void* matrix = nullptr;
+  const void* x = nullptr;
+  std::int64_t incx = 1, incy = 1;
+};
+
+// A single GEMM whose C' is one row or one column is a gemv, which cuBLAS
+// runs at memory bandwidth where gemm with n = 1 does not. Returns false
+// when the call is not of that shape.
+bool as_gemv(const BlasCall& blas, std::int64_t batch, GemvCall& gemv) {
+  if (batch != 1) return false;
+  if (blas.n == 1) {
+    // C' (M x 1) = op(X) (M x K) * op(Y) (K x 1); C' is contiguous.
+    gemv.op = blas.op_x;
+    gemv.matrix = blas.x;
+    gemv.ld = blas.ld_x;
+    gemv.rows = blas.op_x == CUBLAS_OP_N ? blas.m : blas.k;
+    gemv.columns = blas.op_x == CUBLAS_OP_N ? blas.k : blas.m;
+    gemv.x = blas.y;
+    gemv.incx = blas.op_y == CUBLAS_OP_N ? 1 : blas.ld_y;
+    gemv.incy = 1;
+    return true;
+  }
+  if (blas.m == 1) {
+    // C'^T (N x 1) = op(Y)^T (N x K) * op(X)^T (K x 1); C' is a row of stride ld_c.
+    gemv.op = flipped(blas.op_y);
+    gemv.matrix = blas.y;
+    gemv.ld = blas.ld_y;
+    gemv.rows = blas.op_y == CUBLAS_OP_N ? blas.k : blas.n;
+    gemv.columns = blas.op_y == CUBLAS_OP_N ? blas.n : blas.k;
+    gemv.x = blas.x;
+    gemv.incx = blas.op_x == CUBLAS_OP_N ? blas.ld_x : 1;
+    gemv.incy = blas.ld_c;
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+void call_gemv(cublasHandle_t handle, const GemvCall& gemv, const T& alpha, const T& beta,
+               void* c) {
+  const T* matrix = static_cast<const T*>(gemv.matrix);
+  const T* x = static_cast<const T*>(gemv.x);
+  T* y = static_cast<T*>(c);
+  if constexpr (std::is_same_v<T, float>) {
+    EINSTREAM_CUBLAS_CHECK(cublasSgemv_64(handle, gemv.op, gemv.rows, gemv.columns, &alpha, matrix,
+                                          gemv.ld, x, gemv.incx, &beta, y, gemv.incy));
+  } else if constexpr (std::is_same_v<T, double>) {
+    EINSTREAM_CUBLAS_CHECK(cublasDgemv_64(handle, gemv.op, gemv.rows, gemv.columns, &alpha, matrix,
+                                          gemv.ld, x, gemv.incx, &beta, y, gemv.incy));
+  } else if constexpr (std::is_same_v<T, cuComplex>) {
+    EINSTREAM_CUBLAS_CHECK(cublasCgemv_64(handle, gemv.op, gemv.rows, gemv.columns, &alpha, matrix,
+                                          gemv.ld, x, gemv.incx, &beta, y, gemv.incy));
+  } else {
+    EINSTREAM_CUBLAS_CHECK(cublasZgemv_64(handle, gemv.op, gemv.rows, gemv.columns, &alpha, matrix,
+                                          gemv.ld, x, gemv.incx, &beta, y, gemv.incy));
+  }
+}
+
+// Runs the call as a gemv where it is one, else as a strided-batched gemm.
+template <typename T>
+void dispatch(cublasHandle_t handle, const BlasCall& blas, std::int64_t batch, const T& alpha,
+              const T& beta, void* c) {
+  GemvCall gemv;
+  if (as_gemv(blas, batch, gemv)) {
+    call_gemv<T>(handle, gemv, alpha, beta, c);
+  } else {
+    call<T>(handle, blas, batch, alpha, beta, c);
+  }
+}
+
 }  // namespace
 
 void gemm(cublasHandle_t handle, const GemmArguments& arguments) {
@@ -128,23 +207,23 @@ void gemm(cublasHandle_t handle, const GemmArguments& arguments) {
   const std::complex<double> beta = epilogue.apply ? epilogue.beta : 0.0;
   switch (arguments.dtype) {
     case DataType::f32:
-      call<float>(handle, blas, arguments.batch, static_cast<float>(alpha.real()),
-                  static_cast<float>(beta.real()), arguments.c);
+      dispatch<float>(handle, blas, arguments.batch, static_cast<float>(alpha.real()),
+                      static_cast<float>(beta.real()), arguments.c);
       return;
     case DataType::f64:
-      call<double>(handle, blas, arguments.batch, alpha.real(), beta.real(), arguments.c);
+      dispatch<double>(handle, blas, arguments.batch, alpha.real(), beta.real(), arguments.c);
       return;
     case DataType::c64:
-      call<cuComplex>(
+      dispatch<cuComplex>(
           handle, blas, arguments.batch,
           make_cuComplex(static_cast<float>(alpha.real()), static_cast<float>(alpha.imag())),
           make_cuComplex(static_cast<float>(beta.real()), static_cast<float>(beta.imag())),
           arguments.c);
       return;
     case DataType::c128:
-      call<cuDoubleComplex>(handle, blas, arguments.batch,
-                            make_cuDoubleComplex(alpha.real(), alpha.imag()),
-                            make_cuDoubleComplex(beta.real(), beta.imag()), arguments.c);
+      dispatch<cuDoubleComplex>(handle, blas, arguments.batch,
+                                make_cuDoubleComplex(alpha.real(), alpha.imag()),
+                                make_cuDoubleComplex(beta.real(), beta.imag()), arguments.c);
       return;
     default:
       throw_unsupported_dtype(arguments.dtype);

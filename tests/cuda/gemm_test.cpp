@@ -40,12 +40,17 @@ TEST(Gemm, BatchedProductsInEveryOrientationMatchAHostLoop) {
   CublasHandle cublas;
   EINSTREAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), stream.get()));
   EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(cublas.get(), CUBLAS_PEDANTIC_MATH));
-  for (unsigned seed = 0; seed < 64; ++seed) {
+  for (unsigned seed = 0; seed < 128; ++seed) {
     std::mt19937 random(seed);
     const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
                                                  DataType::c128}[seed % 4];
-    const std::int64_t m = 1 + random() % 37, n = 1 + random() % 29, k = 1 + random() % 41;
-    const std::int64_t batch = 1 + random() % 3;
+    std::int64_t m = 1 + random() % 37, n = 1 + random() % 29;
+    const std::int64_t k = 1 + random() % 41;
+    // Matrix-vector shapes (run as gemv when the batch is 1) in every orientation.
+    if (seed % 8 == 0) n = 1;
+    if (seed % 8 == 1) m = 1;
+    if (seed % 16 == 2) m = n = 1;
+    const std::int64_t batch = seed % 4 == 3 ? 2 : 1 + random() % 3;
     // Strides for [batch, rows, columns], unit along a random side, padded.
     auto layout = [&](std::int64_t rows, std::int64_t columns, bool row_major) {
       TensorLayout result;
