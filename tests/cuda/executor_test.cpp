@@ -155,8 +155,10 @@ TEST(CudaBackend, LargerContractionsMatchTheReference) {
        {{4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4, 4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4}}},
   };
   std::mt19937 random(11);
+  // Two dtypes and both placements per case, rotating through all four
+  // dtypes (the host reference dominates the time).
   for (std::size_t index = 0; index < cases.size(); ++index) {
-    for (DataType dtype : kDtypes) {
+    for (DataType dtype : {kDtypes[index % 4], kDtypes[(index + 1) % 4]}) {
       for (Placement placement : {Placement::host, Placement::device}) {
         Case c = cases[index];
         c.dtype = dtype;
