@@ -11,9 +11,11 @@
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
+#include "planner/slice.hpp"
 #include "src/device_executor.hpp"
 #include "src/devices.hpp"
 #include "src/host/program_executor.hpp"
+#include "src/host/sliced_executor.hpp"
 #include "src/memory_span.hpp"
 
 namespace einstream {
@@ -31,6 +33,11 @@ struct PlanState {
   PathInfo path_info;
   Program program;
   HostExecutor host;
+  // Host backend with a memory limit in bytes: the blocks that fit it (a
+  // simulation of the device budget the CUDA backend will stream under).
+  bool sliced = false;
+  SlicePlan slice;
+  std::unique_ptr<SlicedHostExecutor> sliced_host;
   // Created at the first CUDA execution: it owns the stream, cuBLAS handle
   // and device memory, reused by later executions.
   std::unique_ptr<DeviceExecutor> device;
@@ -145,6 +152,18 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
                                  state->output.effective_strides());
+  if (state->backend == Backend::host && options.memory_limit.kind == MemoryLimit::Kind::bytes) {
+    detail::SliceOptions slicing;
+    slicing.budget = options.memory_limit.resolve(0);
+    state->slice = detail::plan_slices(state->problem, state->path, state->output.dtype,
+                                       input_strides, state->output.effective_strides(), slicing);
+    state->sliced = true;
+    if (!state->slice.sliced.empty()) {
+      state->sliced_host = std::make_unique<detail::SlicedHostExecutor>(
+          state->problem, state->path, state->output.dtype, input_strides,
+          state->output.effective_strides(), state->slice);
+    }
+  }
   return state;
 }
 
@@ -243,6 +262,7 @@ std::string Plan::explain() const {
                   format_count(step.flops).c_str());
     os << line;
   }
+  if (state.sliced) os << detail::to_string(state.slice, problem);
   os << to_string(state.program);
   return os.str();
 }
@@ -284,6 +304,10 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
     }
     state_->device->run(state.program, state.inputs, inputs, state.output, output, alpha, beta,
                         state.options.memory_limit);
+    return;
+  }
+  if (state_->sliced_host) {
+    state_->sliced_host->run(inputs, output, alpha, beta);
     return;
   }
   state_->host.run(state.program, inputs, output, alpha, beta);

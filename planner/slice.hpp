@@ -1,0 +1,90 @@
+// Slicing: cut a problem into blocks that fit a device-memory budget.
+//
+// A sliced mode is iterated over blocks of `block` indices (the last block
+// may be shorter); every block runs the same contraction path on the block's
+// extents. Any mode may be sliced: a sliced output mode writes disjoint
+// blocks of the output, a sliced summed mode accumulates into the output
+// (beta = 1 after its first block), at the price of recomputing, per block,
+// the steps that do not carry the mode.
+//
+// The memory model is the CUDA backend's: per execution, the arena of the
+// block's Program, the backend's fixed workspace, each input either resident
+// (copied once, whole) or streamed (`buffering` block buffers, so the next
+// block's copy overlaps the current block's compute), and the output either
+// resident or streamed back block by block. The planner picks the sliced
+// modes, block sizes, residency and loop order that fit the budget with the
+// least predicted time, where a block costs max(transfer, compute) and the
+// cost model's rates are H100 measurements (DESIGN.md, "Measured anchors").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "einstream/tensor.hpp"
+#include "planner/path.hpp"
+#include "planner/problem.hpp"
+#include "planner/program.hpp"
+
+namespace einstream::detail {
+
+// Throughputs of the time model.
+struct Rates {
+  double host_to_device = 54e9;  // bytes/s, pinned
+  double device_to_host = 54e9;  // bytes/s, pinned
+  double gemm_flops = 51e12;     // FLOP/s (f32, TF32 off; f64 is close on an H100)
+  double device_bytes = 2.9e12;  // bytes/s, device memory traffic
+  double op_seconds = 5e-6;      // launch and synchronization cost of one op
+};
+
+struct SliceOptions {
+  // Device bytes one execution may use.
+  std::uint64_t budget = 0;
+  // Bytes the backend needs besides the arena and the operands (kernel and
+  // cuBLAS workspaces).
+  std::uint64_t fixed_bytes = 0;
+  // Block buffers per streamed operand: 2 overlaps copy and compute.
+  int buffering = 2;
+  Rates rates;
+};
+
+struct SlicedMode {
+  Mode mode = 0;
+  std::int64_t block = 0;   // indices per block
+  std::int64_t blocks = 1;  // ceil(extent / block)
+};
+
+enum class Residency { resident, streamed };
+
+struct SlicePlan {
+  // Sliced modes in loop order, outermost first; empty when the whole
+  // problem fits.
+  std::vector<SlicedMode> sliced;
+  std::vector<Residency> inputs;
+  Residency output = Residency::resident;
+  std::int64_t block_count = 1;
+  // Exact device bytes of one execution under this plan (the model above).
+  std::uint64_t device_bytes = 0;
+  // Predictions of the time model.
+  double bytes_to_device = 0;
+  double bytes_to_host = 0;
+  double flops = 0;  // all blocks, recomputation included
+  double seconds = 0;
+
+  // The problem with each sliced mode's extent set to its block.
+  Problem block_problem(const Problem& problem) const;
+};
+
+// The cheapest plan that fits options.budget. Throws MemoryError naming the
+// smallest budget that works when even one-index blocks of every mode do not
+// fit. `input_strides`/`output_strides` are the caller's (they shape the
+// block Programs whose arenas are measured).
+SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataType dtype,
+                      const std::vector<std::vector<std::int64_t>>& input_strides,
+                      const std::vector<std::int64_t>& output_strides, const SliceOptions& options);
+
+// Readable account for explain(): sliced modes, blocks, residency, bytes
+// moved and predicted time.
+std::string to_string(const SlicePlan& plan, const Problem& problem);
+
+}  // namespace einstream::detail
