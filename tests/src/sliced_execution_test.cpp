@@ -7,6 +7,7 @@
 #include "einstream/plan.hpp"
 #include "planner/parse.hpp"
 #include "src/reference.hpp"
+#include "tests/support/against_reference.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
 
@@ -17,41 +18,16 @@ using testing::random_tensor;
 using testing::relative_error;
 using testing::tolerance;
 
-struct SlicedRun {
-  double error = 0;
-  std::string explain;
-};
+using SlicedRun = testing::AgainstReference;
 
 SlicedRun sliced_versus_reference(const std::string& expression,
                                   const std::vector<std::vector<std::int64_t>>& shapes,
                                   DataType dtype, std::uint64_t budget, Scalar alpha, Scalar beta,
                                   std::mt19937& random) {
-  std::vector<TensorDesc> descs;
-  std::vector<std::vector<unsigned char>> inputs;
-  std::vector<const void*> pointers;
-  std::vector<detail::ReferenceInput> reference_inputs;
-  for (const auto& shape : shapes) {
-    descs.emplace_back(dtype, shape);
-    inputs.push_back(random_tensor(dtype, descs.back().element_count(), random));
-  }
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
-    pointers.push_back(inputs[index].data());
-    reference_inputs.push_back({inputs[index].data(), dtype, descs[index].effective_strides()});
-  }
   Options options;
   options.backend = Backend::host;
   options.memory_limit = MemoryLimit::from_bytes(budget);
-  Plan plan(expression, descs, options);
-  const std::int64_t count = plan.output().element_count();
-  const std::vector<unsigned char> initial = random_tensor(dtype, count, random);
-  std::vector<unsigned char> actual = initial;
-  std::vector<unsigned char> expected = initial;
-  plan.execute(pointers, actual.data(), alpha, beta);
-  const detail::Problem problem = detail::parse(expression, shapes);
-  detail::reference_einsum(problem, reference_inputs,
-                           {expected.data(), dtype, plan.output().effective_strides()}, alpha,
-                           beta);
-  return {relative_error(dtype, actual.data(), expected.data(), count), plan.explain()};
+  return testing::plan_against_reference(expression, shapes, dtype, options, alpha, beta, random);
 }
 
 // The smallest budget a problem accepts, read from the MemoryError of a
