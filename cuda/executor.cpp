@@ -18,10 +18,7 @@
 
 #include "cuda/check.hpp"
 #include "cuda/cublas_check.hpp"
-#include "cuda/elementwise.hpp"
-#include "cuda/gemm.hpp"
-#include "cuda/permute.hpp"
-#include "cuda/reduce.hpp"
+#include "cuda/op_runner.hpp"
 #include "cuda/resources.hpp"
 #include "einstream/error.hpp"
 #include "src/device_executor.hpp"
@@ -33,28 +30,7 @@ namespace einstream::detail {
 
 namespace {
 
-constexpr std::uint64_t kAlignment = 256;
-// cuBLAS's recommended workspace on Hopper.
-constexpr std::uint64_t kCublasWorkspaceBytes = std::uint64_t{32} << 20;
-
-std::uint64_t aligned(std::uint64_t bytes) {
-  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
-}
-
-std::uint64_t reduce_workspace(const Program& program) {
-  std::uint64_t largest = 0;
-  for (const Op& op : program.ops) {
-    if (op.kind != OpKind::reduce) continue;
-    largest = std::max<std::uint64_t>(
-        largest, reduce_workspace_bytes(program.dtype, op.sources[0].layout, op.result.layout));
-  }
-  return largest;
-}
-
-bool has_gemm(const Program& program) {
-  return std::any_of(program.ops.begin(), program.ops.end(),
-                     [](const Op& op) { return op.kind == OpKind::gemm; });
-}
+std::uint64_t aligned(std::uint64_t bytes) { return device_aligned(bytes); }
 
 // Where an operand lives, and for a host operand the span to copy.
 struct Operand {
@@ -103,100 +79,6 @@ struct DeviceExecutor::State {
   std::unique_ptr<DeviceAllocation> memory;
   std::uint64_t last_bytes = 0;
 };
-
-namespace {
-
-// Runs the Program's ops; every pointer already on the device.
-class OpRunner {
- public:
-  OpRunner(const Program& program, const std::vector<const void*>& inputs, void* output,
-           char* arena, void* reduce_workspace, std::uint64_t reduce_workspace_bytes,
-           const Epilogue& output_epilogue, cudaStream_t stream, cublasHandle_t cublas)
-      : program_(program),
-        inputs_(inputs),
-        output_(output),
-        arena_(arena),
-        reduce_workspace_(reduce_workspace),
-        reduce_workspace_bytes_(reduce_workspace_bytes),
-        output_epilogue_(output_epilogue),
-        stream_(stream),
-        cublas_(cublas),
-        element_bytes_(static_cast<std::int64_t>(size_of(program.dtype))) {}
-
-  void run() const {
-    for (const Op& op : program_.ops) run(op);
-  }
-
- private:
-  char* pointer(const View& view) const {
-    char* base = nullptr;
-    switch (view.kind) {
-      case BufferKind::input:
-        base = static_cast<char*>(const_cast<void*>(inputs_[view.index]));
-        break;
-      case BufferKind::output:
-        base = static_cast<char*>(output_);
-        break;
-      case BufferKind::arena:
-        base = arena_ + program_.buffers[view.index].offset_bytes;
-        break;
-    }
-    return base + view.offset * element_bytes_;
-  }
-
-  void run(const Op& op) const {
-    const Epilogue epilogue = op.writes_output ? output_epilogue_ : Epilogue::plain();
-    const DataType dtype = program_.dtype;
-    switch (op.kind) {
-      case OpKind::permute:
-        permute(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
-                op.result.layout, epilogue, stream_);
-        return;
-      case OpKind::reduce:
-        reduce(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
-               op.result.layout, epilogue, reduce_workspace_, reduce_workspace_bytes_, stream_);
-        return;
-      case OpKind::elementwise:
-        multiply(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.sources[1]),
-                 op.sources[1].layout, pointer(op.result), op.result.layout, epilogue, stream_);
-        return;
-      case OpKind::gemm: {
-        if (op.k == 0) {
-          fill_zero(dtype, pointer(op.result), op.result.layout, epilogue, stream_);
-          return;
-        }
-        GemmArguments arguments;
-        arguments.dtype = dtype;
-        arguments.m = op.m;
-        arguments.n = op.n;
-        arguments.k = op.k;
-        arguments.batch = op.batch;
-        arguments.a = pointer(op.sources[0]);
-        arguments.b = pointer(op.sources[1]);
-        arguments.c = pointer(op.result);
-        arguments.a_layout = &op.sources[0].layout;
-        arguments.b_layout = &op.sources[1].layout;
-        arguments.c_layout = &op.result.layout;
-        arguments.epilogue = epilogue;
-        gemm(cublas_, arguments);
-        return;
-      }
-    }
-  }
-
-  const Program& program_;
-  const std::vector<const void*>& inputs_;
-  void* output_;
-  char* arena_;
-  void* reduce_workspace_;
-  std::uint64_t reduce_workspace_bytes_;
-  Epilogue output_epilogue_;
-  cudaStream_t stream_;
-  cublasHandle_t cublas_;
-  std::int64_t element_bytes_;
-};
-
-}  // namespace
 
 DeviceExecutor::DeviceExecutor(int device, bool allow_tf32) {
   const std::vector<DeviceInfo> devices = list_devices();
@@ -300,9 +182,13 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
       EINSTREAM_CUBLAS_CHECK(
           cublasSetWorkspace(state.cublas.get(), base + arena_bytes + reduce_bytes, cublas_bytes));
     }
-    const OpRunner runner(program, device_inputs, device_output, base, base + arena_bytes,
-                          reduce_bytes, Epilogue::scaled(alpha, beta), stream, state.cublas.get());
-    runner.run();
+    DevicePointers pointers;
+    pointers.inputs = device_inputs;
+    pointers.output = device_output;
+    pointers.arena = base;
+    pointers.reduce_workspace = base + arena_bytes;
+    pointers.reduce_workspace_bytes = reduce_bytes;
+    run_program(program, pointers, Epilogue::scaled(alpha, beta), stream, state.cublas.get());
     if (result.on_host) {
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(result.span.begin),
                                            base + result.staged_offset, span_bytes(result.span),
