@@ -1,6 +1,7 @@
 #include "planner/slice.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <sstream>
@@ -34,7 +35,11 @@ class Evaluator {
         element_(static_cast<double>(size_of(dtype))),
         input_strides_(input_strides),
         output_strides_(output_strides),
-        options_(options) {}
+        options_(options) {
+    for (std::size_t axis = 0; axis < problem.output.size(); ++axis) {
+      output_axes_.push_back(static_cast<int>(axis));
+    }
+  }
 
   // The plan for these block sizes: residency, loop order and predictions.
   SlicePlan evaluate(const Blocks& blocks) const {
@@ -100,6 +105,20 @@ class Evaluator {
   }
 
  private:
+  static double aligned(double bytes) { return std::ceil(bytes / 256.0) * 256.0; }
+
+  // Bytes a strided tensor's memory span covers (the whole tensor's extents).
+  double span(const std::vector<Mode>& modes, const std::vector<int>& axes,
+              const std::vector<std::int64_t>& strides) const {
+    double reach = 1;
+    for (std::size_t k = 0; k < modes.size(); ++k) {
+      const std::int64_t extent = problem_.extents[modes[k]];
+      if (extent == 0) return 0;
+      reach += static_cast<double>(extent - 1) * std::fabs(static_cast<double>(strides[axes[k]]));
+    }
+    return reach * element_;
+  }
+
   double bytes(const std::vector<Mode>& modes, const std::vector<std::int64_t>& extents) const {
     double count = element_;
     for (Mode mode : modes) count *= static_cast<double>(extents[mode]);
@@ -126,22 +145,30 @@ class Evaluator {
              double output_full, double output_block) const {
     const int count = static_cast<int>(problem_.inputs.size());
     const double buffering = std::max(options_.buffering, 1);
-    double memory =
-        static_cast<double>(program.arena_bytes) + static_cast<double>(options_.fixed_bytes);
+    // Memory counts what the executor allocates: every buffer 256-byte
+    // aligned, resident operands as their whole memory span (gaps of strided
+    // layouts included), streamed blocks packed.
+    double memory = aligned(static_cast<double>(program.arena_bytes)) +
+                    static_cast<double>(options_.fixed_bytes);
     plan.output = output_sliced ? Residency::streamed : Residency::resident;
-    memory += output_sliced ? buffering * output_block : output_full;
+    memory += output_sliced ? buffering * aligned(output_block)
+                            : aligned(span(problem_.output, output_axes_, output_strides_));
 
     plan.inputs.assign(count, Residency::streamed);
-    std::vector<double> full(count), block_bytes(count), traffic(count);
+    std::vector<double> full(count), block_bytes(count), traffic(count), resident(count),
+        streamed_bytes(count);
     for (int index = 0; index < count; ++index) {
-      full[index] = bytes(problem_.inputs[index].modes, problem_.extents);
-      block_bytes[index] = bytes(problem_.inputs[index].modes, block.extents);
+      const ProblemOperand& input = problem_.inputs[index];
+      full[index] = bytes(input.modes, problem_.extents);
+      block_bytes[index] = bytes(input.modes, block.extents);
+      resident[index] = aligned(span(input.modes, input.axes, input_strides_[index]));
+      streamed_bytes[index] = buffering * aligned(block_bytes[index]);
       const bool varies = std::any_of(plan.sliced.begin(), plan.sliced.end(), [&](const auto& s) {
         return contains(problem_.inputs[index].modes, s.mode);
       });
       traffic[index] = full[index] * repeats(plan.sliced, index);
       if (!varies) plan.inputs[index] = Residency::resident;
-      memory += varies ? buffering * block_bytes[index] : full[index];
+      memory += varies ? streamed_bytes[index] : resident[index];
     }
     // Make streamed inputs resident while they fit, the most re-sent first.
     std::vector<int> by_saving(count);
@@ -150,7 +177,7 @@ class Evaluator {
               [&](int a, int b) { return traffic[a] - full[a] > traffic[b] - full[b]; });
     for (int index : by_saving) {
       if (plan.inputs[index] == Residency::resident) continue;
-      const double grown = memory - buffering * block_bytes[index] + full[index];
+      const double grown = memory - streamed_bytes[index] + resident[index];
       if (grown <= static_cast<double>(options_.budget)) {
         memory = grown;
         plan.inputs[index] = Residency::resident;
@@ -193,6 +220,7 @@ class Evaluator {
   double element_;
   const std::vector<std::vector<std::int64_t>>& input_strides_;
   const std::vector<std::int64_t>& output_strides_;
+  std::vector<int> output_axes_;
   const SliceOptions& options_;
 };
 
@@ -212,6 +240,9 @@ SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataT
   const double budget = static_cast<double>(options.budget);
   Blocks blocks = problem.extents;
   SlicePlan current = evaluator.evaluate(blocks);
+  // Smaller blocks do not always need less memory (each buffer is aligned
+  // and double-buffered), so the least need seen is what an error reports.
+  std::uint64_t least = current.device_bytes;
   // Halve one mode's block at a time: the fitting candidate with the least
   // predicted time if any fits, else the one that saves the most memory.
   while (static_cast<double>(current.device_bytes) > budget) {
@@ -245,14 +276,15 @@ SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataT
     }
     if (!found) {
       // Every mode is down to blocks of one index.
-      throw MemoryError("the problem needs at least " + std::to_string(current.device_bytes) +
+      throw MemoryError("the problem needs at least " + std::to_string(least) +
                             " bytes of device memory even in blocks of one index per mode; "
                             "the memory limit is " +
                             std::to_string(options.budget) + " bytes",
-                        current.device_bytes, options.budget);
+                        least, options.budget);
     }
     blocks = chosen_blocks;
     current = chosen;
+    least = std::min(least, current.device_bytes);
   }
   return current;
 }
