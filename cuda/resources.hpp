@@ -1,6 +1,6 @@
-// RAII owners of the CUDA objects an executor holds: a stream and a cuBLAS
-// handle. Destructors never throw (errors at teardown are ignored: there is
-// nobody left to report them to).
+// RAII owners of the CUDA objects an executor holds: streams, events, a
+// cuBLAS handle and pinned host buffers. Destructors never throw (errors at teardown are ignored:
+// there is nobody left to report them to).
 #pragma once
 
 #include <cublas_v2.h>
@@ -40,6 +40,47 @@ class CublasHandle {
 
  private:
   cublasHandle_t handle_ = nullptr;
+};
+
+// An event without timing, for ordering streams and the host.
+class Event {
+ public:
+  Event() { EINSTREAM_CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming)); }
+  ~Event() {
+    if (event_ != nullptr) cudaEventDestroy(event_);
+  }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  cudaEvent_t get() const { return event_; }
+  void record(cudaStream_t stream) const { EINSTREAM_CUDA_CHECK(cudaEventRecord(event_, stream)); }
+  void synchronize() const { EINSTREAM_CUDA_CHECK(cudaEventSynchronize(event_)); }
+  void wait_on(cudaStream_t stream) const {
+    EINSTREAM_CUDA_CHECK(cudaStreamWaitEvent(stream, event_, 0));
+  }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// Page-locked host memory, which the DMA engines read at full link speed.
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(std::size_t bytes) : bytes_(bytes) {
+    if (bytes_ > 0) EINSTREAM_CUDA_CHECK(cudaMallocHost(&pointer_, bytes_));
+  }
+  ~PinnedBuffer() {
+    if (pointer_ != nullptr) cudaFreeHost(pointer_);
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  void* get() const { return pointer_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void* pointer_ = nullptr;
+  std::size_t bytes_ = 0;
 };
 
 }  // namespace einstream::detail

@@ -150,6 +150,7 @@ class Evaluator {
     // layouts included), streamed blocks packed.
     double memory = aligned(static_cast<double>(program.arena_bytes)) +
                     static_cast<double>(options_.fixed_bytes);
+    if (options_.workspace_of) memory += static_cast<double>(options_.workspace_of(program));
     plan.output = output_sliced ? Residency::streamed : Residency::resident;
     memory += output_sliced ? buffering * aligned(output_block)
                             : aligned(span(problem_.output, output_axes_, output_strides_));

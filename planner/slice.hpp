@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,11 @@ struct SliceOptions {
   // Device bytes one execution may use.
   std::uint64_t budget = 0;
   // Bytes the backend needs besides the arena and the operands (kernel and
-  // cuBLAS workspaces).
+  // cuBLAS workspaces): a constant, plus what `workspace_of` (when set) says
+  // a block's Program needs. The backend supplies the function, so the
+  // planner needs no CUDA to count what the CUDA backend allocates.
   std::uint64_t fixed_bytes = 0;
+  std::function<std::uint64_t(const Program&)> workspace_of;
   // Block buffers per streamed operand: 2 overlaps copy and compute.
   int buffering = 2;
   Rates rates;

@@ -33,4 +33,8 @@ class DeviceAllocation {
 // Waits for all work on `device`.
 void synchronize_device(int device);
 
+// Whether `pointer` is device (or managed) memory; false for host memory,
+// pinned or not, and in host-only builds.
+bool is_device_pointer(const void* pointer);
+
 }  // namespace einstream::detail

@@ -20,6 +20,12 @@ MemorySpan memory_span(const TensorDesc& desc, const void* data) {
           base + static_cast<std::uintptr_t>((highest + 1) * element)};
 }
 
+std::uint64_t memory_span_bytes(const TensorDesc& desc) {
+  // Any non-null base gives the same length.
+  const MemorySpan span = memory_span(desc, reinterpret_cast<const void*>(std::uintptr_t{1} << 40));
+  return span.end - span.begin;
+}
+
 bool overlaps(const MemorySpan& first, const MemorySpan& second) {
   if (first.begin == first.end || second.begin == second.end) return false;
   return first.begin < second.end && second.begin < first.end;

@@ -18,6 +18,9 @@ struct MemorySpan {
 // The bytes `desc` addresses from `data` (negative strides reach below it).
 MemorySpan memory_span(const TensorDesc& desc, const void* data);
 
+// Bytes the span of any tensor `desc` describes covers (0 when empty).
+std::uint64_t memory_span_bytes(const TensorDesc& desc);
+
 bool overlaps(const MemorySpan& first, const MemorySpan& second);
 
 // True when no two index tuples map to the same element: sorted by |stride|,

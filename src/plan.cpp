@@ -13,10 +13,12 @@
 #include "planner/path.hpp"
 #include "planner/slice.hpp"
 #include "src/device_executor.hpp"
+#include "src/device_memory.hpp"
 #include "src/devices.hpp"
 #include "src/host/program_executor.hpp"
 #include "src/host/sliced_executor.hpp"
 #include "src/memory_span.hpp"
+#include "src/streaming_executor.hpp"
 
 namespace einstream {
 
@@ -38,6 +40,8 @@ struct PlanState {
   bool sliced = false;
   SlicePlan slice;
   std::unique_ptr<SlicedHostExecutor> sliced_host;
+  // CUDA backend over budget: the blocks stream from host memory.
+  std::unique_ptr<StreamingExecutor> streaming;
   // Created at the first CUDA execution: it owns the stream, cuBLAS handle
   // and device memory, reused by later executions.
   std::unique_ptr<DeviceExecutor> device;
@@ -97,6 +101,45 @@ Backend resolve_backend(Backend requested) {
   throw Error("invalid Backend value");
 }
 
+// CUDA backend: when the whole problem (operands in host memory) needs more
+// device memory than the limit, plan blocks that fit and stream them. The
+// executor's exact need can exceed the planner's model by kernel
+// workspaces of the block shapes, so the budget given to the planner
+// shrinks by the excess until the executor fits.
+void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t>>& input_strides) {
+  std::uint64_t device_total = 0;
+  for (const detail::DeviceInfo& info : detail::list_devices()) {
+    if (info.index == state.options.device) device_total = info.total_memory;
+  }
+  if (device_total == 0) return;  // the executor reports the bad device index
+  const std::uint64_t budget = state.options.memory_limit.resolve(device_total);
+  std::uint64_t whole =
+      detail::device_workspace_bytes(state.program) + detail::memory_span_bytes(state.output) + 256;
+  for (const TensorDesc& desc : state.inputs) whole += detail::memory_span_bytes(desc) + 256;
+  if (whole <= budget) return;
+
+  detail::SliceOptions slicing;
+  slicing.budget = budget;
+  slicing.workspace_of = [](const detail::Program& program) {
+    return detail::streaming_fixed_bytes(program);
+  };
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
+                                      state.output.effective_strides(), slicing);
+    state.sliced = true;
+    if (state.slice.sliced.empty()) return;  // fits after all (the model's view)
+    state.streaming = std::make_unique<detail::StreamingExecutor>(
+        state.options.device, state.options.allow_tf32, state.problem, state.path, state.inputs,
+        state.output, state.slice);
+    const std::uint64_t exact = state.streaming->device_bytes();
+    if (exact <= budget) return;
+    const std::uint64_t excess = exact - budget;
+    if (excess >= slicing.budget) break;
+    slicing.budget -= excess;
+  }
+  // The executor reports the exact need against the limit when it runs.
+}
+
 std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<TensorDesc> inputs,
                                      const TensorDesc* output, const Options& options) {
   auto state = std::make_unique<PlanState>();
@@ -152,6 +195,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
                                  state->output.effective_strides());
+  if (state->backend == Backend::cuda) plan_streaming(*state, input_strides);
   if (state->backend == Backend::host && options.memory_limit.kind == MemoryLimit::Kind::bytes) {
     detail::SliceOptions slicing;
     slicing.budget = options.memory_limit.resolve(0);
@@ -298,6 +342,14 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
     }
   }
   if (state.backend == Backend::cuda) {
+    const bool any_on_device = detail::is_device_pointer(output) ||
+                               std::any_of(inputs.begin(), inputs.end(), [](const void* input) {
+                                 return detail::is_device_pointer(input);
+                               });
+    if (state_->streaming && !any_on_device) {
+      state_->streaming->run(inputs, output, alpha, beta, state.options.memory_limit);
+      return;
+    }
     if (!state_->device) {
       state_->device =
           std::make_unique<detail::DeviceExecutor>(state.options.device, state.options.allow_tf32);

@@ -1,0 +1,478 @@
+// The CUDA backend over budget: a SlicePlan run block by block.
+//
+// Three streams: host-to-device copies, compute, device-to-host copies.
+// Every streamed operand has two device block buffers and two pinned
+// staging buffers (slots); while the GPU computes block k from one slot, the
+// host thread pool gathers block k+1 from the caller's pageable memory into
+// the other slot's staging buffer and the copy stream moves it to the
+// device. Events order it all: a slot's staging buffer is refilled only
+// after its previous copy finished, a device slot only after the block that
+// read it computed. A block whose operand's indices did not change since the
+// previous block reuses the slot (the loop order of the plan makes this
+// common). Resident operands are copied once. A sliced summed mode
+// accumulates into the output block (beta = 1 after its first block); a
+// streamed output block goes back through its own pinned slot and is
+// scattered into the caller's strided output by the pool while later blocks
+// compute.
+//
+// Memory: one device allocation, sized exactly before anything runs.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <string>
+
+#include "cuda/check.hpp"
+#include "cuda/cublas_check.hpp"
+#include "cuda/op_runner.hpp"
+#include "cuda/resources.hpp"
+#include "einstream/error.hpp"
+#include "planner/lower.hpp"
+#include "src/device_memory.hpp"
+#include "src/host/block_copy.hpp"
+#include "src/host/thread_pool.hpp"
+#include "src/memory_span.hpp"
+#include "src/streaming_executor.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+constexpr int kSlots = 2;
+
+bool contains(const std::vector<Mode>& modes, Mode mode) {
+  return std::find(modes.begin(), modes.end(), mode) != modes.end();
+}
+
+std::int64_t product(const std::vector<std::int64_t>& extents) {
+  std::int64_t count = 1;
+  for (std::int64_t extent : extents) count *= extent;
+  return count;
+}
+
+// A streamed operand's device and staging slots and their events.
+struct Slots {
+  std::uint64_t slot_bytes = 0;
+  std::uint64_t device_offset = 0;  // of slot 0 in the allocation
+  std::vector<std::unique_ptr<PinnedBuffer>> staging;
+  Event copied[kSlots];    // staging -> device (or device -> staging) finished
+  Event released[kSlots];  // the last block reading (or writing) the device slot computed
+  int current = kSlots - 1;
+  std::vector<std::int64_t> key;  // block indices of the operand's sliced modes
+  bool loaded = false;
+};
+
+}  // namespace
+
+std::uint64_t streaming_fixed_bytes(const Program& program) {
+  return device_aligned(reduce_workspace(program)) +
+         (has_gemm(program) ? kCublasWorkspaceBytes : 0);
+}
+
+struct StreamingExecutor::State {
+  int device = 0;
+  const Problem* problem = nullptr;
+  LinearPath linear;
+  std::vector<TensorDesc> inputs;
+  TensorDesc output;
+  SlicePlan plan;
+  DataType dtype = DataType::f32;
+  std::size_t element = 4;
+
+  Stream compute, h2d, d2h;
+  CublasHandle cublas;
+  ThreadPool pool{0};
+
+  std::map<std::vector<std::int64_t>, Program> programs;
+  std::uint64_t arena_bytes = 0, reduce_bytes = 0, cublas_bytes = 0;
+  std::vector<std::uint64_t> resident_offset;  // per input, when resident
+  std::deque<Slots> input_slots;               // per input, when streamed (Slots do not move)
+  std::uint64_t output_offset = 0;             // resident output span
+  Slots output_slots;
+  std::uint64_t total = 0;
+  std::unique_ptr<DeviceAllocation> memory;
+  Event resident_ready;
+
+  bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
+  bool output_streamed() const { return plan.output == Residency::streamed; }
+
+  // The caller's axis extents of input `index` (or the output, index -1) at
+  // the block extents `block` (one per mode).
+  std::vector<std::int64_t> axis_extents(int index, const std::vector<std::int64_t>& block) const {
+    if (index < 0) {
+      std::vector<std::int64_t> extents;
+      for (Mode mode : problem->output) extents.push_back(block[mode]);
+      return extents;
+    }
+    std::vector<std::int64_t> extents = inputs[index].extents;
+    const ProblemOperand& operand = problem->inputs[index];
+    for (std::size_t k = 0; k < operand.modes.size(); ++k) {
+      extents[operand.axes[k]] = block[operand.modes[k]];
+    }
+    return extents;
+  }
+
+  // Element offset of the block starting at `start` (one per mode) in the
+  // caller's tensor.
+  std::int64_t caller_offset(int index, const std::vector<std::int64_t>& start) const {
+    std::int64_t offset = 0;
+    if (index < 0) {
+      const std::vector<std::int64_t> strides = output.effective_strides();
+      for (std::size_t axis = 0; axis < problem->output.size(); ++axis) {
+        offset += start[problem->output[axis]] * strides[axis];
+      }
+      return offset;
+    }
+    const std::vector<std::int64_t> strides = inputs[index].effective_strides();
+    const ProblemOperand& operand = problem->inputs[index];
+    for (std::size_t k = 0; k < operand.modes.size(); ++k) {
+      offset += start[operand.modes[k]] * strides[operand.axes[k]];
+    }
+    return offset;
+  }
+
+  std::vector<std::int64_t> mode_extents(const std::vector<std::int64_t>& level_extents) const {
+    std::vector<std::int64_t> block = problem->extents;
+    for (std::size_t level = 0; level < plan.sliced.size(); ++level) {
+      block[plan.sliced[level].mode] = level_extents[level];
+    }
+    return block;
+  }
+
+  const Program& program_for(const std::vector<std::int64_t>& level_extents) {
+    auto found = programs.find(level_extents);
+    if (found != programs.end()) return found->second;
+    Problem block = *problem;
+    block.extents = mode_extents(level_extents);
+    std::vector<std::vector<std::int64_t>> input_strides;
+    for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
+      input_strides.push_back(streamed(index) ? packed_strides(axis_extents(index, block.extents))
+                                              : inputs[index].effective_strides());
+    }
+    const std::vector<std::int64_t> output_strides =
+        output_streamed() ? packed_strides(axis_extents(-1, block.extents))
+                          : output.effective_strides();
+    const ContractionPath path = evaluate_path(block, linear);
+    return programs.emplace(level_extents, lower(block, path, dtype, input_strides, output_strides))
+        .first->second;
+  }
+};
+
+StreamingExecutor::StreamingExecutor(int device, bool allow_tf32, const Problem& problem,
+                                     const ContractionPath& path, std::vector<TensorDesc> inputs,
+                                     TensorDesc output, SlicePlan plan) {
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  state_ = std::make_unique<State>();
+  State& s = *state_;
+  s.device = device;
+  s.problem = &problem;
+  s.linear = path.linear();
+  s.inputs = std::move(inputs);
+  s.output = std::move(output);
+  s.plan = std::move(plan);
+  s.dtype = s.output.dtype;
+  s.element = size_of(s.dtype);
+  EINSTREAM_CUBLAS_CHECK(cublasSetStream(s.cublas.get(), s.compute.get()));
+  EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(
+      s.cublas.get(), allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+
+  // Every distinct block shape: each level's full block and its shorter last one.
+  std::vector<std::vector<std::int64_t>> choices;
+  for (const SlicedMode& sliced : s.plan.sliced) {
+    const std::int64_t last = s.problem->extents[sliced.mode] - (sliced.blocks - 1) * sliced.block;
+    choices.push_back(last == sliced.block ? std::vector<std::int64_t>{sliced.block}
+                                           : std::vector<std::int64_t>{sliced.block, last});
+  }
+  std::vector<std::size_t> pick(choices.size(), 0);
+  bool gemm = false;
+  while (true) {
+    std::vector<std::int64_t> level_extents;
+    for (std::size_t level = 0; level < choices.size(); ++level) {
+      level_extents.push_back(choices[level][pick[level]]);
+    }
+    const Program& program = s.program_for(level_extents);
+    s.arena_bytes = std::max<std::uint64_t>(s.arena_bytes, program.arena_bytes);
+    s.reduce_bytes = std::max<std::uint64_t>(s.reduce_bytes, reduce_workspace(program));
+    gemm = gemm || has_gemm(program);
+    std::size_t level = 0;
+    while (level < pick.size() && ++pick[level] == choices[level].size()) pick[level++] = 0;
+    if (level == pick.size()) break;
+  }
+
+  // The allocation: workspace, resident operands, slots.
+  const std::vector<std::int64_t> full_block = s.mode_extents([&] {
+    std::vector<std::int64_t> extents;
+    for (const SlicedMode& sliced : s.plan.sliced) extents.push_back(sliced.block);
+    return extents;
+  }());
+  s.cublas_bytes = gemm ? kCublasWorkspaceBytes : 0;
+  s.total = device_aligned(s.arena_bytes) + device_aligned(s.reduce_bytes) + s.cublas_bytes;
+  const int count = static_cast<int>(s.inputs.size());
+  s.resident_offset.assign(count, 0);
+  s.input_slots.resize(count);
+  for (int index = 0; index < count; ++index) {
+    if (s.streamed(index)) {
+      Slots& slots = s.input_slots[index];
+      slots.slot_bytes = device_aligned(
+          static_cast<std::uint64_t>(product(s.axis_extents(index, full_block))) * s.element);
+      slots.device_offset = s.total;
+      s.total += kSlots * slots.slot_bytes;
+    } else {
+      s.resident_offset[index] = s.total;
+      s.total += device_aligned(memory_span_bytes(s.inputs[index]));
+    }
+  }
+  if (s.output_streamed()) {
+    s.output_slots.slot_bytes = device_aligned(
+        static_cast<std::uint64_t>(product(s.axis_extents(-1, full_block))) * s.element);
+    s.output_slots.device_offset = s.total;
+    s.total += kSlots * s.output_slots.slot_bytes;
+  } else {
+    s.output_offset = s.total;
+    s.total += device_aligned(memory_span_bytes(s.output));
+  }
+}
+
+StreamingExecutor::~StreamingExecutor() {
+  if (state_) cudaDeviceSynchronize();
+}
+
+std::uint64_t StreamingExecutor::device_bytes() const { return state_->total; }
+
+void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                            Scalar beta, const MemoryLimit& memory_limit) {
+  State& s = *state_;
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(s.device));
+  if (s.output.element_count() == 0) return;
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    cudaPointerAttributes attributes{};
+    EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, inputs[index]));
+    if (attributes.type == cudaMemoryTypeDevice) {
+      throw Error("backend 'cuda': input " + std::to_string(index) +
+                  " is in device memory, but this problem needs more than the memory limit and "
+                  "streams its operands from host memory; pass host pointers or raise the limit");
+    }
+  }
+  std::size_t free_bytes = 0, device_total = 0;
+  EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_total));
+  const std::uint64_t budget = memory_limit.resolve(device_total);
+  if (s.total > budget) {
+    throw MemoryError("backend 'cuda': the sliced plan needs " + std::to_string(s.total) +
+                          " bytes of device memory, over the limit of " + std::to_string(budget) +
+                          " bytes",
+                      s.total, budget);
+  }
+  if (!s.memory) {
+    s.memory = std::make_unique<DeviceAllocation>(s.total, s.device);
+    for (int index = 0; index < static_cast<int>(s.inputs.size()); ++index) {
+      if (!s.streamed(index)) continue;
+      for (int slot = 0; slot < kSlots; ++slot) {
+        s.input_slots[index].staging.push_back(
+            std::make_unique<PinnedBuffer>(s.input_slots[index].slot_bytes));
+      }
+    }
+    if (s.output_streamed()) {
+      for (int slot = 0; slot < kSlots; ++slot) {
+        s.output_slots.staging.push_back(std::make_unique<PinnedBuffer>(s.output_slots.slot_bytes));
+      }
+    }
+  }
+  char* base = static_cast<char*>(s.memory->get());
+  const cudaStream_t compute = s.compute.get();
+  const cudaStream_t h2d = s.h2d.get();
+  const cudaStream_t d2h = s.d2h.get();
+  const std::int64_t element = static_cast<std::int64_t>(s.element);
+  for (Slots& slots : s.input_slots) {
+    slots.loaded = false;
+    slots.current = kSlots - 1;
+  }
+  s.output_slots.loaded = false;
+  s.output_slots.current = kSlots - 1;
+
+  // A scatter of an output block still waiting for its copy to the host.
+  struct PendingScatter {
+    int slot = -1;
+    std::vector<std::int64_t> extents;
+    std::int64_t offset = 0;
+  };
+  PendingScatter pending[kSlots];
+  const std::vector<std::int64_t> output_strides = s.output.effective_strides();
+  auto flush = [&](int slot) {
+    PendingScatter& job = pending[slot];
+    if (job.slot < 0) return;
+    s.output_slots.copied[slot].synchronize();
+    scatter_block(s.output_slots.staging[slot]->get(), job.extents, output_strides, s.element,
+                  static_cast<char*>(output) + job.offset * element, &s.pool);
+    job.slot = -1;
+  };
+
+  try {
+    // Resident operands: whole spans, once.
+    std::vector<char*> resident_input(inputs.size(), nullptr);
+    for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
+      if (s.streamed(index)) continue;
+      const MemorySpan span = memory_span(s.inputs[index], inputs[index]);
+      char* device = base + s.resident_offset[index];
+      if (span.end > span.begin) {
+        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
+                                             span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+      }
+      resident_input[index] =
+          device + (reinterpret_cast<std::uintptr_t>(inputs[index]) - span.begin);
+    }
+    char* resident_output = nullptr;
+    if (!s.output_streamed()) {
+      const MemorySpan span = memory_span(s.output, output);
+      char* device = base + s.output_offset;
+      const std::uint64_t dense = static_cast<std::uint64_t>(s.output.element_count()) * s.element;
+      if (beta != Scalar(0.0) || span.end - span.begin != dense) {
+        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
+                                             span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+      }
+      resident_output = device + (reinterpret_cast<std::uintptr_t>(output) - span.begin);
+    }
+    s.resident_ready.record(h2d);
+    s.resident_ready.wait_on(compute);
+    if (s.cublas_bytes > 0) {
+      EINSTREAM_CUBLAS_CHECK(cublasSetWorkspace(
+          s.cublas.get(), base + device_aligned(s.arena_bytes) + device_aligned(s.reduce_bytes),
+          s.cublas_bytes));
+    }
+
+    const std::size_t levels = s.plan.sliced.size();
+    std::vector<std::int64_t> index(levels, 0), level_extents(levels);
+    std::vector<std::int64_t> start(s.problem->mode_count(), 0);
+    DevicePointers pointers;
+    pointers.inputs.resize(inputs.size());
+    pointers.arena = base;
+    pointers.reduce_workspace = base + device_aligned(s.arena_bytes);
+    pointers.reduce_workspace_bytes = s.reduce_bytes;
+    while (true) {
+      bool first_of_sum = true, last_of_sum = true;
+      for (std::size_t level = 0; level < levels; ++level) {
+        const SlicedMode& sliced = s.plan.sliced[level];
+        start[sliced.mode] = index[level] * sliced.block;
+        level_extents[level] =
+            std::min(sliced.block, s.problem->extents[sliced.mode] - start[sliced.mode]);
+        if (!contains(s.problem->output, sliced.mode)) {
+          first_of_sum = first_of_sum && index[level] == 0;
+          last_of_sum = last_of_sum && index[level] + 1 == sliced.blocks;
+        }
+      }
+      const std::vector<std::int64_t> block = s.mode_extents(level_extents);
+      const Program& program = s.program_for(level_extents);
+
+      // Streamed inputs whose block changed: gather, copy.
+      for (int operand = 0; operand < static_cast<int>(inputs.size()); ++operand) {
+        if (!s.streamed(operand)) {
+          pointers.inputs[operand] =
+              resident_input[operand] + s.caller_offset(operand, start) * element;
+          continue;
+        }
+        Slots& slots = s.input_slots[operand];
+        std::vector<std::int64_t> key;
+        for (std::size_t level = 0; level < levels; ++level) {
+          if (contains(s.problem->inputs[operand].modes, s.plan.sliced[level].mode)) {
+            key.push_back(index[level]);
+          }
+        }
+        if (!slots.loaded || key != slots.key) {
+          slots.current = (slots.current + 1) % kSlots;
+          const int slot = slots.current;
+          slots.copied[slot].synchronize();  // its staging buffer is free again
+          const std::vector<std::int64_t> extents = s.axis_extents(operand, block);
+          gather_block(
+              static_cast<const char*>(inputs[operand]) + s.caller_offset(operand, start) * element,
+              extents, s.inputs[operand].effective_strides(), s.element, slots.staging[slot]->get(),
+              &s.pool);
+          slots.released[slot].wait_on(h2d);
+          EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
+              base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
+              static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyHostToDevice, h2d));
+          slots.copied[slot].record(h2d);
+          slots.copied[slot].wait_on(compute);
+          slots.key = key;
+          slots.loaded = true;
+        }
+        pointers.inputs[operand] = base + slots.device_offset + slots.current * slots.slot_bytes;
+      }
+
+      // The output block.
+      Scalar block_beta = first_of_sum ? beta : Scalar(1.0);
+      if (s.output_streamed()) {
+        Slots& slots = s.output_slots;
+        if (first_of_sum) {
+          slots.current = (slots.current + 1) % kSlots;
+          const int slot = slots.current;
+          flush(slot);  // its staging buffer and device slot are free after this
+          slots.copied[slot].wait_on(compute);
+          if (beta != Scalar(0.0)) {
+            const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
+            gather_block(static_cast<const char*>(output) + s.caller_offset(-1, start) * element,
+                         extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
+            EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
+                base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
+                static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyHostToDevice,
+                h2d));
+            slots.released[slot].record(h2d);
+            slots.released[slot].wait_on(compute);
+          }
+        }
+        pointers.output = base + slots.device_offset + slots.current * slots.slot_bytes;
+      } else {
+        pointers.output = resident_output + s.caller_offset(-1, start) * element;
+      }
+
+      run_program(program, pointers, Epilogue::scaled(alpha, block_beta), compute, s.cublas.get());
+      for (int operand = 0; operand < static_cast<int>(inputs.size()); ++operand) {
+        if (s.streamed(operand)) {
+          Slots& slots = s.input_slots[operand];
+          slots.released[slots.current].record(compute);
+        }
+      }
+      if (s.output_streamed() && last_of_sum) {
+        Slots& slots = s.output_slots;
+        const int slot = slots.current;
+        slots.released[slot].record(compute);
+        slots.released[slot].wait_on(d2h);
+        const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
+        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
+            slots.staging[slot]->get(), base + slots.device_offset + slot * slots.slot_bytes,
+            static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyDeviceToHost, d2h));
+        slots.copied[slot].record(d2h);
+        pending[slot] = {slot, extents, s.caller_offset(-1, start)};
+      }
+
+      std::size_t level = levels;
+      bool done = levels == 0;
+      while (level > 0) {
+        --level;
+        if (++index[level] < s.plan.sliced[level].blocks) break;
+        index[level] = 0;
+        if (level == 0) done = true;
+      }
+      if (done) break;
+    }
+
+    if (s.output_streamed()) {
+      for (int slot = 0; slot < kSlots; ++slot) flush(slot);
+    } else {
+      const MemorySpan span = memory_span(s.output, output);
+      EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(compute));
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(span.begin),
+                                           base + s.output_offset, span.end - span.begin,
+                                           cudaMemcpyDeviceToHost, d2h));
+    }
+    s.compute.synchronize();
+    s.d2h.synchronize();
+    s.h2d.synchronize();
+  } catch (...) {
+    cudaStreamSynchronize(compute);
+    cudaStreamSynchronize(h2d);
+    cudaStreamSynchronize(d2h);
+    throw;
+  }
+}
+
+}  // namespace einstream::detail

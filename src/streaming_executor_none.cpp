@@ -1,0 +1,19 @@
+// Host-only builds: no CUDA streaming.
+#include "einstream/error.hpp"
+#include "src/streaming_executor.hpp"
+
+namespace einstream::detail {
+
+struct StreamingExecutor::State {};
+
+StreamingExecutor::StreamingExecutor(int, bool, const Problem&, const ContractionPath&,
+                                     std::vector<TensorDesc>, TensorDesc, SlicePlan) {
+  throw Error("backend 'cuda': this build of einstream has no CUDA backend");
+}
+StreamingExecutor::~StreamingExecutor() = default;
+void StreamingExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar,
+                            const MemoryLimit&) {}
+std::uint64_t StreamingExecutor::device_bytes() const { return 0; }
+std::uint64_t streaming_fixed_bytes(const Program&) { return 0; }
+
+}  // namespace einstream::detail
