@@ -106,6 +106,9 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
                          void* output, Scalar alpha, Scalar beta, const MemoryLimit& memory_limit) {
   State& state = *state_;
   EINSTREAM_CUDA_CHECK(cudaSetDevice(state.device));
+  // Launch checks read cudaGetLastError(): clear an error a failed call of
+  // the caller's left there, so it is not reported as ours.
+  cudaGetLastError();
   const std::int64_t output_elements = output_desc.element_count();
   if (output_elements == 0) return;
 

@@ -244,6 +244,9 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
                             Scalar beta, const MemoryLimit& memory_limit) {
   State& s = *state_;
   EINSTREAM_CUDA_CHECK(cudaSetDevice(s.device));
+  // Launch checks read cudaGetLastError(): clear an error a failed call of
+  // the caller's left there, so it is not reported as ours.
+  cudaGetLastError();
   if (s.output.element_count() == 0) return;
   for (std::size_t index = 0; index < inputs.size(); ++index) {
     cudaPointerAttributes attributes{};

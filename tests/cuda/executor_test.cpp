@@ -264,9 +264,12 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
   exact_options.memory_limit = exact;
   Plan fits(expression, descs, exact_options);
   EXPECT_NO_THROW(fits.execute(pointers, out.data()));
+  // One byte less: the whole problem no longer fits, so the plan slices it
+  // and streams the blocks instead.
   exact_options.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() + staged - 1);
-  Plan does_not_fit(expression, descs, exact_options);
-  EXPECT_THROW(does_not_fit.execute(pointers, out.data()), MemoryError);
+  Plan streams(expression, descs, exact_options);
+  EXPECT_NE(streams.explain().find("blocks, loop order"), std::string::npos) << streams.explain();
+  EXPECT_NO_THROW(streams.execute(pointers, out.data()));
 }
 
 TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {
@@ -279,6 +282,14 @@ TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {
     EXPECT_NE(error.file().find("executor_test.cpp"), std::string::npos);
     EXPECT_GT(error.line(), 0);
   }
+  // The failed call left its error as the runtime's last error; an
+  // execution after it must not mistake it for its own.
+  Options gpu;
+  gpu.backend = Backend::cuda;
+  Plan after("ij,j->i", {TensorDesc(DataType::f32, {2, 3}), TensorDesc(DataType::f32, {3})}, gpu);
+  std::vector<float> matrix(6, 1.0f), vector(3, 2.0f), product(2);
+  EXPECT_NO_THROW(after.execute({matrix.data(), vector.data()}, product.data()));
+  EXPECT_EQ(product, (std::vector<float>{6.0f, 6.0f}));
   try {
     EINSTREAM_CUBLAS_CHECK(cublasSetStream(nullptr, nullptr));
     ADD_FAILURE() << "expected CudaError";
