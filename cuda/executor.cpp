@@ -78,6 +78,8 @@ struct DeviceExecutor::State {
   CublasHandle cublas;
   std::unique_ptr<DeviceAllocation> memory;
   std::uint64_t last_bytes = 0;
+  std::uint64_t to_device = 0;
+  std::uint64_t to_host = 0;
 };
 
 DeviceExecutor::DeviceExecutor(int device, bool allow_tf32) {
@@ -100,6 +102,8 @@ DeviceExecutor::~DeviceExecutor() {
 }
 
 std::uint64_t DeviceExecutor::last_device_bytes() const { return state_->last_bytes; }
+std::uint64_t DeviceExecutor::last_bytes_to_device() const { return state_->to_device; }
+std::uint64_t DeviceExecutor::last_bytes_to_host() const { return state_->to_host; }
 
 void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& input_descs,
                          const std::vector<const void*>& inputs, const TensorDesc& output_desc,
@@ -151,6 +155,8 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
     state.memory = std::make_unique<DeviceAllocation>(total, state.device);
   }
   state.last_bytes = total;
+  state.to_device = 0;
+  state.to_host = 0;
   char* base = static_cast<char*>(state.memory->get());
   const cudaStream_t stream = state.stream.get();
 
@@ -168,6 +174,7 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
         EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
             base + operand.staged_offset, reinterpret_cast<const void*>(operand.span.begin),
             span_bytes(operand.span), cudaMemcpyHostToDevice, stream));
+        state.to_device += span_bytes(operand.span);
       }
       device_inputs.push_back(device_pointer(operand, inputs[index]));
     }
@@ -180,6 +187,7 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
           base + result.staged_offset, reinterpret_cast<const void*>(result.span.begin),
           span_bytes(result.span), cudaMemcpyHostToDevice, stream));
+      state.to_device += span_bytes(result.span);
     }
     if (cublas_bytes > 0) {
       EINSTREAM_CUBLAS_CHECK(
@@ -196,6 +204,7 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(result.span.begin),
                                            base + result.staged_offset, span_bytes(result.span),
                                            cudaMemcpyDeviceToHost, stream));
+      state.to_host += span_bytes(result.span);
     }
     state.stream.synchronize();
   } catch (...) {

@@ -19,6 +19,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <string>
@@ -93,6 +94,7 @@ struct StreamingExecutor::State {
   std::uint64_t total = 0;
   std::unique_ptr<DeviceAllocation> memory;
   Event resident_ready;
+  StreamingExecutor::Counters counters;
 
   bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
   bool output_streamed() const { return plan.output == Residency::streamed; }
@@ -240,6 +242,10 @@ StreamingExecutor::~StreamingExecutor() {
 
 std::uint64_t StreamingExecutor::device_bytes() const { return state_->total; }
 
+const StreamingExecutor::Counters& StreamingExecutor::last_counters() const {
+  return state_->counters;
+}
+
 void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                             Scalar beta, const MemoryLimit& memory_limit) {
   State& s = *state_;
@@ -286,6 +292,14 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   const cudaStream_t h2d = s.h2d.get();
   const cudaStream_t d2h = s.d2h.get();
   const std::int64_t element = static_cast<std::int64_t>(s.element);
+  s.counters = {};
+  // Host threads' time in gathers and scatters, for the report.
+  auto timed = [&](auto&& copy) {
+    const auto begin = std::chrono::steady_clock::now();
+    copy();
+    s.counters.staging_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  };
   for (Slots& slots : s.input_slots) {
     slots.loaded = false;
     slots.current = kSlots - 1;
@@ -305,8 +319,10 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     PendingScatter& job = pending[slot];
     if (job.slot < 0) return;
     s.output_slots.copied[slot].synchronize();
-    scatter_block(s.output_slots.staging[slot]->get(), job.extents, output_strides, s.element,
-                  static_cast<char*>(output) + job.offset * element, &s.pool);
+    timed([&] {
+      scatter_block(s.output_slots.staging[slot]->get(), job.extents, output_strides, s.element,
+                    static_cast<char*>(output) + job.offset * element, &s.pool);
+    });
     job.slot = -1;
   };
 
@@ -320,6 +336,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       if (span.end > span.begin) {
         EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
                                              span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+        s.counters.bytes_to_device += span.end - span.begin;
       }
       resident_input[index] =
           device + (reinterpret_cast<std::uintptr_t>(inputs[index]) - span.begin);
@@ -332,6 +349,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       if (beta != Scalar(0.0) || span.end - span.begin != dense) {
         EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
                                              span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+        s.counters.bytes_to_device += span.end - span.begin;
       }
       resident_output = device + (reinterpret_cast<std::uintptr_t>(output) - span.begin);
     }
@@ -385,10 +403,13 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           const int slot = slots.current;
           slots.copied[slot].synchronize();  // its staging buffer is free again
           const std::vector<std::int64_t> extents = s.axis_extents(operand, block);
-          gather_block(
-              static_cast<const char*>(inputs[operand]) + s.caller_offset(operand, start) * element,
-              extents, s.inputs[operand].effective_strides(), s.element, slots.staging[slot]->get(),
-              &s.pool);
+          timed([&] {
+            gather_block(static_cast<const char*>(inputs[operand]) +
+                             s.caller_offset(operand, start) * element,
+                         extents, s.inputs[operand].effective_strides(), s.element,
+                         slots.staging[slot]->get(), &s.pool);
+          });
+          s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
           slots.released[slot].wait_on(h2d);
           EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
               base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
@@ -412,8 +433,11 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           slots.copied[slot].wait_on(compute);
           if (beta != Scalar(0.0)) {
             const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
-            gather_block(static_cast<const char*>(output) + s.caller_offset(-1, start) * element,
-                         extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
+            timed([&] {
+              gather_block(static_cast<const char*>(output) + s.caller_offset(-1, start) * element,
+                           extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
+            });
+            s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
             EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
                 base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
                 static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyHostToDevice,
@@ -444,6 +468,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
             slots.staging[slot]->get(), base + slots.device_offset + slot * slots.slot_bytes,
             static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyDeviceToHost, d2h));
         slots.copied[slot].record(d2h);
+        s.counters.bytes_to_host += static_cast<std::uint64_t>(product(extents)) * s.element;
         pending[slot] = {slot, extents, s.caller_offset(-1, start)};
       }
 
@@ -466,6 +491,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(span.begin),
                                            base + s.output_offset, span.end - span.begin,
                                            cudaMemcpyDeviceToHost, d2h));
+      s.counters.bytes_to_host += span.end - span.begin;
     }
     s.compute.synchronize();
     s.d2h.synchronize();

@@ -39,8 +39,11 @@ class DeviceExecutor {
            const std::vector<const void*>& inputs, const TensorDesc& output_desc, void* output,
            Scalar alpha, Scalar beta, const MemoryLimit& memory_limit);
 
-  // Device bytes the last run() allocated (workspace plus staged operands).
+  // Device bytes the last run() allocated (workspace plus staged operands),
+  // and the bytes it copied each way.
   std::uint64_t last_device_bytes() const;
+  std::uint64_t last_bytes_to_device() const;
+  std::uint64_t last_bytes_to_host() const;
 
  private:
   struct State;

@@ -22,5 +22,7 @@ void DeviceExecutor::run(const Program&, const std::vector<TensorDesc>&,
                          const MemoryLimit&) {}
 
 std::uint64_t DeviceExecutor::last_device_bytes() const { return 0; }
+std::uint64_t DeviceExecutor::last_bytes_to_device() const { return 0; }
+std::uint64_t DeviceExecutor::last_bytes_to_host() const { return 0; }
 
 }  // namespace einstream::detail

@@ -42,6 +42,7 @@ struct PlanState {
   std::unique_ptr<SlicedHostExecutor> sliced_host;
   // CUDA backend over budget: the blocks stream from host memory.
   std::unique_ptr<StreamingExecutor> streaming;
+  ExecutionReport report;
   // Created at the first CUDA execution: it owns the stream, cuBLAS handle
   // and device memory, reused by later executions.
   std::unique_ptr<DeviceExecutor> device;
@@ -311,8 +312,22 @@ std::string Plan::explain() const {
   return os.str();
 }
 
+const ExecutionReport& Plan::last_report() const { return state_->report; }
+
 void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                    Scalar beta) {
+  const auto start = std::chrono::steady_clock::now();
+  ExecutionReport report;
+  report.backend = state_->backend;
+  report.flops =
+      state_->sliced && !state_->slice.sliced.empty() ? state_->slice.flops : state_->path.flops;
+  execute_on_backend(inputs, output, alpha, beta, report);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state_->report = report;
+}
+
+void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                              Scalar beta, ExecutionReport& report) {
   const PlanState& state = *state_;
   if (inputs.size() != state.inputs.size()) {
     throw Error("execute: " + std::to_string(inputs.size()) +
@@ -348,6 +363,12 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
                                });
     if (state_->streaming && !any_on_device) {
       state_->streaming->run(inputs, output, alpha, beta, state.options.memory_limit);
+      const auto& counters = state_->streaming->last_counters();
+      report.blocks = state.slice.block_count;
+      report.bytes_to_device = counters.bytes_to_device;
+      report.bytes_to_host = counters.bytes_to_host;
+      report.staging_seconds = counters.staging_seconds;
+      report.device_bytes = state_->streaming->device_bytes();
       return;
     }
     if (!state_->device) {
@@ -356,10 +377,14 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
     }
     state_->device->run(state.program, state.inputs, inputs, state.output, output, alpha, beta,
                         state.options.memory_limit);
+    report.bytes_to_device = state_->device->last_bytes_to_device();
+    report.bytes_to_host = state_->device->last_bytes_to_host();
+    report.device_bytes = state_->device->last_device_bytes();
     return;
   }
   if (state_->sliced_host) {
     state_->sliced_host->run(inputs, output, alpha, beta);
+    report.blocks = state.slice.block_count;
     return;
   }
   state_->host.run(state.program, inputs, output, alpha, beta);

@@ -34,6 +34,14 @@ class StreamingExecutor {
   // Exact device bytes one run allocates.
   std::uint64_t device_bytes() const;
 
+  // What the last run moved, and the host threads' gather/scatter time.
+  struct Counters {
+    std::uint64_t bytes_to_device = 0;
+    std::uint64_t bytes_to_host = 0;
+    double staging_seconds = 0;
+  };
+  const Counters& last_counters() const;
+
  private:
   struct State;
   std::unique_ptr<State> state_;

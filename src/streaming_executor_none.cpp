@@ -14,6 +14,10 @@ StreamingExecutor::~StreamingExecutor() = default;
 void StreamingExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar,
                             const MemoryLimit&) {}
 std::uint64_t StreamingExecutor::device_bytes() const { return 0; }
+const StreamingExecutor::Counters& StreamingExecutor::last_counters() const {
+  static const Counters none;
+  return none;
+}
 std::uint64_t streaming_fixed_bytes(const Program&) { return 0; }
 
 }  // namespace einstream::detail

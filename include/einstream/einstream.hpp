@@ -4,5 +4,6 @@
 
 #include "einstream/error.hpp"
 #include "einstream/plan.hpp"
+#include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 #include "einstream/version.hpp"

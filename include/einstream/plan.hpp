@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 
 namespace einstream {
@@ -147,7 +148,13 @@ class Plan {
   void execute(const std::vector<const void*>& inputs, void* output, Scalar alpha = 1.0,
                Scalar beta = 0.0);
 
+  // What the last successful execute() did (a default report before any).
+  const ExecutionReport& last_report() const;
+
  private:
+  void execute_on_backend(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                          Scalar beta, ExecutionReport& report);
+
   std::unique_ptr<detail::PlanState> state_;
 };
 

@@ -128,7 +128,7 @@ void run_demo(const DemoFlags& given) {
       input_bytes / 1e9, plan_seconds * 1e3, execute_seconds, again_seconds,
       to_string(plan.backend()), plan.path().flops / again_seconds / 1e9,
       input_bytes / again_seconds / 1e9);
-  std::fflush(stdout);
+  std::cout << to_string(plan.last_report()) << std::flush;
 
   // Reference on the slice: the same operands with i and m cut to their first
   // index (pointers unchanged, extents shortened, strides kept).

@@ -21,6 +21,7 @@ struct RunFlags {
   PlanFlags plan;
   bool explain = false;
   bool timing = false;
+  bool report = false;
 };
 
 void run(const RunFlags& flags) {
@@ -51,6 +52,7 @@ void run(const RunFlags& flags) {
     std::cout << "executed in " << std::chrono::duration<double>(stop - start).count() * 1e3
               << " ms on the " << to_string(plan.backend()) << " backend\n";
   }
+  if (flags.report) std::cout << to_string(plan.last_report());
   detail::write_npy(flags.output, output, result.data());
 }
 
@@ -70,6 +72,9 @@ void add_run_command(CLI::App& app) {
   flags->plan.add_to(*command, true);
   command->add_flag("--explain", flags->explain, "print the plan before executing");
   command->add_flag("--time", flags->timing, "print the execution time");
+  command->add_flag("--report", flags->report,
+                    "print what the execution did: blocks, bytes each way, link bandwidth, "
+                    "device memory, staging time");
   command->callback([flags] { run_guarded([&] { run(*flags); }); });
 }
 

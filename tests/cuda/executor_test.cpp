@@ -270,6 +270,17 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
   Plan streams(expression, descs, exact_options);
   EXPECT_NE(streams.explain().find("blocks, loop order"), std::string::npos) << streams.explain();
   EXPECT_NO_THROW(streams.execute(pointers, out.data()));
+  // The report counts the blocks and at least every input and output byte
+  // once across the link (re-sent blocks add more).
+  const ExecutionReport& report = streams.last_report();
+  EXPECT_EQ(report.backend, Backend::cuda);
+  EXPECT_GT(report.blocks, 1);
+  std::uint64_t input_bytes = 0;
+  for (const auto& bytes : host) input_bytes += bytes.size();
+  EXPECT_GE(report.bytes_to_device, input_bytes);
+  EXPECT_GE(report.bytes_to_host, out.size() * sizeof(double));
+  EXPECT_GT(report.seconds, 0);
+  EXPECT_LE(report.device_bytes, plan.workspace_bytes() + staged - 1);
 }
 
 TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {

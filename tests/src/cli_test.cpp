@@ -161,6 +161,20 @@ TEST_F(Cli, RunReadsFortranOrderFiles) {
   EXPECT_EQ(std::vector<double>(values, values + 2), (std::vector<double>{6, 15}));
 }
 
+TEST_F(Cli, RunReportSaysWhatTheExecutionDid) {
+  std::vector<double> a(40 * 30);
+  for (std::size_t index = 0; index < a.size(); ++index) a[index] = static_cast<double>(index);
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {40, 30}), a.data());
+  // The transpose needs 19 KB whole: an 8 KiB host budget slices it, and the
+  // report counts the blocks.
+  const CommandResult result = run("run 'ij->ji' " + a_path + " -o " + file("out.npy").string() +
+                                   " --backend host --memory-limit 8KiB --report --explain");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "execution: host backend")) << result.out;
+  EXPECT_TRUE(contains(result.out, "blocks, loop order")) << result.out;
+  EXPECT_FALSE(contains(result.out, "1 block(s)")) << result.out;
+}
+
 TEST_F(Cli, RunExplainPrintsThePlan) {
   const std::vector<float> x = {1, 2, 3};
   const std::string path = save("x.npy", TensorDesc(DataType::f32, {3}), x.data());

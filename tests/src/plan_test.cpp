@@ -120,6 +120,22 @@ TEST(Plan, InputsAreNeverWritten) {
   EXPECT_EQ(out, (std::vector<double>{1, 4}));
 }
 
+TEST(Plan, ReportsWhatTheLastExecutionDid) {
+  Options host;
+  host.backend = Backend::host;
+  Plan plan("ij,jk->ik", {f64({2, 3}), f64({3, 4})}, host);
+  EXPECT_EQ(plan.last_report().seconds, 0);  // nothing ran yet
+  std::vector<double> a(6, 1.0), b(12, 2.0), c(8);
+  plan.execute({a.data(), b.data()}, c.data());
+  const ExecutionReport& report = plan.last_report();
+  EXPECT_EQ(report.backend, Backend::host);
+  EXPECT_EQ(report.blocks, 1);
+  EXPECT_EQ(report.bytes_to_device, 0u);
+  EXPECT_EQ(report.flops, plan.path().flops);
+  EXPECT_GT(report.seconds, 0);
+  EXPECT_NE(to_string(report).find("host backend, 1 block(s)"), std::string::npos);
+}
+
 TEST(Plan, ExplainListsStepsModesAndCosts) {
   Options host;
   host.backend = Backend::host;
