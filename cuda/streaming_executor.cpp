@@ -41,6 +41,10 @@ namespace einstream::detail {
 namespace {
 
 constexpr int kSlots = 2;
+// Resident operands larger than this cross through a ring of two pinned
+// chunks (pageable cudaMemcpy runs at 6-7 GB/s, pinned DMA at 54 GB/s).
+constexpr std::uint64_t kChunkBytes = std::uint64_t{64} << 20;
+constexpr std::uint64_t kDirectCopyBytes = std::uint64_t{4} << 20;
 
 bool contains(const std::vector<Mode>& modes, Mode mode) {
   return std::find(modes.begin(), modes.end(), mode) != modes.end();
@@ -94,6 +98,9 @@ struct StreamingExecutor::State {
   std::uint64_t total = 0;
   std::unique_ptr<DeviceAllocation> memory;
   Event resident_ready;
+  // The chunk ring for resident operands (allocated at first need).
+  std::vector<std::unique_ptr<PinnedBuffer>> ring;
+  Event ring_copied[kSlots];
   StreamingExecutor::Counters counters;
 
   bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
@@ -300,6 +307,64 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     s.counters.staging_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   };
+  // Whole contiguous spans between pageable memory and the device, through
+  // the pinned chunk ring: the pool copies chunk k+1 into one pinned buffer
+  // while the DMA engine moves chunk k out of the other.
+  auto ring_ready = [&] {
+    if (s.ring.empty()) {
+      for (int slot = 0; slot < kSlots; ++slot) {
+        s.ring.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
+      }
+    }
+  };
+  auto upload = [&](const char* host, char* device, std::uint64_t bytes) {
+    if (bytes <= kDirectCopyBytes) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d));
+      return;
+    }
+    ring_ready();
+    for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
+      const int slot = static_cast<int>(chunk % kSlots);
+      const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+      s.ring_copied[slot].synchronize();
+      timed([&] {
+        gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, s.ring[slot]->get(),
+                     &s.pool);
+      });
+      EINSTREAM_CUDA_CHECK(
+          cudaMemcpyAsync(device + offset, s.ring[slot]->get(), size, cudaMemcpyHostToDevice, h2d));
+      s.ring_copied[slot].record(h2d);
+    }
+  };
+  auto download = [&](const char* device, char* host, std::uint64_t bytes) {
+    if (bytes <= kDirectCopyBytes) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h));
+      EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(d2h));
+      return;
+    }
+    ring_ready();
+    const std::uint64_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
+    auto enqueue = [&](std::uint64_t chunk) {
+      const int slot = static_cast<int>(chunk % kSlots);
+      const std::uint64_t offset = chunk * kChunkBytes;
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(s.ring[slot]->get(), device + offset,
+                                           std::min(kChunkBytes, bytes - offset),
+                                           cudaMemcpyDeviceToHost, d2h));
+      s.ring_copied[slot].record(d2h);
+    };
+    enqueue(0);
+    for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+      if (chunk + 1 < chunks) enqueue(chunk + 1);
+      const int slot = static_cast<int>(chunk % kSlots);
+      const std::uint64_t offset = chunk * kChunkBytes;
+      const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+      s.ring_copied[slot].synchronize();
+      timed([&] {
+        scatter_block(s.ring[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,
+                      &s.pool);
+      });
+    }
+  };
   for (Slots& slots : s.input_slots) {
     slots.loaded = false;
     slots.current = kSlots - 1;
@@ -334,8 +399,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const MemorySpan span = memory_span(s.inputs[index], inputs[index]);
       char* device = base + s.resident_offset[index];
       if (span.end > span.begin) {
-        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
-                                             span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+        upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin);
         s.counters.bytes_to_device += span.end - span.begin;
       }
       resident_input[index] =
@@ -347,8 +411,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       char* device = base + s.output_offset;
       const std::uint64_t dense = static_cast<std::uint64_t>(s.output.element_count()) * s.element;
       if (beta != Scalar(0.0) || span.end - span.begin != dense) {
-        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, reinterpret_cast<const void*>(span.begin),
-                                             span.end - span.begin, cudaMemcpyHostToDevice, h2d));
+        upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin);
         s.counters.bytes_to_device += span.end - span.begin;
       }
       resident_output = device + (reinterpret_cast<std::uintptr_t>(output) - span.begin);
@@ -488,9 +551,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     } else {
       const MemorySpan span = memory_span(s.output, output);
       EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(compute));
-      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(span.begin),
-                                           base + s.output_offset, span.end - span.begin,
-                                           cudaMemcpyDeviceToHost, d2h));
+      download(base + s.output_offset, reinterpret_cast<char*>(span.begin), span.end - span.begin);
       s.counters.bytes_to_host += span.end - span.begin;
     }
     s.compute.synchronize();
