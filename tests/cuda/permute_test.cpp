@@ -18,6 +18,7 @@
 
 #include "einstream/error.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/kernel_values.hpp"
 
 namespace einstream::detail {
 namespace {
@@ -117,27 +118,7 @@ Case permuted(const Extents& source_extents, const Permutation& perm, const Exte
   return problem;
 }
 
-template <typename T>
-T random_value(std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  if constexpr (std::is_floating_point_v<T>) {
-    return static_cast<T>(uniform(rng));
-  } else {
-    using R = typename T::value_type;
-    const R real = static_cast<R>(uniform(rng));
-    return T(real, static_cast<R>(uniform(rng)));
-  }
-}
-
-template <typename T>
-T nan_value() {
-  if constexpr (std::is_floating_point_v<T>) {
-    return std::numeric_limits<T>::quiet_NaN();
-  } else {
-    using R = typename T::value_type;
-    return T(std::numeric_limits<R>::quiet_NaN(), std::numeric_limits<R>::quiet_NaN());
-  }
-}
+using testing::random_value;
 
 // alpha or beta as the kernel sees it: real types take the real part.
 template <typename T>
@@ -167,7 +148,8 @@ void expect_permute(const Case& problem, std::uint64_t seed,
   std::vector<T> source(static_cast<std::size_t>(problem.source_size));
   std::vector<T> before(static_cast<std::size_t>(problem.result_size));
   for (T& value : source) value = random_value<T>(rng);
-  for (T& value : before) value = nan_filled_result ? nan_value<T>() : random_value<T>(rng);
+  for (T& value : before)
+    value = nan_filled_result ? testing::not_a_number<T>() : random_value<T>(rng);
 
   DeviceMemory device_source(source.size() * sizeof(T));
   DeviceMemory device_result(before.size() * sizeof(T));
