@@ -34,17 +34,19 @@ inline detail::Problem network_problem(int operands, const std::vector<std::pair
 }
 
 // A random simple 3-regular graph on `operands` vertices (even), by the
-// pairing model, retried until no loop or repeated edge appears.
+// pairing model (three half-edges per vertex, shuffled and paired),
+// retried until no loop or repeated edge appears.
 inline detail::Problem random_regular_network(int operands, unsigned seed) {
   std::mt19937 random(seed);
   while (true) {
-    std::vector<int> stubs;
-    for (int vertex = 0; vertex < operands; ++vertex) stubs.insert(stubs.end(), 3, vertex);
-    std::shuffle(stubs.begin(), stubs.end(), random);
+    std::vector<int> half_edges;
+    for (int vertex = 0; vertex < operands; ++vertex)
+      half_edges.insert(half_edges.end(), 3, vertex);
+    std::shuffle(half_edges.begin(), half_edges.end(), random);
     std::vector<std::pair<int, int>> edges;
     bool simple = true;
-    for (std::size_t k = 0; k + 1 < stubs.size() && simple; k += 2) {
-      const std::pair<int, int> edge = std::minmax(stubs[k], stubs[k + 1]);
+    for (std::size_t k = 0; k + 1 < half_edges.size() && simple; k += 2) {
+      const std::pair<int, int> edge = std::minmax(half_edges[k], half_edges[k + 1]);
       simple =
           edge.first != edge.second && std::find(edges.begin(), edges.end(), edge) == edges.end();
       edges.push_back(edge);

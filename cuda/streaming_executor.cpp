@@ -81,6 +81,9 @@ struct StreamingExecutor::State {
   LinearPath linear;
   std::vector<TensorDesc> inputs;
   TensorDesc output;
+  // The caller's strides, computed once (read for every block).
+  std::vector<std::vector<std::int64_t>> input_strides;
+  std::vector<std::int64_t> output_strides;
   SlicePlan plan;
   DataType dtype = DataType::f32;
   std::size_t element = 4;
@@ -122,25 +125,6 @@ struct StreamingExecutor::State {
     return extents;
   }
 
-  // Element offset of the block starting at `start` (one per mode) in the
-  // caller's tensor.
-  std::int64_t caller_offset(int index, const std::vector<std::int64_t>& start) const {
-    std::int64_t offset = 0;
-    if (index < 0) {
-      const std::vector<std::int64_t> strides = output.effective_strides();
-      for (std::size_t axis = 0; axis < problem->output.size(); ++axis) {
-        offset += start[problem->output[axis]] * strides[axis];
-      }
-      return offset;
-    }
-    const std::vector<std::int64_t> strides = inputs[index].effective_strides();
-    const ProblemOperand& operand = problem->inputs[index];
-    for (std::size_t k = 0; k < operand.modes.size(); ++k) {
-      offset += start[operand.modes[k]] * strides[operand.axes[k]];
-    }
-    return offset;
-  }
-
   std::vector<std::int64_t> mode_extents(const std::vector<std::int64_t>& level_extents) const {
     std::vector<std::int64_t> block = problem->extents;
     for (std::size_t level = 0; level < plan.sliced.size(); ++level) {
@@ -157,11 +141,10 @@ struct StreamingExecutor::State {
     std::vector<std::vector<std::int64_t>> input_strides;
     for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
       input_strides.push_back(streamed(index) ? packed_strides(axis_extents(index, block.extents))
-                                              : inputs[index].effective_strides());
+                                              : input_strides[index]);
     }
     const std::vector<std::int64_t> output_strides =
-        output_streamed() ? packed_strides(axis_extents(-1, block.extents))
-                          : output.effective_strides();
+        output_streamed() ? packed_strides(axis_extents(-1, block.extents)) : output_strides;
     const ContractionPath path = evaluate_path(block, linear);
     return programs.emplace(level_extents, lower(block, path, dtype, input_strides, output_strides))
         .first->second;
@@ -181,6 +164,8 @@ StreamingExecutor::StreamingExecutor(int device, bool allow_tf32, const Problem&
   s.output = std::move(output);
   s.plan = std::move(plan);
   s.dtype = s.output.dtype;
+  for (const TensorDesc& desc : s.inputs) s.input_strides.push_back(desc.effective_strides());
+  s.output_strides = s.output.effective_strides();
   s.element = size_of(s.dtype);
   EINSTREAM_CUBLAS_CHECK(cublasSetStream(s.cublas.get(), s.compute.get()));
   EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(
@@ -379,7 +364,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     std::int64_t offset = 0;
   };
   PendingScatter pending[kSlots];
-  const std::vector<std::int64_t> output_strides = s.output.effective_strides();
+  const std::vector<std::int64_t>& output_strides = s.output_strides;
   auto flush = [&](int slot) {
     PendingScatter& job = pending[slot];
     if (job.slot < 0) return;
@@ -425,25 +410,17 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     }
 
     const std::size_t levels = s.plan.sliced.size();
-    std::vector<std::int64_t> index(levels, 0), level_extents(levels);
-    std::vector<std::int64_t> start(s.problem->mode_count(), 0);
     DevicePointers pointers;
     pointers.inputs.resize(inputs.size());
     pointers.arena = base;
     pointers.reduce_workspace = base + device_aligned(s.arena_bytes);
     pointers.reduce_workspace_bytes = s.reduce_bytes;
-    while (true) {
-      bool first_of_sum = true, last_of_sum = true;
-      for (std::size_t level = 0; level < levels; ++level) {
-        const SlicedMode& sliced = s.plan.sliced[level];
-        start[sliced.mode] = index[level] * sliced.block;
-        level_extents[level] =
-            std::min(sliced.block, s.problem->extents[sliced.mode] - start[sliced.mode]);
-        if (!contains(s.problem->output, sliced.mode)) {
-          first_of_sum = first_of_sum && index[level] == 0;
-          last_of_sum = last_of_sum && index[level] + 1 == sliced.blocks;
-        }
-      }
+    BlockCursor cursor(*s.problem, s.plan);
+    do {
+      const std::vector<std::int64_t>& index = cursor.index();
+      const std::vector<std::int64_t>& level_extents = cursor.level_extents();
+      const bool first_of_sum = cursor.first_of_sum();
+      const bool last_of_sum = cursor.last_of_sum();
       const std::vector<std::int64_t> block = s.mode_extents(level_extents);
       const Program& program = s.program_for(level_extents);
 
@@ -451,7 +428,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       for (int operand = 0; operand < static_cast<int>(inputs.size()); ++operand) {
         if (!s.streamed(operand)) {
           pointers.inputs[operand] =
-              resident_input[operand] + s.caller_offset(operand, start) * element;
+              resident_input[operand] + cursor.offset(operand, s.input_strides[operand]) * element;
           continue;
         }
         Slots& slots = s.input_slots[operand];
@@ -468,9 +445,9 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           const std::vector<std::int64_t> extents = s.axis_extents(operand, block);
           timed([&] {
             gather_block(static_cast<const char*>(inputs[operand]) +
-                             s.caller_offset(operand, start) * element,
-                         extents, s.inputs[operand].effective_strides(), s.element,
-                         slots.staging[slot]->get(), &s.pool);
+                             cursor.offset(operand, s.input_strides[operand]) * element,
+                         extents, s.input_strides[operand], s.element, slots.staging[slot]->get(),
+                         &s.pool);
           });
           s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
           slots.released[slot].wait_on(h2d);
@@ -497,8 +474,9 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           if (beta != Scalar(0.0)) {
             const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
             timed([&] {
-              gather_block(static_cast<const char*>(output) + s.caller_offset(-1, start) * element,
-                           extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
+              gather_block(
+                  static_cast<const char*>(output) + cursor.offset(-1, s.output_strides) * element,
+                  extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
             });
             s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
             EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
@@ -511,7 +489,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
         }
         pointers.output = base + slots.device_offset + slots.current * slots.slot_bytes;
       } else {
-        pointers.output = resident_output + s.caller_offset(-1, start) * element;
+        pointers.output = resident_output + cursor.offset(-1, s.output_strides) * element;
       }
 
       run_program(program, pointers, Epilogue::scaled(alpha, block_beta), compute, s.cublas.get());
@@ -532,19 +510,10 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
             static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyDeviceToHost, d2h));
         slots.copied[slot].record(d2h);
         s.counters.bytes_to_host += static_cast<std::uint64_t>(product(extents)) * s.element;
-        pending[slot] = {slot, extents, s.caller_offset(-1, start)};
+        pending[slot] = {slot, extents, cursor.offset(-1, s.output_strides)};
       }
 
-      std::size_t level = levels;
-      bool done = levels == 0;
-      while (level > 0) {
-        --level;
-        if (++index[level] < s.plan.sliced[level].blocks) break;
-        index[level] = 0;
-        if (level == 0) done = true;
-      }
-      if (done) break;
-    }
+    } while (cursor.next());
 
     if (s.output_streamed()) {
       for (int slot = 0; slot < kSlots; ++slot) flush(slot);

@@ -357,11 +357,14 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     }
   }
   if (state.backend == Backend::cuda) {
-    const bool any_on_device = detail::is_device_pointer(output) ||
-                               std::any_of(inputs.begin(), inputs.end(), [](const void* input) {
-                                 return detail::is_device_pointer(input);
-                               });
-    if (state_->streaming && !any_on_device) {
+    // A streaming plan streams host operands; device operands run whole.
+    // Only streaming plans pay for the pointer queries.
+    const auto any_on_device = [&] {
+      return detail::is_device_pointer(output) ||
+             std::any_of(inputs.begin(), inputs.end(),
+                         [](const void* input) { return detail::is_device_pointer(input); });
+    };
+    if (state_->streaming && !any_on_device()) {
       state_->streaming->run(inputs, output, alpha, beta, state.options.memory_limit);
       const auto& counters = state_->streaming->last_counters();
       report.blocks = state.slice.block_count;
