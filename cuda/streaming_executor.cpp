@@ -138,15 +138,20 @@ struct StreamingExecutor::State {
     if (found != programs.end()) return found->second;
     Problem block = *problem;
     block.extents = mode_extents(level_extents);
-    std::vector<std::vector<std::int64_t>> input_strides;
+    // Streamed operands are packed blocks on the device; resident ones keep
+    // the caller's layout.
+    std::vector<std::vector<std::int64_t>> block_input_strides;
     for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
-      input_strides.push_back(streamed(index) ? packed_strides(axis_extents(index, block.extents))
-                                              : input_strides[index]);
+      block_input_strides.push_back(streamed(index)
+                                        ? packed_strides(axis_extents(index, block.extents))
+                                        : input_strides[index]);
     }
-    const std::vector<std::int64_t> output_strides =
+    const std::vector<std::int64_t> block_output_strides =
         output_streamed() ? packed_strides(axis_extents(-1, block.extents)) : output_strides;
     const ContractionPath path = evaluate_path(block, linear);
-    return programs.emplace(level_extents, lower(block, path, dtype, input_strides, output_strides))
+    return programs
+        .emplace(level_extents,
+                 lower(block, path, dtype, block_input_strides, block_output_strides))
         .first->second;
   }
 };
