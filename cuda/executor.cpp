@@ -14,12 +14,14 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "cuda/check.hpp"
 #include "cuda/cublas_check.hpp"
 #include "cuda/op_runner.hpp"
 #include "cuda/resources.hpp"
+#include "cuda/stream_timeline.hpp"
 #include "einstream/error.hpp"
 #include "src/device_executor.hpp"
 #include "src/device_memory.hpp"
@@ -80,6 +82,9 @@ struct DeviceExecutor::State {
   std::uint64_t last_bytes = 0;
   std::uint64_t to_device = 0;
   std::uint64_t to_host = 0;
+  // Profiling: the timeline, and the last run's timing.
+  std::unique_ptr<StreamTimeline> timeline;
+  ExecutionReport timing;
 };
 
 DeviceExecutor::DeviceExecutor(int device, bool allow_tf32) {
@@ -104,6 +109,24 @@ DeviceExecutor::~DeviceExecutor() {
 std::uint64_t DeviceExecutor::last_device_bytes() const { return state_->last_bytes; }
 std::uint64_t DeviceExecutor::last_bytes_to_device() const { return state_->to_device; }
 std::uint64_t DeviceExecutor::last_bytes_to_host() const { return state_->to_host; }
+
+void DeviceExecutor::set_profile(bool profile) {
+  if (profile && !state_->timeline) {
+    // A whole execution is a handful of spans; a small pool suffices.
+    state_->timeline = std::make_unique<StreamTimeline>(16);
+  } else if (!profile) {
+    state_->timeline.reset();
+  }
+}
+
+void DeviceExecutor::fill_timing(ExecutionReport& report) const {
+  if (!state_->timeline) return;
+  report.h2d_seconds = state_->timing.h2d_seconds;
+  report.compute_seconds = state_->timing.compute_seconds;
+  report.d2h_seconds = state_->timing.d2h_seconds;
+  report.overlap = state_->timing.overlap;
+  report.timeline = state_->timing.timeline;
+}
 
 void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& input_descs,
                          const std::vector<const void*>& inputs, const TensorDesc& output_desc,
@@ -159,6 +182,16 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
   state.to_host = 0;
   char* base = static_cast<char*>(state.memory->get());
   const cudaStream_t stream = state.stream.get();
+  // One stream does everything here, so spans never overlap; they still say
+  // how the time splits between copies and compute.
+  StreamTimeline* timeline = state.timeline.get();
+  if (timeline != nullptr) timeline->start(stream, true);
+  auto open = [&](StreamTimeline::Track track, const char* name) {
+    return timeline != nullptr ? timeline->open(track, stream, name) : -1;
+  };
+  auto close = [&](int span) {
+    if (timeline != nullptr) timeline->close(span, stream);
+  };
 
   try {
     // Device pointers to element (0, ..., 0) of each operand.
@@ -171,9 +204,11 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
     for (std::size_t index = 0; index < inputs.size(); ++index) {
       const Operand& operand = operands[index];
       if (operand.on_host && span_bytes(operand.span) > 0) {
+        const int span = open(StreamTimeline::kH2D, "upload inputs");
         EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
             base + operand.staged_offset, reinterpret_cast<const void*>(operand.span.begin),
             span_bytes(operand.span), cudaMemcpyHostToDevice, stream));
+        close(span);
         state.to_device += span_bytes(operand.span);
       }
       device_inputs.push_back(device_pointer(operand, inputs[index]));
@@ -184,9 +219,11 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
     // A staged output goes back whole, so its gaps must hold the caller's
     // bytes; and beta != 0 reads it.
     if (result.on_host && (beta != Scalar(0.0) || span_bytes(result.span) != output_dense_bytes)) {
+      const int span = open(StreamTimeline::kH2D, "upload output");
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
           base + result.staged_offset, reinterpret_cast<const void*>(result.span.begin),
           span_bytes(result.span), cudaMemcpyHostToDevice, stream));
+      close(span);
       state.to_device += span_bytes(result.span);
     }
     if (cublas_bytes > 0) {
@@ -199,14 +236,19 @@ void DeviceExecutor::run(const Program& program, const std::vector<TensorDesc>& 
     pointers.arena = base;
     pointers.reduce_workspace = base + arena_bytes;
     pointers.reduce_workspace_bytes = reduce_bytes;
+    const int compute_span = open(StreamTimeline::kCompute, "compute");
     run_program(program, pointers, Epilogue::scaled(alpha, beta), stream, state.cublas.get());
+    close(compute_span);
     if (result.on_host) {
+      const int span = open(StreamTimeline::kD2H, "download output");
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(reinterpret_cast<void*>(result.span.begin),
                                            base + result.staged_offset, span_bytes(result.span),
                                            cudaMemcpyDeviceToHost, stream));
+      close(span);
       state.to_host += span_bytes(result.span);
     }
     state.stream.synchronize();
+    if (timeline != nullptr) timeline->finish(state.timing);
   } catch (...) {
     // Nothing may still be running on memory that a later run reuses.
     cudaStreamSynchronize(stream);

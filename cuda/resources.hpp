@@ -6,6 +6,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <memory>
+
 #include "cuda/check.hpp"
 #include "cuda/cublas_check.hpp"
 
@@ -81,6 +83,33 @@ class PinnedBuffer {
  private:
   void* pointer_ = nullptr;
   std::size_t bytes_ = 0;
+};
+
+// Caller memory page-locked in place (cudaHostRegister) for as long as this
+// object lives. try_register returns null, and clears the error, when the
+// memory cannot be registered (a memlock limit, or a range the caller
+// registered in part): the executor then stages it like pageable memory.
+class HostRegistration {
+ public:
+  static std::unique_ptr<HostRegistration> try_register(void* pointer, std::size_t bytes) {
+    if (bytes == 0) return nullptr;
+    if (cudaHostRegister(pointer, bytes, cudaHostRegisterDefault) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    return std::unique_ptr<HostRegistration>(new HostRegistration(pointer, bytes));
+  }
+  ~HostRegistration() { cudaHostUnregister(pointer_); }
+  HostRegistration(const HostRegistration&) = delete;
+  HostRegistration& operator=(const HostRegistration&) = delete;
+
+  const void* get() const { return pointer_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  HostRegistration(void* pointer, std::size_t bytes) : pointer_(pointer), bytes_(bytes) {}
+  void* pointer_;
+  std::size_t bytes_;
 };
 
 }  // namespace einstream::detail

@@ -15,6 +15,16 @@
 // scattered into the caller's strided output by the pool while later blocks
 // compute.
 //
+// Page-locked caller memory (cudaMallocHost, registered by the caller, or
+// registered here when Options::register_host_memory asks) skips staging:
+// blocks whose rows are long enough are DMA'd straight between it and the
+// device as a few 2-D copies (src/host/pitched_copies), and resident
+// operands as one copy.
+//
+// Every copy and every block's compute is bracketed by timing events
+// (cuda/stream_timeline) for the report's stream times and overlap, and, when
+// Options::profile is set, its timeline; NVTX ranges name the phases.
+//
 // Memory: one device allocation, sized exactly before anything runs.
 #include <cuda_runtime_api.h>
 
@@ -26,12 +36,15 @@
 
 #include "cuda/check.hpp"
 #include "cuda/cublas_check.hpp"
+#include "cuda/nvtx.hpp"
 #include "cuda/op_runner.hpp"
 #include "cuda/resources.hpp"
+#include "cuda/stream_timeline.hpp"
 #include "einstream/error.hpp"
 #include "planner/lower.hpp"
 #include "src/device_memory.hpp"
 #include "src/host/block_copy.hpp"
+#include "src/host/pitched_copies.hpp"
 #include "src/host/thread_pool.hpp"
 #include "src/memory_span.hpp"
 #include "src/streaming_executor.hpp"
@@ -45,6 +58,11 @@ constexpr int kSlots = 2;
 // chunks (pageable cudaMemcpy runs at 6-7 GB/s, pinned DMA at 54 GB/s).
 constexpr std::uint64_t kChunkBytes = std::uint64_t{64} << 20;
 constexpr std::uint64_t kDirectCopyBytes = std::uint64_t{4} << 20;
+// A block of page-locked memory is DMA'd in place when it is at most this
+// many 2-D copies of rows of at least this many bytes (shorter rows make the
+// DMA engine slower than a host gather plus one copy).
+constexpr std::int64_t kMinDirectRowBytes = 4096;
+constexpr std::int64_t kMaxDirectCopies = 64;
 
 bool contains(const std::vector<Mode>& modes, Mode mode) {
   return std::find(modes.begin(), modes.end(), mode) != modes.end();
@@ -66,7 +84,35 @@ struct Slots {
   int current = kSlots - 1;
   std::vector<std::int64_t> key;  // block indices of the operand's sliced modes
   bool loaded = false;
+  bool direct = false;  // this run DMAs the operand's blocks in place
 };
+
+// Enqueues the 2-D copies of one block between strided page-locked host
+// memory at `host` and the packed device buffer at `device`.
+void enqueue_pitched(const PitchedCopies& copies, char* host, char* device, bool to_device,
+                     cudaStream_t stream) {
+  const std::int64_t copy_bytes = copies.width * copies.height;
+  for (std::int64_t copy = 0; copy < copies.count(); ++copy) {
+    char* strided = host + copies.offset(copy);
+    char* packed = device + copy * copy_bytes;
+    const auto width = static_cast<std::size_t>(copies.width);
+    const auto height = static_cast<std::size_t>(copies.height);
+    const auto pitch = static_cast<std::size_t>(copies.pitch);
+    if (to_device) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpy2DAsync(packed, width, strided, pitch, width, height,
+                                             cudaMemcpyHostToDevice, stream));
+    } else {
+      EINSTREAM_CUDA_CHECK(cudaMemcpy2DAsync(strided, pitch, packed, width, width, height,
+                                             cudaMemcpyDeviceToHost, stream));
+    }
+  }
+}
+
+bool is_page_locked(const void* pointer) {
+  cudaPointerAttributes attributes{};
+  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
+  return attributes.type == cudaMemoryTypeHost;
+}
 
 }  // namespace
 
@@ -76,7 +122,7 @@ std::uint64_t streaming_fixed_bytes(const Program& program) {
 }
 
 struct StreamingExecutor::State {
-  int device = 0;
+  Options options;
   const Problem* problem = nullptr;
   LinearPath linear;
   std::vector<TensorDesc> inputs;
@@ -92,7 +138,7 @@ struct StreamingExecutor::State {
   CublasHandle cublas;
   ThreadPool pool{0};
 
-  std::map<std::vector<std::int64_t>, Program> programs;
+  std::map<std::vector<std::int64_t>, Program> programs;  // by level extents
   std::uint64_t arena_bytes = 0, reduce_bytes = 0, cublas_bytes = 0;
   std::vector<std::uint64_t> resident_offset;  // per input, when resident
   std::deque<Slots> input_slots;               // per input, when streamed (Slots do not move)
@@ -104,7 +150,9 @@ struct StreamingExecutor::State {
   // The chunk ring for resident operands (allocated at first need).
   std::vector<std::unique_ptr<PinnedBuffer>> ring;
   Event ring_copied[kSlots];
-  StreamingExecutor::Counters counters;
+  StreamTimeline timeline;
+  // Caller buffers this executor registered (inputs, then the output).
+  std::vector<std::unique_ptr<HostRegistration>> registrations;
 
   bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
   bool output_streamed() const { return plan.output == Residency::streamed; }
@@ -156,13 +204,13 @@ struct StreamingExecutor::State {
   }
 };
 
-StreamingExecutor::StreamingExecutor(int device, bool allow_tf32, const Problem& problem,
+StreamingExecutor::StreamingExecutor(const Options& options, const Problem& problem,
                                      const ContractionPath& path, std::vector<TensorDesc> inputs,
                                      TensorDesc output, SlicePlan plan) {
-  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(options.device));
   state_ = std::make_unique<State>();
   State& s = *state_;
-  s.device = device;
+  s.options = options;
   s.problem = &problem;
   s.linear = path.linear();
   s.inputs = std::move(inputs);
@@ -174,7 +222,7 @@ StreamingExecutor::StreamingExecutor(int device, bool allow_tf32, const Problem&
   s.element = size_of(s.dtype);
   EINSTREAM_CUBLAS_CHECK(cublasSetStream(s.cublas.get(), s.compute.get()));
   EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(
-      s.cublas.get(), allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+      s.cublas.get(), options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
 
   // Every distinct block shape: each level's full block and its shorter last one.
   std::vector<std::vector<std::int64_t>> choices;
@@ -234,24 +282,26 @@ StreamingExecutor::StreamingExecutor(int device, bool allow_tf32, const Problem&
 }
 
 StreamingExecutor::~StreamingExecutor() {
-  if (state_) cudaDeviceSynchronize();
+  if (state_) {
+    cudaSetDevice(state_->options.device);
+    cudaDeviceSynchronize();
+  }
 }
 
 std::uint64_t StreamingExecutor::device_bytes() const { return state_->total; }
 
-const StreamingExecutor::Counters& StreamingExecutor::last_counters() const {
-  return state_->counters;
-}
-
 void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                            Scalar beta, const MemoryLimit& memory_limit) {
+                            Scalar beta, ExecutionReport& report) {
   State& s = *state_;
-  EINSTREAM_CUDA_CHECK(cudaSetDevice(s.device));
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(s.options.device));
   // Launch checks read cudaGetLastError(): clear an error a failed call of
   // the caller's left there, so it is not reported as ours.
   cudaGetLastError();
+  report.blocks = s.plan.block_count;
+  report.device_bytes = s.total;
   if (s.output.element_count() == 0) return;
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
+  const int count = static_cast<int>(inputs.size());
+  for (int index = 0; index < count; ++index) {
     cudaPointerAttributes attributes{};
     EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, inputs[index]));
     if (attributes.type == cudaMemoryTypeDevice) {
@@ -262,43 +312,112 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   }
   std::size_t free_bytes = 0, device_total = 0;
   EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_total));
-  const std::uint64_t budget = memory_limit.resolve(device_total);
+  const std::uint64_t budget = s.options.memory_limit.resolve(device_total);
   if (s.total > budget) {
     throw MemoryError("backend 'cuda': the sliced plan needs " + std::to_string(s.total) +
                           " bytes of device memory, over the limit of " + std::to_string(budget) +
                           " bytes",
                       s.total, budget);
   }
-  if (!s.memory) {
-    s.memory = std::make_unique<DeviceAllocation>(s.total, s.device);
-    for (int index = 0; index < static_cast<int>(s.inputs.size()); ++index) {
-      if (!s.streamed(index)) continue;
-      for (int slot = 0; slot < kSlots; ++slot) {
-        s.input_slots[index].staging.push_back(
-            std::make_unique<PinnedBuffer>(s.input_slots[index].slot_bytes));
-      }
+
+  // Where the caller's buffers live: page-locked ones are DMA'd in place.
+  // Registrations follow the pointers: a buffer registered for an earlier
+  // run is released when this run passes another one.
+  std::vector<MemorySpan> spans;
+  for (int index = 0; index < count; ++index) {
+    spans.push_back(memory_span(s.inputs[index], inputs[index]));
+  }
+  spans.push_back(memory_span(s.output, output));
+  s.registrations.resize(spans.size());
+  std::vector<bool> page_locked(spans.size(), false);
+  for (std::size_t index = 0; index < spans.size(); ++index) {
+    const MemorySpan& span = spans[index];
+    std::unique_ptr<HostRegistration>& registration = s.registrations[index];
+    if (registration && (reinterpret_cast<std::uintptr_t>(registration->get()) != span.begin ||
+                         registration->bytes() != span.end - span.begin)) {
+      registration.reset();
     }
-    if (s.output_streamed()) {
-      for (int slot = 0; slot < kSlots; ++slot) {
-        s.output_slots.staging.push_back(std::make_unique<PinnedBuffer>(s.output_slots.slot_bytes));
-      }
+    if (span.end == span.begin) continue;
+    const auto* begin = reinterpret_cast<const void*>(span.begin);
+    page_locked[index] = registration != nullptr || is_page_locked(begin);
+    if (!page_locked[index] && s.options.register_host_memory) {
+      const NvtxRange range("einstream: register host memory");
+      registration =
+          HostRegistration::try_register(const_cast<void*>(begin), span.end - span.begin);
+      page_locked[index] = registration != nullptr;
     }
   }
+  const bool output_page_locked = page_locked.back();
+
+  // Blocks are DMA'd in place when every block shape decomposes into few
+  // long rows; otherwise they are gathered through staging.
+  auto decomposes = [&](int index) {
+    for (const auto& [level_extents, program] : s.programs) {
+      const std::vector<std::int64_t> block = s.mode_extents(level_extents);
+      const std::vector<std::int64_t>& strides =
+          index < 0 ? s.output_strides : s.input_strides[index];
+      if (!pitched_copies(s.axis_extents(index, block), strides, s.element, kMinDirectRowBytes,
+                          kMaxDirectCopies)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (int index = 0; index < count; ++index) {
+    Slots& slots = s.input_slots[index];
+    slots.direct = s.streamed(index) && page_locked[index] && decomposes(index);
+  }
+  s.output_slots.direct = s.output_streamed() && output_page_locked && decomposes(-1);
+
+  if (!s.memory) s.memory = std::make_unique<DeviceAllocation>(s.total, s.options.device);
+  // Staging for the streamed buffers that need it (kept across runs).
+  auto stage = [&](Slots& slots) {
+    if (slots.direct || !slots.staging.empty()) return;
+    for (int slot = 0; slot < kSlots; ++slot) {
+      slots.staging.push_back(std::make_unique<PinnedBuffer>(slots.slot_bytes));
+    }
+  };
+  for (int index = 0; index < count; ++index) {
+    if (s.streamed(index)) stage(s.input_slots[index]);
+  }
+  if (s.output_streamed()) stage(s.output_slots);
+
   char* base = static_cast<char*>(s.memory->get());
   const cudaStream_t compute = s.compute.get();
   const cudaStream_t h2d = s.h2d.get();
   const cudaStream_t d2h = s.d2h.get();
   const std::int64_t element = static_cast<std::int64_t>(s.element);
-  s.counters = {};
-  // Host threads' time in gathers and scatters, for the report.
-  auto timed = [&](auto&& copy) {
+  StreamTimeline& timeline = s.timeline;
+  const bool profile = s.options.profile;
+  timeline.start(h2d, profile);
+  if (profile) {
+    s.pool.set_chunk_observer([&timeline](int thread, std::chrono::steady_clock::time_point begin,
+                                          std::chrono::steady_clock::time_point end) {
+      timeline.host_span("host thread " + std::to_string(thread), "copy", begin, end);
+    });
+  }
+  std::uint64_t to_device = 0, to_host = 0, direct = 0, staged = 0;
+  double staging_seconds = 0;
+  // Names only matter in a kept timeline; otherwise nothing is formatted.
+  std::int64_t block_number = 0;
+  auto label = [&](const char* what, int operand) {
+    if (!profile) return std::string();
+    std::string name = "block " + std::to_string(block_number) + ": " + what;
+    if (operand >= 0) name += " in" + std::to_string(operand);
+    if (operand == -1) name += " out";
+    return name;
+  };
+  // Host threads' gathers and scatters, timed for the report.
+  auto timed = [&](const std::string& name, auto&& copy) {
     const auto begin = std::chrono::steady_clock::now();
     copy();
-    s.counters.staging_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    const auto end = std::chrono::steady_clock::now();
+    staging_seconds += std::chrono::duration<double>(end - begin).count();
+    timeline.host_span("host staging", name, begin, end);
   };
-  // Whole contiguous spans between pageable memory and the device, through
-  // the pinned chunk ring: the pool copies chunk k+1 into one pinned buffer
+  // Whole contiguous spans between the caller's memory and the device: in
+  // one copy when the memory is page-locked or small, else through the
+  // pinned chunk ring, the pool copying chunk k+1 into one pinned buffer
   // while the DMA engine moves chunk k out of the other.
   auto ring_ready = [&] {
     if (s.ring.empty()) {
@@ -307,54 +426,102 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       }
     }
   };
-  auto upload = [&](const char* host, char* device, std::uint64_t bytes) {
-    if (bytes <= kDirectCopyBytes) {
+  auto upload = [&](const char* host, char* device, std::uint64_t bytes, bool locked,
+                    const std::string& name) {
+    to_device += bytes;
+    if (locked || bytes <= kDirectCopyBytes) {
+      (locked ? direct : staged) += bytes;
+      const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d));
+      timeline.close(span, h2d);
       return;
     }
+    staged += bytes;
     ring_ready();
     for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
       const int slot = static_cast<int>(chunk % kSlots);
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
       s.ring_copied[slot].synchronize();
-      timed([&] {
+      timed(name, [&] {
         gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, s.ring[slot]->get(),
                      &s.pool);
       });
+      const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
       EINSTREAM_CUDA_CHECK(
           cudaMemcpyAsync(device + offset, s.ring[slot]->get(), size, cudaMemcpyHostToDevice, h2d));
+      timeline.close(span, h2d);
       s.ring_copied[slot].record(h2d);
     }
   };
-  auto download = [&](const char* device, char* host, std::uint64_t bytes) {
-    if (bytes <= kDirectCopyBytes) {
+  auto download = [&](const char* device, char* host, std::uint64_t bytes, bool locked) {
+    to_host += bytes;
+    if (locked || bytes <= kDirectCopyBytes) {
+      (locked ? direct : staged) += bytes;
+      const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h));
+      timeline.close(span, d2h);
       EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(d2h));
       return;
     }
+    staged += bytes;
     ring_ready();
     const std::uint64_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
     auto enqueue = [&](std::uint64_t chunk) {
       const int slot = static_cast<int>(chunk % kSlots);
       const std::uint64_t offset = chunk * kChunkBytes;
+      const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(s.ring[slot]->get(), device + offset,
                                            std::min(kChunkBytes, bytes - offset),
                                            cudaMemcpyDeviceToHost, d2h));
+      timeline.close(span, d2h);
       s.ring_copied[slot].record(d2h);
     };
     enqueue(0);
     for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+      // Chunk k+1 goes to the other buffer, whose scatter (of chunk k-1)
+      // is done, while chunk k is scattered.
       if (chunk + 1 < chunks) enqueue(chunk + 1);
       const int slot = static_cast<int>(chunk % kSlots);
       const std::uint64_t offset = chunk * kChunkBytes;
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
       s.ring_copied[slot].synchronize();
-      timed([&] {
+      timed("scatter out", [&] {
         scatter_block(s.ring[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,
                       &s.pool);
       });
     }
   };
+  // One block of a streamed buffer between the caller's memory at `host`
+  // (strided) and device slot `slot` (packed), on `stream`: in place when
+  // the slots are direct, else through the slot's staging buffer, which the
+  // caller has made sure is free (to the device) or filled (to the host).
+  auto block_to_device = [&](Slots& slots, int slot, const char* host,
+                             const std::vector<std::int64_t>& extents,
+                             const std::vector<std::int64_t>& strides, const std::string& name) {
+    const std::uint64_t bytes = static_cast<std::uint64_t>(product(extents)) * s.element;
+    char* device = base + slots.device_offset + slot * slots.slot_bytes;
+    to_device += bytes;
+    if (slots.direct) {
+      direct += bytes;
+      slots.released[slot].wait_on(h2d);
+      const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
+      enqueue_pitched(
+          *pitched_copies(extents, strides, s.element, kMinDirectRowBytes, kMaxDirectCopies),
+          const_cast<char*>(host), device, true, h2d);
+      timeline.close(span, h2d);
+      return;
+    }
+    staged += bytes;
+    timed(name, [&] {
+      gather_block(host, extents, strides, s.element, slots.staging[slot]->get(), &s.pool);
+    });
+    slots.released[slot].wait_on(h2d);
+    const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
+    EINSTREAM_CUDA_CHECK(
+        cudaMemcpyAsync(device, slots.staging[slot]->get(), bytes, cudaMemcpyHostToDevice, h2d));
+    timeline.close(span, h2d);
+  };
+
   for (Slots& slots : s.input_slots) {
     slots.loaded = false;
     slots.current = kSlots - 1;
@@ -374,7 +541,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     PendingScatter& job = pending[slot];
     if (job.slot < 0) return;
     s.output_slots.copied[slot].synchronize();
-    timed([&] {
+    timed(profile ? "scatter out" : "", [&] {
       scatter_block(s.output_slots.staging[slot]->get(), job.extents, output_strides, s.element,
                     static_cast<char*>(output) + job.offset * element, &s.pool);
     });
@@ -384,25 +551,28 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   try {
     // Resident operands: whole spans, once.
     std::vector<char*> resident_input(inputs.size(), nullptr);
-    for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
-      if (s.streamed(index)) continue;
-      const MemorySpan span = memory_span(s.inputs[index], inputs[index]);
-      char* device = base + s.resident_offset[index];
-      if (span.end > span.begin) {
-        upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin);
-        s.counters.bytes_to_device += span.end - span.begin;
+    {
+      const NvtxRange range("einstream: upload resident operands");
+      for (int index = 0; index < count; ++index) {
+        if (s.streamed(index)) continue;
+        const MemorySpan& span = spans[index];
+        char* device = base + s.resident_offset[index];
+        if (span.end > span.begin) {
+          upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin,
+                 page_locked[index], profile ? "upload in" + std::to_string(index) : "");
+        }
+        resident_input[index] =
+            device + (reinterpret_cast<std::uintptr_t>(inputs[index]) - span.begin);
       }
-      resident_input[index] =
-          device + (reinterpret_cast<std::uintptr_t>(inputs[index]) - span.begin);
     }
     char* resident_output = nullptr;
     if (!s.output_streamed()) {
-      const MemorySpan span = memory_span(s.output, output);
+      const MemorySpan& span = spans.back();
       char* device = base + s.output_offset;
       const std::uint64_t dense = static_cast<std::uint64_t>(s.output.element_count()) * s.element;
       if (beta != Scalar(0.0) || span.end - span.begin != dense) {
-        upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin);
-        s.counters.bytes_to_device += span.end - span.begin;
+        upload(reinterpret_cast<const char*>(span.begin), device, span.end - span.begin,
+               output_page_locked, "upload out");
       }
       resident_output = device + (reinterpret_cast<std::uintptr_t>(output) - span.begin);
     }
@@ -421,7 +591,12 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     pointers.reduce_workspace = base + device_aligned(s.arena_bytes);
     pointers.reduce_workspace_bytes = s.reduce_bytes;
     BlockCursor cursor(*s.problem, s.plan);
+    std::vector<std::int64_t> key;
     do {
+      char range_name[48];
+      std::snprintf(range_name, sizeof range_name, "einstream: block %lld",
+                    static_cast<long long>(block_number));
+      const NvtxRange range(range_name);
       const std::vector<std::int64_t>& index = cursor.index();
       const std::vector<std::int64_t>& level_extents = cursor.level_extents();
       const bool first_of_sum = cursor.first_of_sum();
@@ -430,14 +605,14 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const Program& program = s.program_for(level_extents);
 
       // Streamed inputs whose block changed: gather, copy.
-      for (int operand = 0; operand < static_cast<int>(inputs.size()); ++operand) {
+      for (int operand = 0; operand < count; ++operand) {
+        const std::int64_t offset = cursor.offset(operand, s.input_strides[operand]);
         if (!s.streamed(operand)) {
-          pointers.inputs[operand] =
-              resident_input[operand] + cursor.offset(operand, s.input_strides[operand]) * element;
+          pointers.inputs[operand] = resident_input[operand] + offset * element;
           continue;
         }
         Slots& slots = s.input_slots[operand];
-        std::vector<std::int64_t> key;
+        key.clear();
         for (std::size_t level = 0; level < levels; ++level) {
           if (contains(s.problem->inputs[operand].modes, s.plan.sliced[level].mode)) {
             key.push_back(index[level]);
@@ -447,18 +622,9 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           slots.current = (slots.current + 1) % kSlots;
           const int slot = slots.current;
           slots.copied[slot].synchronize();  // its staging buffer is free again
-          const std::vector<std::int64_t> extents = s.axis_extents(operand, block);
-          timed([&] {
-            gather_block(static_cast<const char*>(inputs[operand]) +
-                             cursor.offset(operand, s.input_strides[operand]) * element,
-                         extents, s.input_strides[operand], s.element, slots.staging[slot]->get(),
-                         &s.pool);
-          });
-          s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
-          slots.released[slot].wait_on(h2d);
-          EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
-              base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
-              static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyHostToDevice, h2d));
+          block_to_device(slots, slot, static_cast<const char*>(inputs[operand]) + offset * element,
+                          s.axis_extents(operand, block), s.input_strides[operand],
+                          label("copy", operand));
           slots.copied[slot].record(h2d);
           slots.copied[slot].wait_on(compute);
           slots.key = key;
@@ -468,6 +634,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       }
 
       // The output block.
+      const std::int64_t output_offset = cursor.offset(-1, s.output_strides);
+      char* output_block = static_cast<char*>(output) + output_offset * element;
       Scalar block_beta = first_of_sum ? beta : Scalar(1.0);
       if (s.output_streamed()) {
         Slots& slots = s.output_slots;
@@ -477,28 +645,23 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           flush(slot);  // its staging buffer and device slot are free after this
           slots.copied[slot].wait_on(compute);
           if (beta != Scalar(0.0)) {
-            const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
-            timed([&] {
-              gather_block(
-                  static_cast<const char*>(output) + cursor.offset(-1, s.output_strides) * element,
-                  extents, output_strides, s.element, slots.staging[slot]->get(), &s.pool);
-            });
-            s.counters.bytes_to_device += static_cast<std::uint64_t>(product(extents)) * s.element;
-            EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
-                base + slots.device_offset + slot * slots.slot_bytes, slots.staging[slot]->get(),
-                static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyHostToDevice,
-                h2d));
+            slots.copied[slot].wait_on(h2d);  // the slot's last block is back on the host
+            block_to_device(slots, slot, output_block, s.axis_extents(-1, block), output_strides,
+                            label("copy", -1));
             slots.released[slot].record(h2d);
             slots.released[slot].wait_on(compute);
           }
         }
         pointers.output = base + slots.device_offset + slots.current * slots.slot_bytes;
       } else {
-        pointers.output = resident_output + cursor.offset(-1, s.output_strides) * element;
+        pointers.output = resident_output + output_offset * element;
       }
 
+      const int compute_span =
+          timeline.open(StreamTimeline::kCompute, compute, label("compute", -2));
       run_program(program, pointers, Epilogue::scaled(alpha, block_beta), compute, s.cublas.get());
-      for (int operand = 0; operand < static_cast<int>(inputs.size()); ++operand) {
+      timeline.close(compute_span, compute);
+      for (int operand = 0; operand < count; ++operand) {
         if (s.streamed(operand)) {
           Slots& slots = s.input_slots[operand];
           slots.released[slots.current].record(compute);
@@ -510,33 +673,53 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
         slots.released[slot].record(compute);
         slots.released[slot].wait_on(d2h);
         const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
-        EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(
-            slots.staging[slot]->get(), base + slots.device_offset + slot * slots.slot_bytes,
-            static_cast<std::size_t>(product(extents)) * s.element, cudaMemcpyDeviceToHost, d2h));
+        const std::uint64_t bytes = static_cast<std::uint64_t>(product(extents)) * s.element;
+        char* device = base + slots.device_offset + slot * slots.slot_bytes;
+        to_host += bytes;
+        const int span = timeline.open(StreamTimeline::kD2H, d2h, label("copy back", -1));
+        if (slots.direct) {
+          direct += bytes;
+          enqueue_pitched(*pitched_copies(extents, output_strides, s.element, kMinDirectRowBytes,
+                                          kMaxDirectCopies),
+                          output_block, device, false, d2h);
+        } else {
+          staged += bytes;
+          EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(slots.staging[slot]->get(), device, bytes,
+                                               cudaMemcpyDeviceToHost, d2h));
+          pending[slot] = {slot, extents, output_offset};
+        }
+        timeline.close(span, d2h);
         slots.copied[slot].record(d2h);
-        s.counters.bytes_to_host += static_cast<std::uint64_t>(product(extents)) * s.element;
-        pending[slot] = {slot, extents, cursor.offset(-1, s.output_strides)};
       }
-
+      ++block_number;
     } while (cursor.next());
 
     if (s.output_streamed()) {
       for (int slot = 0; slot < kSlots; ++slot) flush(slot);
     } else {
-      const MemorySpan span = memory_span(s.output, output);
+      const NvtxRange range("einstream: download output");
+      const MemorySpan& span = spans.back();
       EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(compute));
-      download(base + s.output_offset, reinterpret_cast<char*>(span.begin), span.end - span.begin);
-      s.counters.bytes_to_host += span.end - span.begin;
+      download(base + s.output_offset, reinterpret_cast<char*>(span.begin), span.end - span.begin,
+               output_page_locked);
     }
     s.compute.synchronize();
     s.d2h.synchronize();
     s.h2d.synchronize();
+    s.pool.set_chunk_observer({});
   } catch (...) {
     cudaStreamSynchronize(compute);
     cudaStreamSynchronize(h2d);
     cudaStreamSynchronize(d2h);
+    s.pool.set_chunk_observer({});
     throw;
   }
+  report.bytes_to_device = to_device;
+  report.bytes_to_host = to_host;
+  report.bytes_direct = direct;
+  report.bytes_staged = staged;
+  report.staging_seconds = staging_seconds;
+  timeline.finish(report);
 }
 
 }  // namespace einstream::detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "einstream/plan.hpp"
+#include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 #include "planner/program.hpp"
 
@@ -44,6 +45,12 @@ class DeviceExecutor {
   std::uint64_t last_device_bytes() const;
   std::uint64_t last_bytes_to_device() const;
   std::uint64_t last_bytes_to_host() const;
+
+  // With profiling on, each run times its copies and compute with CUDA
+  // events; fill_timing() copies the last run's stream times and timeline
+  // into a report (and does nothing with profiling off).
+  void set_profile(bool profile);
+  void fill_timing(ExecutionReport& report) const;
 
  private:
   struct State;

@@ -24,5 +24,7 @@ void DeviceExecutor::run(const Program&, const std::vector<TensorDesc>&,
 std::uint64_t DeviceExecutor::last_device_bytes() const { return 0; }
 std::uint64_t DeviceExecutor::last_bytes_to_device() const { return 0; }
 std::uint64_t DeviceExecutor::last_bytes_to_host() const { return 0; }
+void DeviceExecutor::set_profile(bool) {}
+void DeviceExecutor::fill_timing(ExecutionReport&) const {}
 
 }  // namespace einstream::detail

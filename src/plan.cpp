@@ -130,8 +130,7 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
     state.sliced = true;
     if (state.slice.sliced.empty()) return;  // fits after all (the model's view)
     state.streaming = std::make_unique<detail::StreamingExecutor>(
-        state.options.device, state.options.allow_tf32, state.problem, state.path, state.inputs,
-        state.output, state.slice);
+        state.options, state.problem, state.path, state.inputs, state.output, state.slice);
     const std::uint64_t exact = state.streaming->device_bytes();
     if (exact <= budget) return;
     const std::uint64_t excess = exact - budget;
@@ -365,24 +364,20 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
                          [](const void* input) { return detail::is_device_pointer(input); });
     };
     if (state_->streaming && !any_on_device()) {
-      state_->streaming->run(inputs, output, alpha, beta, state.options.memory_limit);
-      const auto& counters = state_->streaming->last_counters();
-      report.blocks = state.slice.block_count;
-      report.bytes_to_device = counters.bytes_to_device;
-      report.bytes_to_host = counters.bytes_to_host;
-      report.staging_seconds = counters.staging_seconds;
-      report.device_bytes = state_->streaming->device_bytes();
+      state_->streaming->run(inputs, output, alpha, beta, report);
       return;
     }
     if (!state_->device) {
       state_->device =
           std::make_unique<detail::DeviceExecutor>(state.options.device, state.options.allow_tf32);
+      state_->device->set_profile(state.options.profile);
     }
     state_->device->run(state.program, state.inputs, inputs, state.output, output, alpha, beta,
                         state.options.memory_limit);
     report.bytes_to_device = state_->device->last_bytes_to_device();
     report.bytes_to_host = state_->device->last_bytes_to_host();
     report.device_bytes = state_->device->last_device_bytes();
+    state_->device->fill_timing(report);
     return;
   }
   if (state_->sliced_host) {

@@ -18,29 +18,23 @@ namespace einstream::detail {
 class StreamingExecutor {
  public:
   // `problem` must outlive the executor. Lowers one Program per distinct
-  // block extents (edge blocks are shorter) and sizes every buffer.
-  StreamingExecutor(int device, bool allow_tf32, const Problem& problem,
-                    const ContractionPath& path, std::vector<TensorDesc> inputs, TensorDesc output,
-                    SlicePlan plan);
+  // block extents (edge blocks are shorter) and sizes every buffer. Reads
+  // the device, TF32, memory limit, profiling and host registration options.
+  StreamingExecutor(const Options& options, const Problem& problem, const ContractionPath& path,
+                    std::vector<TensorDesc> inputs, TensorDesc output, SlicePlan plan);
   ~StreamingExecutor();
   StreamingExecutor(const StreamingExecutor&) = delete;
   StreamingExecutor& operator=(const StreamingExecutor&) = delete;
 
   // out = alpha * einsum + beta * out from host operands. Throws MemoryError
   // before anything is allocated when the exact need exceeds the limit.
+  // Fills the report's blocks, bytes each way (direct and staged), device
+  // bytes, staging time, stream times, overlap and (when profiling) timeline.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
-           const MemoryLimit& memory_limit);
+           ExecutionReport& report);
 
   // Exact device bytes one run allocates.
   std::uint64_t device_bytes() const;
-
-  // What the last run moved, and the host threads' gather/scatter time.
-  struct Counters {
-    std::uint64_t bytes_to_device = 0;
-    std::uint64_t bytes_to_host = 0;
-    double staging_seconds = 0;
-  };
-  const Counters& last_counters() const;
 
  private:
   struct State;

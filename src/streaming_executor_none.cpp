@@ -6,18 +6,14 @@ namespace einstream::detail {
 
 struct StreamingExecutor::State {};
 
-StreamingExecutor::StreamingExecutor(int, bool, const Problem&, const ContractionPath&,
+StreamingExecutor::StreamingExecutor(const Options&, const Problem&, const ContractionPath&,
                                      std::vector<TensorDesc>, TensorDesc, SlicePlan) {
   throw Error("backend 'cuda': this build of einstream has no CUDA backend");
 }
 StreamingExecutor::~StreamingExecutor() = default;
 void StreamingExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar,
-                            const MemoryLimit&) {}
+                            ExecutionReport&) {}
 std::uint64_t StreamingExecutor::device_bytes() const { return 0; }
-const StreamingExecutor::Counters& StreamingExecutor::last_counters() const {
-  static const Counters none;
-  return none;
-}
 std::uint64_t streaming_fixed_bytes(const Program&) { return 0; }
 
 }  // namespace einstream::detail

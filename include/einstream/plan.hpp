@@ -85,6 +85,22 @@ struct Options {
   // CUDA backend: let f32 GEMMs use TF32 tensor cores (about 8x the FP32
   // rate on an H100, with a 10-bit mantissa in the products).
   bool allow_tf32 = false;
+  // Record each execution's timeline (every block's copies and compute per
+  // CUDA stream, every gather and scatter per host thread) in
+  // Plan::last_report().timeline, for to_chrome_trace() and `--trace`, and
+  // time the streams of whole-problem executions too. Costs a few CUDA events
+  // per block. NVTX ranges mark the phases for Nsight Systems either way.
+  bool profile = false;
+  // CUDA backend, streaming plans: page-lock the caller's host input and
+  // output buffers (cudaHostRegister) on the first execute(), so blocks are
+  // DMA'd straight between them and the device instead of through staging
+  // copies. Registering costs about as much as one pass over the buffers, so
+  // it pays off when a Plan is executed more than once. The buffers stay
+  // registered until the Plan is destroyed or executed with other pointers:
+  // do not free them before. Memory that is already page-locked
+  // (cudaMallocHost, or registered by the caller) is detected and DMA'd
+  // directly without this option.
+  bool register_host_memory = false;
 };
 
 // A contraction path in opt_einsum's format and its cost, counted as

@@ -4,10 +4,25 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace einstream {
 
 enum class Backend;
+
+// One interval on one track of an execution's timeline.
+struct TraceSpan {
+  // Where it ran: "H2D stream", "compute stream", "D2H stream" (the CUDA
+  // backend's streams, timed with CUDA events), "host staging" (the calling
+  // thread's gathers and scatters), "host thread N" (the staging pool's
+  // threads).
+  std::string track;
+  // What ran, e.g. "block 3: in1", "gather block 3: in1".
+  std::string name;
+  // Seconds since the execution began, and the duration.
+  double start = 0;
+  double seconds = 0;
+};
 
 struct ExecutionReport {
   Backend backend{};
@@ -26,6 +41,29 @@ struct ExecutionReport {
   // FLOPs executed (counted as opt_einsum counts them; slicing's
   // recomputation included).
   double flops = 0;
+  // Busy time of the CUDA backend's three streams, from CUDA events:
+  // host-to-device copies, compute (kernels and GEMMs), device-to-host
+  // copies. Streaming plans always measure them; a whole-problem execution
+  // does when Options::profile is set (0 otherwise, and on the host backend).
+  double h2d_seconds = 0;
+  double compute_seconds = 0;
+  double d2h_seconds = 0;
+  // How much of the streams' work ran at the same time: (sum of the three
+  // busy times - time at least one stream was busy) / (sum - largest busy
+  // time). 1 when the shorter streams' work hid entirely under the longest
+  // one's, 0 when they ran one after another (and 0 when fewer than two
+  // streams did anything).
+  double overlap = 0;
+  // Streaming plans: of the bytes crossing the link, those DMA'd straight
+  // from or to page-locked caller memory (pinned or registered), and those
+  // that went through einstream's pinned staging buffers (pageable caller
+  // memory). 0 for whole-problem executions, which copy each operand once.
+  std::uint64_t bytes_direct = 0;
+  std::uint64_t bytes_staged = 0;
+  // Every span of the execution's timeline, when Options::profile is set
+  // (empty otherwise). Streaming plans list each block's copies and compute
+  // and each gather and scatter.
+  std::vector<TraceSpan> timeline;
 
   double flops_per_second() const { return seconds > 0 ? flops / seconds : 0; }
   double link_bytes_per_second() const {
@@ -35,5 +73,10 @@ struct ExecutionReport {
 
 // A few readable lines.
 std::string to_string(const ExecutionReport& report);
+
+// The timeline as a Chrome trace event file (JSON; opens in Perfetto and
+// chrome://tracing): one track per stream and host thread, one complete
+// event per span, times in microseconds.
+std::string to_chrome_trace(const ExecutionReport& report);
 
 }  // namespace einstream

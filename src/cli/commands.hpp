@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -21,6 +22,7 @@ struct PlanFlags {
   double path_seconds = Options().path_seconds;
   std::uint64_t path_seed = Options().path_seed;
   bool allow_tf32 = false;
+  bool register_host_memory = false;
 
   void add_to(CLI::App& command, bool with_backend);
   Options options() const;
@@ -38,5 +40,29 @@ struct CommandFailed {
   int status;
 };
 void run_guarded(const std::function<void()>& body);
+
+// The file `--trace FILE.json` names: an execution's timeline as a Chrome
+// trace (to_chrome_trace). The constructor already creates a temporary file
+// beside it, so an unwritable path fails before a long execution rather than
+// after; write() fills it and renames it over FILE.json, so no failure leaves
+// half a trace there. Both throw Error naming the file.
+class TraceFile {
+ public:
+  explicit TraceFile(std::string path);
+  TraceFile(const TraceFile&) = delete;
+  TraceFile& operator=(const TraceFile&) = delete;
+  // Removes the temporary file unless write() renamed it.
+  ~TraceFile();
+
+  void write(const ExecutionReport& report);
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::string path_;
+  std::string temporary_path_;
+  std::FILE* file_ = nullptr;
+  bool written_ = false;
+};
 
 }  // namespace einstream::cli

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ struct DemoFlags {
   PlanFlags plan;
   double scale = 0;  // 0: 1 on the CUDA backend, 8 on the host
   unsigned seed = 2026;
+  std::string trace;  // empty: no trace
 };
 
 // The default device budget of the demo: far under the input, so it streams.
@@ -79,9 +81,12 @@ void run_demo(const DemoFlags& given) {
                       (flags.plan.backend == "auto" && detail::cuda_backend_available());
   if (on_gpu && flags.plan.memory_limit.empty()) flags.plan.memory_limit = kDemoMemoryLimit;
   if (flags.scale == 0) flags.scale = on_gpu ? 1 : 8;
-  const Options options = flags.plan.options();
+  Options options = flags.plan.options();
+  options.profile = !flags.trace.empty();
   if (!(flags.scale >= 1.0))
     throw Error("--scale must be at least 1, got " + std::to_string(flags.scale));
+  std::optional<TraceFile> trace;
+  if (!flags.trace.empty()) trace.emplace(flags.trace);
 
   std::vector<std::vector<std::int64_t>> shapes = kFullShapes;
   for (auto& shape : shapes) {
@@ -129,6 +134,13 @@ void run_demo(const DemoFlags& given) {
       to_string(plan.backend()), plan.path().flops / again_seconds / 1e9,
       input_bytes / again_seconds / 1e9);
   std::cout << to_string(plan.last_report()) << std::flush;
+  // The trace is of the second execution, the one timed above, and is written
+  // before the check so that a failing check still leaves it.
+  if (trace) {
+    trace->write(plan.last_report());
+    std::printf("timeline of the second execution (%zu spans) written to %s\n",
+                plan.last_report().timeline.size(), flags.trace.c_str());
+  }
 
   // Reference on the slice: the same operands with i and m cut to their first
   // index (pointers unchanged, extents shortened, strides kept).
@@ -189,6 +201,11 @@ void add_demo_command(CLI::App& app) {
                       "8 on the host)");
   command->add_option("--seed", flags->seed, "random seed for the input data")
       ->capture_default_str();
+  command
+      ->add_option("--trace", flags->trace,
+                   "write the timed (second) execution's timeline to FILE.json as a Chrome trace, "
+                   "for Perfetto or chrome://tracing")
+      ->type_name("FILE.json");
   command->callback([flags] { run_guarded([&] { run_demo(*flags); }); });
 }
 

@@ -1,6 +1,10 @@
 // einstream: evaluate einsum expressions on .npy files, print contraction
 // paths, run the headline demo, time plans.
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <random>
+#include <utility>
 
 #include "einstream/error.hpp"
 #include "einstream/version.hpp"
@@ -13,6 +17,9 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
     command.add_option("--backend", backend, "host, cuda or auto")
         ->check(CLI::IsMember({"host", "cuda", "auto"}))
         ->capture_default_str();
+    command.add_flag("--register-host-memory", register_host_memory,
+                     "CUDA backend: page-lock the host buffers once so blocks are DMA'd directly "
+                     "(pays off when a plan is executed more than once)");
   }
   command
       .add_option("--path", path,
@@ -54,6 +61,7 @@ Options PlanFlags::options() const {
   options.path_seconds = path_seconds;
   options.path_seed = path_seed;
   options.allow_tf32 = allow_tf32;
+  options.register_host_memory = register_host_memory;
   return options;
 }
 
@@ -66,6 +74,52 @@ void run_guarded(const std::function<void()>& body) {
     std::cerr << "einstream: " << error.what() << '\n';
     throw CommandFailed{1};
   }
+}
+
+TraceFile::TraceFile(std::string path) : path_(std::move(path)) {
+  // A random suffix so that two runs tracing to one file do not collide;
+  // "x" (exclusive create) never reuses an existing file.
+  std::random_device entropy;
+  constexpr int kAttempts = 16;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%08x", static_cast<unsigned>(entropy()));
+    temporary_path_ = path_ + suffix;
+    errno = 0;
+    file_ = std::fopen(temporary_path_.c_str(), "wbx");
+    if (file_ != nullptr) return;
+    if (errno != EEXIST) break;
+  }
+  fail("cannot create a temporary file beside it ('" + temporary_path_ +
+       "'): " + std::strerror(errno));
+}
+
+TraceFile::~TraceFile() {
+  if (file_ != nullptr) std::fclose(file_);
+  if (!written_) std::remove(temporary_path_.c_str());
+}
+
+void TraceFile::write(const ExecutionReport& report) {
+  if (file_ == nullptr) fail("it was written once already");
+  const std::string trace = to_chrome_trace(report);
+  errno = 0;
+  if (std::fwrite(trace.data(), 1, trace.size(), file_) != trace.size()) {
+    fail("writing '" + temporary_path_ + "' failed: " + std::strerror(errno));
+  }
+  // fclose flushes, so a full disk may first show up here.
+  errno = 0;
+  const int closed = std::fclose(file_);
+  file_ = nullptr;
+  if (closed != 0) fail("closing '" + temporary_path_ + "' failed: " + std::strerror(errno));
+  errno = 0;
+  if (std::rename(temporary_path_.c_str(), path_.c_str()) != 0) {
+    fail("renaming '" + temporary_path_ + "' over it failed: " + std::strerror(errno));
+  }
+  written_ = true;
+}
+
+void TraceFile::fail(const std::string& what) const {
+  throw Error("cannot write the trace file '" + path_ + "': " + what);
 }
 
 }  // namespace einstream::cli

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "einstream/error.hpp"
@@ -22,9 +23,12 @@ struct RunFlags {
   bool explain = false;
   bool timing = false;
   bool report = false;
+  std::string trace;  // empty: no trace
 };
 
 void run(const RunFlags& flags) {
+  std::optional<TraceFile> trace;
+  if (!flags.trace.empty()) trace.emplace(flags.trace);
   std::vector<detail::NpyArray> arrays;
   for (const std::string& path : flags.inputs) arrays.push_back(detail::read_npy(path));
   std::vector<TensorDesc> descs;
@@ -39,7 +43,9 @@ void run(const RunFlags& flags) {
     pointers.push_back(arrays[index].data.data());
   }
 
-  Plan plan(flags.expression, descs, flags.plan.options());
+  Options options = flags.plan.options();
+  options.profile = !flags.trace.empty();
+  Plan plan(flags.expression, descs, options);
   if (flags.explain) std::cout << plan.explain();
 
   const TensorDesc& output = plan.output();
@@ -53,6 +59,7 @@ void run(const RunFlags& flags) {
               << " ms on the " << to_string(plan.backend()) << " backend\n";
   }
   if (flags.report) std::cout << to_string(plan.last_report());
+  if (trace) trace->write(plan.last_report());
   detail::write_npy(flags.output, output, result.data());
 }
 
@@ -75,6 +82,12 @@ void add_run_command(CLI::App& app) {
   command->add_flag("--report", flags->report,
                     "print what the execution did: blocks, bytes each way, link bandwidth, "
                     "device memory, staging time");
+  command
+      ->add_option("--trace", flags->trace,
+                   "write the execution's timeline (copies and compute per CUDA stream, "
+                   "gathers and scatters per host thread) to FILE.json as a Chrome trace, for "
+                   "Perfetto or chrome://tracing")
+      ->type_name("FILE.json");
   command->callback([flags] { run_guarded([&] { run(*flags); }); });
 }
 

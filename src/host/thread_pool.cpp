@@ -19,7 +19,7 @@ ThreadPool::ThreadPool(int threads) {
   workers_.reserve(static_cast<std::size_t>(threads - 1));
   try {
     for (int worker = 1; worker < threads; ++worker) {
-      workers_.emplace_back([this] { worker_loop(); });
+      workers_.emplace_back([this, worker] { worker_loop(worker); });
     }
   } catch (...) {
     // A failed thread start must not leave running threads behind a
@@ -43,16 +43,35 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::set_chunk_observer(ChunkObserver observer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (in_call_) {
+    throw Error("ThreadPool::set_chunk_observer: called while parallel_for is running");
+  }
+  observer_ = std::move(observer);
+}
+
+void ThreadPool::run_body(const std::function<void(std::int64_t, std::int64_t)>& body,
+                          std::int64_t begin, std::int64_t end, int thread) const {
+  if (!observer_) {
+    body(begin, end);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  body(begin, end);
+  observer_(thread, start, std::chrono::steady_clock::now());
+}
+
+void ThreadPool::worker_loop(int thread) {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_ready_.wait(lock, [this] { return stopping_ || next_chunk_ < chunks_; });
     if (stopping_) return;
-    run_chunks(lock);
+    run_chunks(lock, thread);
   }
 }
 
-void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
+void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock, int thread) {
   while (next_chunk_ < chunks_) {
     const std::int64_t chunk = next_chunk_++;
     const std::int64_t begin = count_ * chunk / chunks_;
@@ -61,7 +80,7 @@ void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     std::exception_ptr error;
     try {
-      (*body)(begin, end);
+      run_body(*body, begin, end, thread);
     } catch (...) {
       error = std::current_exception();
     }
@@ -75,7 +94,7 @@ void ThreadPool::parallel_for(
     std::int64_t count, const std::function<void(std::int64_t begin, std::int64_t end)>& body) {
   if (count <= 0) return;
   if (count < kMinParallelCount || workers_.empty()) {
-    body(0, count);
+    run_body(body, 0, count, 0);
     return;
   }
   std::unique_lock<std::mutex> lock(mutex_);
@@ -94,7 +113,7 @@ void ThreadPool::parallel_for(
   lock.unlock();
   work_ready_.notify_all();
   lock.lock();
-  run_chunks(lock);
+  run_chunks(lock, 0);
   work_done_.wait(lock, [this] { return chunks_finished_ == chunks_; });
   // Leave no chunk to hand out, so parked workers stay parked.
   body_ = nullptr;

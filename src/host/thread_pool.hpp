@@ -12,6 +12,7 @@
 // deadlocking or corrupting the pool.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -48,11 +49,22 @@ class ThreadPool {
   void parallel_for(std::int64_t count,
                     const std::function<void(std::int64_t begin, std::int64_t end)>& body);
 
+  // Called on the thread that ran each chunk, after it ran, with the thread's
+  // number (0 is the caller of parallel_for, 1.. the workers) and when the
+  // chunk began and ended: how a timeline sees the pool's threads. It may be
+  // called from several threads at once. Set it between calls; an empty
+  // function turns it off.
+  using ChunkObserver = std::function<void(int thread, std::chrono::steady_clock::time_point begin,
+                                           std::chrono::steady_clock::time_point end)>;
+  void set_chunk_observer(ChunkObserver observer);
+
  private:
-  void worker_loop();
+  void worker_loop(int thread);
   // Takes and runs chunks of the current job until none is left; `lock` is held
   // on entry and on return, released while a body runs.
-  void run_chunks(std::unique_lock<std::mutex>& lock);
+  void run_chunks(std::unique_lock<std::mutex>& lock, int thread);
+  void run_body(const std::function<void(std::int64_t, std::int64_t)>& body, std::int64_t begin,
+                std::int64_t end, int thread) const;
 
   std::vector<std::thread> workers_;
   // Job state, guarded by mutex_. Chunks are handed out under the lock rather
@@ -70,6 +82,7 @@ class ThreadPool {
   std::exception_ptr first_error_;
   bool in_call_ = false;
   bool stopping_ = false;
+  ChunkObserver observer_;  // changed only between calls
 };
 
 }  // namespace einstream::detail

@@ -1,11 +1,19 @@
 // The CUDA backend over budget: sliced, streamed execution against the
 // reference, at budgets from just under the whole problem's need down to the
 // smallest the planner accepts.
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
 
 #include "einstream/error.hpp"
 #include "einstream/plan.hpp"
+#include "planner/parse.hpp"
 #include "src/memory_span.hpp"
+#include "src/reference.hpp"
 #include "tests/support/against_reference.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/random_problems.hpp"
@@ -122,6 +130,279 @@ TEST(CudaStreaming, BudgetUnderTheSmallestBlockNamesTheMinimum) {
     EXPECT_EQ(error.bytes_available(), least - 1);
   }
   (void)whole;
+}
+
+// Where a test keeps the caller's buffers.
+enum class HostMemory { pageable, pinned };
+
+// Host memory that is either ordinary or from cudaMallocHost.
+class HostBuffer {
+ public:
+  HostBuffer(HostMemory kind, const std::vector<unsigned char>& contents) : kind_(kind) {
+    if (kind == HostMemory::pinned) {
+      EINSTREAM_CUDA_CHECK(cudaMallocHost(&pinned_, std::max<std::size_t>(contents.size(), 1)));
+      std::memcpy(pinned_, contents.data(), contents.size());
+    } else {
+      pageable_ = contents;
+    }
+  }
+  ~HostBuffer() {
+    if (pinned_ != nullptr) cudaFreeHost(pinned_);
+  }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  unsigned char* data() {
+    return kind_ == HostMemory::pinned ? static_cast<unsigned char*>(pinned_) : pageable_.data();
+  }
+
+ private:
+  HostMemory kind_;
+  void* pinned_ = nullptr;
+  std::vector<unsigned char> pageable_;
+};
+
+struct HostMemoryRun {
+  double error = 0;
+  std::string explain;
+  ExecutionReport report;
+};
+
+// Like plan_against_reference, with the caller's buffers in `memory`
+// (inputs, and the output when output_memory says so), executed `runs` times
+// on fresh random data each time (each run checked; the worst error kept).
+HostMemoryRun run_in_host_memory(const std::string& expression,
+                                 const std::vector<std::vector<std::int64_t>>& shapes,
+                                 DataType dtype, const Options& options, HostMemory memory,
+                                 HostMemory output_memory, Scalar alpha, Scalar beta,
+                                 std::mt19937& random, int runs = 1) {
+  const std::vector<TensorDesc> descs = descs_of(shapes, dtype);
+  // Every run's buffers outlive the Plan, which may hold them registered.
+  std::vector<std::unique_ptr<HostBuffer>> buffers;
+  Plan plan(expression, descs, options);
+  HostMemoryRun result;
+  result.explain = plan.explain();
+  const detail::Problem problem = detail::parse(expression, shapes);
+  for (int run = 0; run < runs; ++run) {
+    std::vector<const void*> pointers;
+    std::vector<detail::ReferenceInput> reference_inputs;
+    for (const TensorDesc& desc : descs) {
+      const std::vector<unsigned char> values =
+          testing::random_tensor(dtype, desc.element_count(), random);
+      buffers.push_back(std::make_unique<HostBuffer>(memory, values));
+      pointers.push_back(buffers.back()->data());
+      reference_inputs.push_back({buffers.back()->data(), dtype, desc.effective_strides()});
+    }
+    const std::int64_t count = plan.output().element_count();
+    const std::vector<unsigned char> initial = testing::random_tensor(dtype, count, random);
+    buffers.push_back(std::make_unique<HostBuffer>(output_memory, initial));
+    HostBuffer& actual = *buffers.back();
+    std::vector<unsigned char> expected = initial;
+    plan.execute(pointers, actual.data(), alpha, beta);
+    detail::reference_einsum(problem, reference_inputs,
+                             {expected.data(), dtype, plan.output().effective_strides()}, alpha,
+                             beta);
+    result.error = std::max(result.error,
+                            testing::relative_error(dtype, actual.data(), expected.data(), count));
+  }
+  result.report = plan.last_report();
+  return result;
+}
+
+// The streamed operand's blocks are whole rows of a C-order matrix: with
+// pinned buffers every byte is DMA'd in place, none staged.
+TEST(CudaHostMemory, PinnedBuffersAreDmaDirectly) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{4096, 256}, {256, 32}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  std::mt19937 random(11);
+  const HostMemoryRun run = run_in_host_memory(
+      "ij,jk->ik", shapes, DataType::f32, cuda_with_limit(least + (whole - least) / 3),
+      HostMemory::pinned, HostMemory::pinned, 1.0, 0.5, random, 2);
+  EXPECT_LE(run.error, testing::tolerance(DataType::f32)) << run.explain;
+  EXPECT_GT(run.report.blocks, 1) << run.explain;
+  EXPECT_EQ(run.report.bytes_staged, 0u) << to_string(run.report);
+  EXPECT_EQ(run.report.bytes_direct, run.report.bytes_to_device + run.report.bytes_to_host);
+}
+
+// Blocks of a transposed (column-major) pinned operand have rows of one
+// element: they are gathered through staging, with the same result.
+TEST(CudaHostMemory, PinnedBlocksWithShortRowsGoThroughStaging) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{256, 4096}, {32, 256}};
+  const auto [whole, least] = needs("ji,kj->ik", shapes, DataType::f64);
+  std::mt19937 random(12);
+  const HostMemoryRun run = run_in_host_memory(
+      "ji,kj->ik", shapes, DataType::f64, cuda_with_limit(least + (whole - least) / 3),
+      HostMemory::pinned, HostMemory::pinned, 1.0, 0.0, random);
+  EXPECT_LE(run.error, testing::tolerance(DataType::f64)) << run.explain;
+  EXPECT_GT(run.report.blocks, 1) << run.explain;
+  EXPECT_GT(run.report.bytes_staged + run.report.bytes_direct, 0u);
+}
+
+// Pageable buffers registered by the Plan: DMA'd in place, registered while
+// the Plan uses them, re-registered when the pointers change, released with
+// the Plan.
+TEST(CudaHostMemory, RegisteredBuffersFollowThePointersAndAreReleased) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{4096, 256}, {256, 64}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  Options options = cuda_with_limit(least + (whole - least) / 4);
+  options.register_host_memory = true;
+  std::mt19937 random(13);
+  const HostMemoryRun run =
+      run_in_host_memory("ij,jk->ik", shapes, DataType::f32, options, HostMemory::pageable,
+                         HostMemory::pageable, 2.0, 0.0, random, 3);
+  EXPECT_LE(run.error, testing::tolerance(DataType::f32)) << run.explain;
+  EXPECT_GT(run.report.bytes_direct, 0u) << to_string(run.report);
+  EXPECT_EQ(run.report.bytes_staged, 0u) << to_string(run.report);
+
+  auto page_locked = [](const void* pointer) {
+    cudaPointerAttributes attributes{};
+    EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
+    return attributes.type == cudaMemoryTypeHost;
+  };
+  std::vector<float> a(4096 * 256, 0.5f), b(256 * 64, 0.25f), c(4096 * 64, 0.0f);
+  {
+    Plan plan("ij,jk->ik", descs_of(shapes, DataType::f32), options);
+    plan.execute({a.data(), b.data()}, c.data());
+    EXPECT_TRUE(page_locked(a.data()));
+    EXPECT_TRUE(page_locked(c.data()));
+    EXPECT_FLOAT_EQ(c[12345], 256 * 0.125f);
+  }
+  EXPECT_FALSE(page_locked(a.data()));
+  EXPECT_FALSE(page_locked(c.data()));
+}
+
+// A streamed output in pinned memory with beta != 0: its blocks go up and
+// come back in place.
+TEST(CudaHostMemory, StreamedPinnedOutputWithBeta) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{2048, 16}, {16, 2048}};
+  const auto [whole, least] = needs("ik,kj->ij", shapes, DataType::f32);
+  std::mt19937 random(14);
+  for (HostMemory memory : {HostMemory::pinned, HostMemory::pageable}) {
+    const HostMemoryRun run = run_in_host_memory("ik,kj->ij", shapes, DataType::f32,
+                                                 cuda_with_limit(least + (whole - least) / 4),
+                                                 memory, memory, 0.5, -1.5, random, 2);
+    EXPECT_LE(run.error, testing::tolerance(DataType::f32)) << run.explain;
+    EXPECT_NE(run.explain.find("out:streamed"), std::string::npos) << run.explain;
+    if (memory == HostMemory::pinned) {
+      EXPECT_GT(run.report.bytes_direct, 0u) << to_string(run.report);
+    } else {
+      EXPECT_EQ(run.report.bytes_direct, 0u) << to_string(run.report);
+    }
+  }
+}
+
+// A resident output over the direct-copy size comes back from pageable
+// memory through the pinned chunk ring (and, with beta != 0, goes up through
+// it). The product is too large for the reference executor, so a sample of
+// its elements is checked against dot products in double precision.
+TEST(CudaHostMemory, LargeResidentOutputComesBackThroughTheRing) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::int64_t rows = 1024, inner = 16384, columns = 2048;
+  const std::vector<std::vector<std::int64_t>> shapes = {{rows, inner}, {inner, columns}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  // Under 80 MiB neither input fits beside the cuBLAS workspace, so the
+  // cheapest plan slices the summed mode and keeps the output resident.
+  const std::uint64_t budget = std::uint64_t{80} << 20;
+  ASSERT_LT(budget, whole);
+  ASSERT_GT(budget, least);
+  std::mt19937 random(15);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> a(static_cast<std::size_t>(rows * inner));
+  std::vector<float> b(static_cast<std::size_t>(inner * columns));
+  std::vector<float> c(static_cast<std::size_t>(rows * columns));
+  for (float& value : a) value = uniform(random);
+  for (float& value : b) value = uniform(random);
+  for (float& value : c) value = uniform(random);
+  const std::vector<float> initial = c;
+  Plan plan("ij,jk->ik", descs_of(shapes, DataType::f32), cuda_with_limit(budget));
+  plan.execute({a.data(), b.data()}, c.data(), 1.0, -0.5);
+  EXPECT_NE(plan.explain().find("out:resident"), std::string::npos) << plan.explain();
+  EXPECT_GT(plan.last_report().bytes_staged, 0u);
+  double error = 0, norm = 0;
+  for (int sample = 0; sample < 4000; ++sample) {
+    const std::int64_t i = static_cast<std::int64_t>(random() % rows);
+    const std::int64_t k = static_cast<std::int64_t>(random() % columns);
+    double expected = -0.5 * initial[i * columns + k];
+    for (std::int64_t j = 0; j < inner; ++j) {
+      expected += static_cast<double>(a[i * inner + j]) * b[j * columns + k];
+    }
+    error += (c[i * columns + k] - expected) * (c[i * columns + k] - expected);
+    norm += expected * expected;
+  }
+  EXPECT_LE(std::sqrt(error / norm), testing::tolerance(DataType::f32)) << plan.explain();
+}
+
+// Profiling: every stream's work is timed, the timeline holds each block's
+// copies and compute and the host threads' gathers, and the trace names
+// every track.
+TEST(CudaProfile, StreamingTimelineCoversStreamsAndHostThreads) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{8192, 128}, {128, 64}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  Options options = cuda_with_limit(least + (whole - least) / 4);
+  options.profile = true;
+  std::mt19937 random(16);
+  const HostMemoryRun run =
+      run_in_host_memory("ij,jk->ik", shapes, DataType::f32, options, HostMemory::pageable,
+                         HostMemory::pageable, 1.0, 0.0, random);
+  EXPECT_LE(run.error, testing::tolerance(DataType::f32)) << run.explain;
+  const ExecutionReport& report = run.report;
+  EXPECT_GT(report.blocks, 1);
+  EXPECT_GT(report.h2d_seconds, 0.0);
+  EXPECT_GT(report.compute_seconds, 0.0);
+  EXPECT_GT(report.d2h_seconds, 0.0);
+  EXPECT_GE(report.overlap, 0.0);
+  EXPECT_LE(report.overlap, 1.0);
+  std::map<std::string, int> spans;
+  double previous = -1;
+  for (const TraceSpan& span : report.timeline) {
+    ++spans[span.track];
+    EXPECT_GE(span.seconds, 0.0) << span.name;
+    EXPECT_GE(span.start, previous) << span.name;  // sorted
+    EXPECT_LE(span.start + span.seconds, report.seconds * 1.5 + 1e-3) << span.name;
+    previous = span.start;
+  }
+  EXPECT_EQ(spans["compute stream"], report.blocks);
+  EXPECT_GE(spans["H2D stream"], report.blocks);
+  EXPECT_GE(spans["host staging"], report.blocks);
+  EXPECT_GT(spans["D2H stream"], 0);
+  const std::string trace = to_chrome_trace(report);
+  for (const char* track : {"H2D stream", "compute stream", "D2H stream", "host staging"}) {
+    EXPECT_NE(trace.find(track), std::string::npos) << track;
+  }
+  std::printf("%s", to_string(report).c_str());
+}
+
+// Without profiling a streaming plan still times its streams, but keeps no
+// timeline; a whole-problem execution times its copies and compute when
+// profiling (one stream: no overlap).
+TEST(CudaProfile, WholeExecutionsAreTimedWhenProfiling) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{1024, 256}, {256, 128}};
+  std::mt19937 random(17);
+  Options options;
+  options.backend = Backend::cuda;
+  options.profile = true;
+  const HostMemoryRun whole =
+      run_in_host_memory("ij,jk->ik", shapes, DataType::f32, options, HostMemory::pageable,
+                         HostMemory::pageable, 1.0, 0.0, random);
+  EXPECT_LE(whole.error, testing::tolerance(DataType::f32));
+  EXPECT_GT(whole.report.h2d_seconds, 0.0);
+  EXPECT_GT(whole.report.compute_seconds, 0.0);
+  EXPECT_GT(whole.report.d2h_seconds, 0.0);
+  EXPECT_EQ(whole.report.overlap, 0.0);
+  EXPECT_EQ(whole.report.timeline.size(), 4u);  // two uploads, compute, download
+
+  const auto [need, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  const HostMemoryRun streamed = run_in_host_memory(
+      "ij,jk->ik", shapes, DataType::f32, cuda_with_limit(least + (need - least) / 4),
+      HostMemory::pageable, HostMemory::pageable, 1.0, 0.0, random);
+  EXPECT_LE(streamed.error, testing::tolerance(DataType::f32));
+  EXPECT_GT(streamed.report.compute_seconds, 0.0);
+  EXPECT_TRUE(streamed.report.timeline.empty());
 }
 
 }  // namespace

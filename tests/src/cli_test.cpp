@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -173,6 +175,43 @@ TEST_F(Cli, RunReportSaysWhatTheExecutionDid) {
   EXPECT_TRUE(contains(result.out, "execution: host backend")) << result.out;
   EXPECT_TRUE(contains(result.out, "blocks, loop order")) << result.out;
   EXPECT_FALSE(contains(result.out, "1 block(s)")) << result.out;
+}
+
+// The host backend may record no spans: the trace must still be a Chrome
+// trace, and the temporary file it went through must be gone.
+TEST_F(Cli, RunTraceWritesAChromeTrace) {
+  std::vector<double> a(40 * 30);
+  for (std::size_t index = 0; index < a.size(); ++index) a[index] = static_cast<double>(index);
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {40, 30}), a.data());
+  const std::string trace_path = file("trace.json").string();
+  const CommandResult result = run("run 'ij->ji' " + a_path + " -o " + file("out.npy").string() +
+                                   " --backend host --memory-limit 8KiB --trace " + trace_path);
+  ASSERT_EQ(result.status, 0) << result.err;
+  const std::string text = read_text(trace_path);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.front(), '{') << text;
+  EXPECT_TRUE(contains(text, "traceEvents")) << text;
+  const nlohmann::json trace = nlohmann::json::parse(text);
+  EXPECT_TRUE(trace.at("traceEvents").is_array()) << text;
+  for (const auto& entry : fs::directory_iterator(directory_)) {
+    EXPECT_FALSE(contains(entry.path().filename().string(), ".tmp-")) << entry.path();
+  }
+  EXPECT_TRUE(fs::exists(file("out.npy")));
+}
+
+// The trace file is created before the work starts, so a bad path costs no
+// execution and leaves no output.
+TEST_F(Cli, RunTraceToAMissingDirectoryFailsBeforeExecuting) {
+  const std::vector<float> x = {1, 2, 3};
+  const std::string x_path = save("x.npy", TensorDesc(DataType::f32, {3}), x.data());
+  const std::string trace_path = file("missing/trace.json").string();
+  const CommandResult result = run("run 'i->i' " + x_path + " -o " + file("out.npy").string() +
+                                   " --backend host --trace " + trace_path);
+  EXPECT_EQ(result.status, 1);
+  EXPECT_TRUE(contains(result.err, "cannot write the trace file '" + trace_path + "'"))
+      << result.err;
+  EXPECT_FALSE(fs::exists(file("out.npy")));
+  EXPECT_FALSE(fs::exists(trace_path));
 }
 
 TEST_F(Cli, RunExplainPrintsThePlan) {
@@ -483,6 +522,15 @@ TEST_F(Cli, DemoRunsAndChecksItself) {
   ASSERT_EQ(result.status, 0) << result.out << result.err;
   EXPECT_TRUE(contains(result.out, "jrl,ijr,ijrk,ijrl,ikmn->imn"));
   EXPECT_TRUE(contains(result.out, "OK")) << result.out;
+}
+
+TEST_F(Cli, DemoTraceIsValidJson) {
+  const std::string trace_path = file("demo.json").string();
+  const CommandResult result = run("demo --scale 50 --backend host --trace " + trace_path);
+  ASSERT_EQ(result.status, 0) << result.out << result.err;
+  EXPECT_TRUE(contains(result.out, "written to " + trace_path)) << result.out;
+  const nlohmann::json trace = nlohmann::json::parse(read_text(trace_path));
+  EXPECT_TRUE(trace.at("traceEvents").is_array());
 }
 
 TEST_F(Cli, DevicesAnswersWithOrWithoutAGpu) {
