@@ -417,5 +417,28 @@ TEST(ThreadPool, NestedCallIsRejectedNotDeadlocked) {
                Error);
 }
 
+// Long contiguous runs take the non-temporal store path: every alignment of
+// the destination and every tail length must still copy exactly.
+TEST(BlockCopy, LongContiguousRunsAtAnyAlignment) {
+  const std::int64_t length = (std::int64_t{1} << 20) + 37;
+  std::vector<unsigned char> source(static_cast<std::size_t>(length) + 64);
+  for (std::size_t index = 0; index < source.size(); ++index) {
+    source[index] = static_cast<unsigned char>(index * 131 + 7);
+  }
+  for (int offset : {0, 1, 8, 15}) {
+    for (std::int64_t trim : {0, 1, 63}) {
+      const std::int64_t count = length - trim;
+      std::vector<unsigned char> destination(static_cast<std::size_t>(count) + 32, kSentinel);
+      gather_block(source.data() + 3, {count}, {1}, 1, destination.data() + offset, nullptr);
+      for (int index = 0; index < offset; ++index) ASSERT_EQ(destination[index], kSentinel);
+      ASSERT_EQ(std::memcmp(destination.data() + offset, source.data() + 3,
+                            static_cast<std::size_t>(count)),
+                0)
+          << "offset " << offset << " trim " << trim;
+      ASSERT_EQ(destination[static_cast<std::size_t>(offset + count)], kSentinel);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace einstream::detail
