@@ -11,10 +11,20 @@
 // block's Program, the backend's fixed workspace, each input either resident
 // (copied once, whole) or streamed (`buffering` block buffers, so the next
 // block's copy overlaps the current block's compute), and the output either
-// resident or streamed back block by block. The planner picks the sliced
-// modes, block sizes, residency and loop order that fit the budget with the
-// least predicted time, where a block costs max(transfer, compute) and the
-// cost model's rates are H100 measurements (DESIGN.md, "Measured anchors").
+// resident (copied back once, whatever is sliced) or streamed back block by
+// block (then its modes are the outermost loops, so each output block is
+// finished before the next starts). The planner picks the sliced modes,
+// block sizes, residency and loop order that fit the budget with the least
+// predicted time.
+//
+// The time model follows the executor's pipeline: resident inputs cross
+// first; a streamed input crosses again only when the block indices of its
+// sliced modes change between consecutive blocks; each block costs the
+// largest of its compute (all its FLOPs, recomputation included, at the GEMM
+// rate, plus its ops' memory traffic and launch latency) and the copies it
+// overlaps (each at its rate plus one op's latency); the first block's
+// copies in and the last output block's copy back are not hidden. Rates are
+// H100 measurements (DESIGN.md, "Measured anchors").
 #pragma once
 
 #include <cstdint>
@@ -69,10 +79,15 @@ struct SlicePlan {
   std::int64_t block_count = 1;
   // Exact device bytes of one execution under this plan (the model above).
   std::uint64_t device_bytes = 0;
-  // Predictions of the time model.
+  // Predictions of the time model. The bytes are what an executor moves:
+  // each resident input's memory span once, and each streamed input block
+  // every time the block indices of that input's sliced modes change
+  // between consecutive blocks; the output's span once, or its blocks once
+  // each when it streams (an output that is read because beta is not zero
+  // is not counted).
   double bytes_to_device = 0;
   double bytes_to_host = 0;
-  double flops = 0;  // all blocks, recomputation included
+  double flops = 0;  // all blocks, recomputation included, exactly
   double seconds = 0;
 
   // The problem with each sliced mode's extent set to its block.
@@ -114,13 +129,42 @@ class BlockCursor {
   bool first_of_sum_ = true, last_of_sum_ = true;
 };
 
-// The cheapest plan that fits options.budget. Throws MemoryError naming the
-// smallest budget that works when even one-index blocks of every mode do not
-// fit. `input_strides`/`output_strides` are the caller's (they shape the
-// block Programs whose arenas are measured).
+// What plan_slices' search did: block Programs it lowered (one per distinct
+// block-size vector it evaluated exactly), block-size vectors it only
+// estimated, and moves it dismissed by memory or time floors.
+struct SliceSearchStats {
+  int lowered = 0;
+  int estimated = 0;
+  int pruned = 0;
+};
+
+// The plan with the least predicted time among those that fit
+// options.budget; the whole problem unsliced when it fits. Throws
+// MemoryError naming the least memory any plan it tried needs when none
+// fits (that budget then works). `input_strides`/`output_strides` are the
+// caller's (they shape the block Programs whose arenas are measured).
+//
+// The search works on block-size vectors. A beam descent from the whole
+// problem, halving one mode's block per level, reaches fitting plans; a
+// local search from the fastest of them then changes block counts (any
+// count, not only halvings) and moves slicing between modes along the
+// budget while the plan fits and gets faster. Lowering a block Program is
+// the expensive part (tens to hundreds of microseconds), so candidates are
+// first judged by floors and estimates that need none, and each block-size
+// vector is lowered at most once.
 SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataType dtype,
                       const std::vector<std::vector<std::int64_t>>& input_strides,
-                      const std::vector<std::int64_t>& output_strides, const SliceOptions& options);
+                      const std::vector<std::int64_t>& output_strides, const SliceOptions& options,
+                      SliceSearchStats* stats = nullptr);
+
+// The plan plan_slices would make of these block sizes (one per mode; the
+// mode's extent means not sliced): its loop order, residency under
+// options.budget, memory and predictions. device_bytes may exceed the
+// budget. For explain-style tooling and for checking the search.
+SlicePlan evaluate_slices(const Problem& problem, const ContractionPath& path, DataType dtype,
+                          const std::vector<std::vector<std::int64_t>>& input_strides,
+                          const std::vector<std::int64_t>& output_strides,
+                          const SliceOptions& options, const std::vector<std::int64_t>& blocks);
 
 // Readable account for explain(): sliced modes, blocks, residency, bytes
 // moved and predicted time.
