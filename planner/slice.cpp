@@ -44,6 +44,12 @@ constexpr int kPassLowerings = 24;
 constexpr std::int64_t kFewerCounts = 16;
 constexpr int kDivisorScan = 64;
 constexpr double kAlignment = 256;  // every device buffer is aligned to this
+// A block that is not one contiguous run crosses as many rows: each row
+// costs about this many bytes' worth of link time on top of its own (H100:
+// 26 KB rows ran at 43 GB/s against 55 GB/s contiguous), up to
+// kMostCopySlowdown, roughly what a host gather through staging costs.
+constexpr double kRowOverheadBytes = 7000;
+constexpr double kMostCopySlowdown = 3;
 
 bool contains(const std::vector<Mode>& modes, Mode mode) {
   return std::find(modes.begin(), modes.end(), mode) != modes.end();
@@ -78,6 +84,10 @@ struct BlockModel {
   std::vector<char> carries;       // per input and sliced mode: whether it carries it
   double output_slot = 0;
   bool output_sliced = false;
+  // Per streamed input and for the output: how much slower than a
+  // contiguous copy a block's copy runs (short rows).
+  std::vector<double> copy_slowdown;
+  double output_copy_slowdown = 1;
 };
 
 // A loop order (indices into BlockModel::sliced, outermost first) with the
@@ -399,7 +409,37 @@ class Evaluator {
       }
     }
     model.output_slot = output_slot(blocks);
+    for (int index = 0; index < input_count(); ++index) {
+      const ProblemOperand& input = problem_.inputs[index];
+      std::vector<std::int64_t> extents, strides;
+      for (std::size_t k = 0; k < input.modes.size(); ++k) {
+        extents.push_back(blocks[input.modes[k]]);
+        strides.push_back(input_strides_[index][input.axes[k]]);
+      }
+      model.copy_slowdown.push_back(copy_slowdown(extents, strides));
+    }
+    std::vector<std::int64_t> output_extents;
+    for (Mode mode : problem_.output) output_extents.push_back(blocks[mode]);
+    model.output_copy_slowdown = copy_slowdown(output_extents, output_strides_);
     return model;
+  }
+
+  // How much slower than a contiguous copy a block of these extents and
+  // (caller's) strides crosses: by its innermost contiguous run.
+  double copy_slowdown(const std::vector<std::int64_t>& extents,
+                       const std::vector<std::int64_t>& strides) const {
+    double run = 1;  // elements
+    bool whole = true;
+    for (std::size_t axis = extents.size(); axis-- > 0;) {
+      if (extents[axis] == 1) continue;
+      if (strides[axis] != static_cast<std::int64_t>(run)) {
+        whole = false;
+        break;
+      }
+      run *= static_cast<double>(extents[axis]);
+    }
+    if (whole) return 1;
+    return std::min(1 + kRowOverheadBytes / (run * element_), kMostCopySlowdown);
   }
 
   double memory(const BlockModel& model, const Placement& placement) const {
@@ -453,8 +493,9 @@ class Evaluator {
         if (!carried[order[level]]) repeats *= level_blocks_[level];
       }
       timing.to_device += model.pass_bytes[index] * repeats;
-      const double seconds =
-          model.pass_bytes[index] / carried_blocks / rates.host_to_device + rates.op_seconds;
+      const double seconds = model.pass_bytes[index] / carried_blocks / rates.host_to_device *
+                                 model.copy_slowdown[index] +
+                             rates.op_seconds;
       first_in += seconds;
       for (int level = 0; level <= innermost; ++level) copy_in_[level] += seconds;
     }
@@ -470,7 +511,8 @@ class Evaluator {
       while (output_levels < levels && is_output_[model.sliced[order[output_levels]].mode]) {
         output_blocks *= level_blocks_[output_levels++];
       }
-      last_out = output_full_ / output_blocks / rates.device_to_host + rates.op_seconds;
+      last_out = output_full_ / output_blocks / rates.device_to_host * model.output_copy_slowdown +
+                 rates.op_seconds;
       for (int level = 0; level < output_levels; ++level) copy_out_[level] = last_out;
       timing.to_host = output_full_;
     }
