@@ -35,7 +35,6 @@ import json
 import math
 import os
 import platform
-import re
 import shlex
 import shutil
 import statistics
@@ -47,6 +46,11 @@ import traceback
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # bench/problems.py, whatever the working directory
+
+from problems import extents_of, load_problems, parse_expression, select, sizes, slug, write_atomically  # noqa: E402
+from problems import first_line as shared_first_line  # noqa: E402
+
 KINDS = ("gemm-bound", "memory-bound", "network")
 DTYPES = {"f32": 4}
 TOLERANCE = 1e-5  # norm-wise relative error einstream must reach against float64
@@ -57,88 +61,8 @@ DEVICE_BUDGET_BYTES = 60e9
 
 
 # ---------------------------------------------------------------------------
-# The suite: parsing and validation (pure Python).
-
-
-def parse_expression(expression: str) -> tuple[list[str], str]:
-    """'ab,bc->ac' -> (['ab', 'bc'], 'ac'). The suite uses explicit outputs and
-    letters only (no ellipsis), which keeps the bookkeeping here exact."""
-    text = expression.replace(" ", "")
-    if "->" not in text:
-        raise ValueError(f"'{expression}': the suite needs an explicit output ('->')")
-    inputs, output = text.split("->")
-    terms = inputs.split(",")
-    for term in terms + [output]:
-        if not re.fullmatch(r"[a-zA-Z]*", term):
-            raise ValueError(f"'{expression}': term '{term}' has a character other than a letter")
-    if len(set(output)) != len(output):
-        raise ValueError(f"'{expression}': the output repeats a mode")
-    return terms, output
-
-
-def extents_of(problem: dict) -> dict[str, int]:
-    terms, output = parse_expression(problem["expression"])
-    shapes = problem["shapes"]
-    if len(terms) != len(shapes):
-        raise ValueError(f"{len(terms)} operands but {len(shapes)} shapes")
-    extents: dict[str, int] = {}
-    for operand, (term, shape) in enumerate(zip(terms, shapes, strict=True)):
-        if len(term) != len(shape):
-            raise ValueError(f"operand {operand} '{term}' has rank {len(term)} but shape {shape}")
-        for mode, extent in zip(term, shape, strict=True):
-            if not isinstance(extent, int) or extent <= 0:
-                raise ValueError(f"operand {operand} has extent {extent!r}")
-            if extents.setdefault(mode, extent) != extent:
-                raise ValueError(f"mode '{mode}' is {extents[mode]} and {extent}")
-    for mode in output:
-        if mode not in extents:
-            raise ValueError(f"output mode '{mode}' is in no input")
-    return extents
-
-
-def load_suite(path: str) -> list[dict]:
-    with open(path) as file:
-        document = json.load(file)
-    problems = document["problems"] if isinstance(document, dict) else document
-    names = set()
-    for index, problem in enumerate(problems):
-        where = f"{path}: problem {index} ({problem.get('name', '?')})"
-        for field in ("name", "kind", "expression", "shapes", "dtype"):
-            if field not in problem:
-                raise ValueError(f"{where}: missing field '{field}'")
-        if problem["name"] in names:
-            raise ValueError(f"{where}: duplicate name")
-        names.add(problem["name"])
-        if problem["kind"] not in KINDS:
-            raise ValueError(f"{where}: kind '{problem['kind']}' is not one of {KINDS}")
-        if problem["dtype"] not in DTYPES:
-            raise ValueError(f"{where}: dtype '{problem['dtype']}' is not one of {list(DTYPES)}")
-        try:
-            extents_of(problem)
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
-    return problems
-
-
-def select(problems: list[dict], only: str | None) -> list[dict]:
-    if not only:
-        return problems
-    wanted = [name.strip() for name in only.split(",") if name.strip()]
-    known = {problem["name"] for problem in problems}
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise SystemExit(f"--only: no problem named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return [problem for problem in problems if problem["name"] in wanted]
-
-
-def sizes(problem: dict) -> dict:
-    """Elements and bytes of the inputs and the output."""
-    extents = extents_of(problem)
-    _, output = parse_expression(problem["expression"])
-    itemsize = DTYPES[problem["dtype"]]
-    input_bytes = sum(math.prod(shape) for shape in problem["shapes"]) * itemsize
-    output_bytes = math.prod(extents[mode] for mode in output) * itemsize
-    return {"input_bytes": input_bytes, "output_bytes": output_bytes}
+# The suite's FLOPs and sizes for --dry-run (pure Python; parsing and
+# validation are in bench/problems.py).
 
 
 def naive_flops(problem: dict) -> float:
@@ -189,7 +113,7 @@ def dry_run(args: argparse.Namespace, problems: list[dict]) -> int:
     worst = 0.0
     for problem in problems:
         counts[problem["kind"]] += 1
-        size = sizes(problem)
+        size = sizes(problem, DTYPES)
         itemsize = DTYPES[problem["dtype"]]
         path = einstream_path(args.einstream, problem)
         if path is not None:
@@ -227,10 +151,6 @@ def dry_run(args: argparse.Namespace, problems: list[dict]) -> int:
 # Measuring (needs torch with CUDA, numpy and opt_einsum).
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "device"
-
-
 class EinstreamFailed(RuntimeError):
     """einstream exited with an error, timed out or printed no report."""
 
@@ -238,11 +158,7 @@ class EinstreamFailed(RuntimeError):
 def first_line(error: BaseException) -> str:
     """The gist of an error for a table cell: its first line, with its type
     unless einstream's own message already says what failed."""
-    lines = str(error).strip().splitlines()
-    text = lines[0][:400] if lines else ""
-    if isinstance(error, EinstreamFailed):
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return shared_first_line(error, untyped=(EinstreamFailed,))
 
 
 def time_calls(torch, call, repeat: int, warmup: int) -> tuple[list[float], object]:
@@ -339,7 +255,7 @@ def measure(args, problem: dict, modules: dict, scratch: str) -> dict:
         "expression": expression,
         "shapes": problem["shapes"],
         "dtype": problem["dtype"],
-        **sizes(problem),
+        **sizes(problem, DTYPES),
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
         # The run's settings travel with each record: --only merges
         # records of different runs into one file.
@@ -627,13 +543,6 @@ def write_markdown(path: str, meta: dict, records: list[dict]) -> None:
     write_atomically(path, "\n".join(lines) + "\n")
 
 
-def write_atomically(path: str, text: str) -> None:
-    partial = path + ".partial"
-    with open(partial, "w") as file:
-        file.write(text)
-    os.replace(partial, path)
-
-
 def progress_line(record: dict) -> str:
     cells = []
     for system in ("torch", "opt_einsum", "einstream"):
@@ -734,7 +643,7 @@ def run_suite(args: argparse.Namespace, suite: list[dict], problems: list[dict])
                     "expression": problem["expression"],
                     "shapes": problem["shapes"],
                     "dtype": problem["dtype"],
-                    **sizes(problem),
+                    **sizes(problem, DTYPES),
                     "error": first_line(error),
                 }
                 torch.cuda.empty_cache()
@@ -790,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or args.warmup < 0:
         parser.error("--repeat must be at least 1 and --warmup at least 0")
 
-    suite = load_suite(args.suite)
+    suite = load_problems(args.suite, KINDS, DTYPES, who="the suite")
     problems = select(suite, args.only)
     if args.dry_run:
         return dry_run(args, problems)

@@ -147,7 +147,10 @@ class Plan {
   // execution besides the operands, in bytes, known before anything runs:
   // the arena of intermediates, plus on the CUDA backend the kernel and
   // cuBLAS workspaces. Operands passed as host pointers to the CUDA backend
-  // are copied to the device on top of this.
+  // are copied to the device on top of this. This is the whole problem's
+  // need; a plan that streams (explain() shows its slicing) allocates its
+  // blocks' workspace and buffers instead, and last_report().device_bytes
+  // says how much.
   std::uint64_t workspace_bytes() const;
 
   // Bytes one execution reads and writes in its ops (intermediates
