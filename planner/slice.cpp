@@ -454,6 +454,16 @@ class Evaluator {
     return memory;
   }
 
+  // Seconds the copies of `in` and `out` seconds at link rates take when
+  // they pass through the host threads' staging (pageable memory): the
+  // threads do both in turn at Rates::staging. At least the link time.
+  double staged(double in, double out) const {
+    const Rates& rates = options_.rates;
+    const double link = std::max(in, out);
+    if (rates.staging <= 0) return link;
+    return std::max(link, (in * rates.host_to_device + out * rates.device_to_host) / rates.staging);
+  }
+
   // The pipeline under a loop order. Resident inputs cross once before the
   // first block, a resident output once after the last. A streamed input
   // crosses again whenever the block indices of its sliced modes change
@@ -520,10 +530,12 @@ class Evaluator {
     double outer = 1;
     for (int level = 0; level < levels; ++level) {
       steps += outer * (level_blocks_[level] - 1) *
-               std::max({model.compute, copy_in_[level], copy_out_[level]});
+               std::max({model.compute, copy_in_[level], copy_out_[level],
+                         staged(copy_in_[level], copy_out_[level])});
       outer *= level_blocks_[level];
     }
-    timing.seconds = before / rates.host_to_device + first_in + steps + after + last_out;
+    timing.seconds = staged(before / rates.host_to_device, 0) + staged(first_in, 0) + steps +
+                     staged(0, after) + staged(0, last_out);
     return timing;
   }
 

@@ -46,6 +46,12 @@ struct Rates {
   double gemm_flops = 51e12;     // FLOP/s (f32, TF32 off; f64 is close on an H100)
   double device_bytes = 2.9e12;  // bytes/s, device memory traffic
   double op_seconds = 5e-6;      // launch and synchronization cost of one op
+  // Bytes/s of the host threads' copies between pageable caller memory and
+  // pinned staging; 0 when the operands are page-locked (no staging). The
+  // threads gather inputs and scatter outputs in turn, so a block's copies
+  // in and out share this rate (H100 machine: 40-44 GB/s while the DMA
+  // engines read the staging buffers).
+  double staging = 0;
 };
 
 struct SliceOptions {

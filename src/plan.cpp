@@ -102,6 +102,19 @@ Backend resolve_backend(Backend requested) {
   throw Error("invalid Backend value");
 }
 
+// The slicing planner's rates. Pageable caller memory crosses through the
+// host threads' staging copies, which on the H100 machine ran at 40-44 GB/s
+// while the DMA engines read the staging buffers, and serve a block's
+// inputs and outputs in turn; so re-sending an operand costs more than the
+// 54 GB/s link suggests. The planner cannot know where the pointers will
+// point; unless the caller asks for registration, it plans for pageable.
+detail::Rates slice_rates(const Options& options) {
+  constexpr double kStagingBytesPerSecond = 40e9;
+  detail::Rates rates;
+  if (!options.register_host_memory) rates.staging = kStagingBytesPerSecond;
+  return rates;
+}
+
 // CUDA backend: when the whole problem (operands in host memory) needs more
 // device memory than the limit, plan blocks that fit and stream them. The
 // executor's exact need can exceed the planner's model by kernel
@@ -121,6 +134,7 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
 
   detail::SliceOptions slicing;
   slicing.budget = budget;
+  slicing.rates = slice_rates(state.options);
   slicing.workspace_of = [](const detail::Program& program) {
     return detail::streaming_fixed_bytes(program);
   };
@@ -199,6 +213,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   if (state->backend == Backend::host && options.memory_limit.kind == MemoryLimit::Kind::bytes) {
     detail::SliceOptions slicing;
     slicing.budget = options.memory_limit.resolve(0);
+    slicing.rates = slice_rates(options);
     state->slice = detail::plan_slices(state->problem, state->path, state->output.dtype,
                                        input_strides, state->output.effective_strides(), slicing);
     state->sliced = true;
