@@ -53,7 +53,9 @@ namespace einstream::detail {
 
 namespace {
 
-constexpr int kSlots = 2;
+// The pinned chunk ring for resident operands: chunk k+1 fills while chunk k
+// crosses.
+constexpr int kRingChunks = 2;
 // Resident operands larger than this cross through a ring of two pinned
 // chunks (pageable cudaMemcpy runs at 6-7 GB/s, pinned DMA at 54 GB/s).
 constexpr std::uint64_t kChunkBytes = std::uint64_t{64} << 20;
@@ -79,9 +81,18 @@ struct Slots {
   std::uint64_t slot_bytes = 0;
   std::uint64_t device_offset = 0;  // of slot 0 in the allocation
   std::vector<std::unique_ptr<PinnedBuffer>> staging;
-  Event copied[kSlots];    // staging -> device (or device -> staging) finished
-  Event released[kSlots];  // the last block reading (or writing) the device slot computed
-  int current = kSlots - 1;
+  int count = 0;                    // slots: the plan's buffering depth
+  std::unique_ptr<Event[]> copied;  // staging -> device (or device -> staging) finished
+  std::unique_ptr<Event[]>
+      released;  // the last block reading (or writing) the device slot computed
+  int current = 0;
+
+  void make(int slots) {
+    count = slots;
+    copied = std::make_unique<Event[]>(static_cast<std::size_t>(slots));
+    released = std::make_unique<Event[]>(static_cast<std::size_t>(slots));
+    current = slots - 1;
+  }
   std::vector<std::int64_t> key;  // block indices of the operand's sliced modes
   bool loaded = false;
   bool direct = false;  // this run DMAs the operand's blocks in place
@@ -149,7 +160,7 @@ struct StreamingExecutor::State {
   Event resident_ready;
   // The chunk ring for resident operands (allocated at first need).
   std::vector<std::unique_ptr<PinnedBuffer>> ring;
-  Event ring_copied[kSlots];
+  Event ring_copied[kRingChunks];
   StreamTimeline timeline;
   // Caller buffers this executor registered (inputs, then the output).
   std::vector<std::unique_ptr<HostRegistration>> registrations;
@@ -264,7 +275,8 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
       slots.slot_bytes = device_aligned(
           static_cast<std::uint64_t>(product(s.axis_extents(index, full_block))) * s.element);
       slots.device_offset = s.total;
-      s.total += kSlots * slots.slot_bytes;
+      slots.make(s.plan.buffering);
+      s.total += static_cast<std::uint64_t>(slots.count) * slots.slot_bytes;
     } else {
       s.resident_offset[index] = s.total;
       s.total += device_aligned(memory_span_bytes(s.inputs[index]));
@@ -274,7 +286,8 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
     s.output_slots.slot_bytes = device_aligned(
         static_cast<std::uint64_t>(product(s.axis_extents(-1, full_block))) * s.element);
     s.output_slots.device_offset = s.total;
-    s.total += kSlots * s.output_slots.slot_bytes;
+    s.output_slots.make(s.plan.buffering);
+    s.total += static_cast<std::uint64_t>(s.output_slots.count) * s.output_slots.slot_bytes;
   } else {
     s.output_offset = s.total;
     s.total += device_aligned(memory_span_bytes(s.output));
@@ -373,7 +386,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // Staging for the streamed buffers that need it (kept across runs).
   auto stage = [&](Slots& slots) {
     if (slots.direct || !slots.staging.empty()) return;
-    for (int slot = 0; slot < kSlots; ++slot) {
+    for (int slot = 0; slot < slots.count; ++slot) {
       slots.staging.push_back(std::make_unique<PinnedBuffer>(slots.slot_bytes));
     }
   };
@@ -421,7 +434,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // while the DMA engine moves chunk k out of the other.
   auto ring_ready = [&] {
     if (s.ring.empty()) {
-      for (int slot = 0; slot < kSlots; ++slot) {
+      for (int slot = 0; slot < kRingChunks; ++slot) {
         s.ring.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
       }
     }
@@ -439,7 +452,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     staged += bytes;
     ring_ready();
     for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
-      const int slot = static_cast<int>(chunk % kSlots);
+      const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
       s.ring_copied[slot].synchronize();
       timed(name, [&] {
@@ -467,7 +480,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     ring_ready();
     const std::uint64_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
     auto enqueue = [&](std::uint64_t chunk) {
-      const int slot = static_cast<int>(chunk % kSlots);
+      const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t offset = chunk * kChunkBytes;
       const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
       EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(s.ring[slot]->get(), device + offset,
@@ -481,7 +494,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       // Chunk k+1 goes to the other buffer, whose scatter (of chunk k-1)
       // is done, while chunk k is scattered.
       if (chunk + 1 < chunks) enqueue(chunk + 1);
-      const int slot = static_cast<int>(chunk % kSlots);
+      const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t offset = chunk * kChunkBytes;
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
       s.ring_copied[slot].synchronize();
@@ -524,10 +537,10 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
 
   for (Slots& slots : s.input_slots) {
     slots.loaded = false;
-    slots.current = kSlots - 1;
+    slots.current = slots.count - 1;
   }
   s.output_slots.loaded = false;
-  s.output_slots.current = kSlots - 1;
+  s.output_slots.current = s.output_slots.count - 1;
 
   // A scatter of an output block still waiting for its copy to the host.
   struct PendingScatter {
@@ -535,7 +548,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     std::vector<std::int64_t> extents;
     std::int64_t offset = 0;
   };
-  PendingScatter pending[kSlots];
+  std::vector<PendingScatter> pending(static_cast<std::size_t>(std::max(s.output_slots.count, 1)));
   const std::vector<std::int64_t>& output_strides = s.output_strides;
   auto flush = [&](int slot) {
     PendingScatter& job = pending[slot];
@@ -619,7 +632,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           }
         }
         if (!slots.loaded || key != slots.key) {
-          slots.current = (slots.current + 1) % kSlots;
+          slots.current = (slots.current + 1) % slots.count;
           const int slot = slots.current;
           slots.copied[slot].synchronize();  // its staging buffer is free again
           block_to_device(slots, slot, static_cast<const char*>(inputs[operand]) + offset * element,
@@ -640,7 +653,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       if (s.output_streamed()) {
         Slots& slots = s.output_slots;
         if (first_of_sum) {
-          slots.current = (slots.current + 1) % kSlots;
+          slots.current = (slots.current + 1) % slots.count;
           const int slot = slots.current;
           flush(slot);  // its staging buffer and device slot are free after this
           slots.copied[slot].wait_on(compute);
@@ -695,7 +708,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     } while (cursor.next());
 
     if (s.output_streamed()) {
-      for (int slot = 0; slot < kSlots; ++slot) flush(slot);
+      for (int slot = 0; slot < s.output_slots.count; ++slot) flush(slot);
     } else {
       const NvtxRange range("einstream: download output");
       const MemorySpan& span = spans.back();

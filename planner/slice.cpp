@@ -738,6 +738,7 @@ class Evaluator {
     plan.bytes_to_host = timing.to_host;
     plan.flops = model.flops;
     plan.seconds = timing.seconds;
+    plan.buffering = static_cast<int>(buffering_);
     return plan;
   }
 
@@ -1157,8 +1158,10 @@ std::string to_string(const SlicePlan& plan, const Problem& problem) {
   os << " out:" << (plan.output == Residency::resident ? "resident" : "streamed") << '\n';
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3g s", plan.seconds);
-  os << "  device bytes  " << plan.device_bytes << ", to device " << gigabytes(plan.bytes_to_device)
-     << ", to host " << gigabytes(plan.bytes_to_host) << ", predicted " << seconds << '\n';
+  os << "  device bytes  " << plan.device_bytes << " (" << plan.buffering
+     << " buffers per streamed tensor)"
+     << ", to device " << gigabytes(plan.bytes_to_device) << ", to host "
+     << gigabytes(plan.bytes_to_host) << ", predicted " << seconds << '\n';
   return os.str();
 }
 

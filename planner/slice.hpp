@@ -83,6 +83,10 @@ struct SlicePlan {
   std::vector<Residency> inputs;
   Residency output = Residency::resident;
   std::int64_t block_count = 1;
+  // Device buffers per streamed operand (and streamed output): 2 overlaps
+  // one block's copies with the previous block's compute; the backend may
+  // deepen it where the budget leaves room.
+  int buffering = 2;
   // Exact device bytes of one execution under this plan (the model above).
   std::uint64_t device_bytes = 0;
   // Predictions of the time model. The bytes are what an executor moves:

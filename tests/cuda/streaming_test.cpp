@@ -57,7 +57,7 @@ std::pair<std::uint64_t, std::uint64_t> needs(const std::string& expression,
 
 TEST(CudaStreaming, RandomProblemsMatchTheReferenceUnderTightBudgets) {
   EINSTREAM_REQUIRE_GPU();
-  int streamed = 0;
+  int streamed = 0, deep = 0;
   for (unsigned seed = 0; seed < 60; ++seed) {
     std::mt19937 random(seed);
     testing::RandomProblemLimits limits;
@@ -78,10 +78,13 @@ TEST(CudaStreaming, RandomProblemsMatchTheReferenceUnderTightBudgets) {
           problem.expression, problem.shapes, dtype, cuda_with_limit(budget), alpha, beta, random);
       EXPECT_LE(run.error, testing::tolerance(dtype)) << run.explain;
       if (run.explain.find("blocks, loop order") != std::string::npos) ++streamed;
+      if (run.explain.find("(3 buffers per streamed tensor)") != std::string::npos) ++deep;
     }
   }
-  std::printf("streamed executions: %d\n", streamed);
+  std::printf("streamed executions: %d, %d of them with three buffers\n", streamed, deep);
   EXPECT_GT(streamed, 30);
+  // Budgets just under the whole problem's leave room for a third buffer.
+  EXPECT_GT(deep, 0);
 }
 
 // A network whose inputs and output all stream, with alpha and beta.
