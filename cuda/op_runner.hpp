@@ -11,17 +11,13 @@
 
 #include "cuda/epilogue.hpp"
 #include "planner/program.hpp"
+#include "src/device_memory.hpp"
 
 namespace einstream::detail {
 
 // cuBLAS's recommended workspace on Hopper; handed to cuBLAS from our own
 // allocation so it allocates nothing behind our back.
 constexpr std::uint64_t kCublasWorkspaceBytes = std::uint64_t{32} << 20;
-constexpr std::uint64_t kDeviceAlignment = 256;
-
-inline std::uint64_t device_aligned(std::uint64_t bytes) {
-  return (bytes + kDeviceAlignment - 1) / kDeviceAlignment * kDeviceAlignment;
-}
 
 // The largest reduce workspace any op of `program` needs.
 std::uint64_t reduce_workspace(const Program& program);

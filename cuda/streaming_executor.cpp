@@ -41,6 +41,7 @@
 #include "cuda/resources.hpp"
 #include "cuda/stream_timeline.hpp"
 #include "einstream/error.hpp"
+#include "planner/block_cursor.hpp"
 #include "planner/lower.hpp"
 #include "src/device_memory.hpp"
 #include "src/host/block_copy.hpp"

@@ -5,8 +5,32 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "einstream/tensor.hpp"
+#include "src/memory_span.hpp"
 
 namespace einstream::detail {
+
+// Every buffer the CUDA backend carves from its one allocation starts on
+// this boundary.
+constexpr std::uint64_t kDeviceAlignment = 256;
+
+inline std::uint64_t device_aligned(std::uint64_t bytes) {
+  return (bytes + kDeviceAlignment - 1) / kDeviceAlignment * kDeviceAlignment;
+}
+
+// Device bytes a whole-problem execution allocates when every operand is in
+// host memory: `workspace` (device_workspace_bytes) plus each operand's
+// memory span, aligned. Above the memory limit, the plan streams.
+inline std::uint64_t whole_problem_device_bytes(std::uint64_t workspace,
+                                                const std::vector<TensorDesc>& inputs,
+                                                const TensorDesc& output) {
+  std::uint64_t bytes = workspace + device_aligned(memory_span_bytes(output));
+  for (const TensorDesc& input : inputs) bytes += device_aligned(memory_span_bytes(input));
+  return bytes;
+}
 
 class DeviceAllocation {
  public:

@@ -142,9 +142,8 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
   }
   if (device_total == 0) return;  // the executor reports the bad device index
   const std::uint64_t budget = state.options.memory_limit.resolve(device_total);
-  std::uint64_t whole =
-      detail::device_workspace_bytes(state.program) + detail::memory_span_bytes(state.output) + 256;
-  for (const TensorDesc& desc : state.inputs) whole += detail::memory_span_bytes(desc) + 256;
+  const std::uint64_t whole = detail::whole_problem_device_bytes(
+      detail::device_workspace_bytes(state.program), state.inputs, state.output);
   if (whole <= budget) return;
 
   detail::SliceOptions slicing;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "planner/block_cursor.hpp"
 #include "planner/lower.hpp"
 
 namespace einstream::detail {

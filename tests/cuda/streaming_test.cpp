@@ -12,6 +12,7 @@
 #include "einstream/error.hpp"
 #include "einstream/plan.hpp"
 #include "planner/parse.hpp"
+#include "src/device_memory.hpp"
 #include "src/memory_span.hpp"
 #include "src/reference.hpp"
 #include "tests/support/against_reference.hpp"
@@ -44,8 +45,8 @@ std::pair<std::uint64_t, std::uint64_t> needs(const std::string& expression,
   Options generous;
   generous.backend = Backend::cuda;
   const Plan plan(expression, descs, generous);
-  std::uint64_t whole = plan.workspace_bytes() + detail::memory_span_bytes(plan.output()) + 256;
-  for (const TensorDesc& desc : descs) whole += detail::memory_span_bytes(desc) + 256;
+  const std::uint64_t whole =
+      detail::whole_problem_device_bytes(plan.workspace_bytes(), descs, plan.output());
   std::uint64_t least = 0;
   try {
     Plan tiny(expression, descs, cuda_with_limit(1));

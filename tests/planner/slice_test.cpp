@@ -1,4 +1,5 @@
 #include "planner/slice.hpp"
+#include "planner/block_cursor.hpp"
 
 #include <gtest/gtest.h>
 
