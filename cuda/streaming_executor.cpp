@@ -353,7 +353,11 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     }
     if (span.end == span.begin) continue;
     const auto* begin = reinterpret_cast<const void*>(span.begin);
-    page_locked[index] = registration != nullptr || is_page_locked(begin);
+    // Both ends: a span that starts in a page-locked range (one the caller
+    // registered, say) may run past it.
+    page_locked[index] =
+        registration != nullptr ||
+        (is_page_locked(begin) && is_page_locked(reinterpret_cast<const void*>(span.end - 1)));
     if (!page_locked[index] && s.options.register_host_memory) {
       const NvtxRange range("einstream: register host memory");
       registration =

@@ -277,6 +277,42 @@ TEST(CudaHostMemory, RegisteredBuffersFollowThePointersAndAreReleased) {
   EXPECT_FALSE(page_locked(c.data()));
 }
 
+// An input whose first pages the caller registered, but not the rest: it is
+// not page-locked as a whole, so its blocks are staged (a direct DMA would
+// read unlocked pages as if they were locked).
+TEST(CudaHostMemory, PartlyRegisteredBufferIsStaged) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{4096, 256}, {256, 64}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  std::mt19937 random(18);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> a(4096 * 256), b(256 * 64), c(4096 * 64, 0.0f);
+  for (float& value : a) value = uniform(random);
+  for (float& value : b) value = uniform(random);
+  const std::size_t half = a.size() * sizeof(float) / 2;
+  EINSTREAM_CUDA_CHECK(cudaHostRegister(a.data(), half, cudaHostRegisterDefault));
+  {
+    Plan plan("ij,jk->ik", descs_of(shapes, DataType::f32),
+              cuda_with_limit(least + (whole - least) / 4));
+    plan.execute({a.data(), b.data()}, c.data());
+    EXPECT_GT(plan.last_report().blocks, 1) << plan.explain();
+    EXPECT_EQ(plan.last_report().bytes_direct, 0u) << to_string(plan.last_report());
+  }
+  EINSTREAM_CUDA_CHECK(cudaHostUnregister(a.data()));
+  double error = 0, norm = 0;
+  for (std::int64_t i = 0; i < 4096; i += 37) {
+    for (std::int64_t k = 0; k < 64; ++k) {
+      double expected = 0;
+      for (std::int64_t j = 0; j < 256; ++j) {
+        expected += static_cast<double>(a[i * 256 + j]) * b[j * 64 + k];
+      }
+      error += (c[i * 64 + k] - expected) * (c[i * 64 + k] - expected);
+      norm += expected * expected;
+    }
+  }
+  EXPECT_LE(std::sqrt(error / norm), testing::tolerance(DataType::f32));
+}
+
 // A streamed output in pinned memory with beta != 0: its blocks go up and
 // come back in place.
 TEST(CudaHostMemory, StreamedPinnedOutputWithBeta) {
