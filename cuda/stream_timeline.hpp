@@ -46,13 +46,7 @@ class StreamTimeline {
   int open(Track track, cudaStream_t stream, const std::string& name = {});
   void close(int span, cudaStream_t stream);
 
-  // Host work: time `body` on the steady clock as one span of `track`.
-  template <typename Body>
-  void host(const std::string& track, const std::string& name, Body&& body) {
-    const auto begin = std::chrono::steady_clock::now();
-    body();
-    host_span(track, name, begin, std::chrono::steady_clock::now());
-  }
+  // Host work that already ran, as one span of `track` on the steady clock.
   // Thread-safe: the staging pool's threads report their chunks here.
   void host_span(const std::string& track, const std::string& name,
                  std::chrono::steady_clock::time_point begin,

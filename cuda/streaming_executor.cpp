@@ -32,6 +32,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "cuda/check.hpp"
@@ -120,12 +121,6 @@ void enqueue_pitched(const PitchedCopies& copies, char* host, char* device, bool
   }
 }
 
-bool is_page_locked(const void* pointer) {
-  cudaPointerAttributes attributes{};
-  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
-  return attributes.type == cudaMemoryTypeHost;
-}
-
 }  // namespace
 
 std::uint64_t streaming_fixed_bytes(const Program& program) {
@@ -150,7 +145,17 @@ struct StreamingExecutor::State {
   CublasHandle cublas;
   ThreadPool pool{0};
 
-  std::map<std::vector<std::int64_t>, Program> programs;  // by level extents
+  // Everything one distinct block shape needs, computed once: the block's
+  // Program, each buffer's axis extents at the block, and how a block of
+  // each buffer splits into in-place 2-D copies (empty: it cannot).
+  struct BlockShape {
+    Program program;
+    std::vector<std::vector<std::int64_t>> input_extents;
+    std::vector<std::int64_t> output_extents;
+    std::vector<std::optional<PitchedCopies>> input_copies;
+    std::optional<PitchedCopies> output_copies;
+  };
+  std::map<std::vector<std::int64_t>, BlockShape> shapes;  // by level extents
   std::uint64_t arena_bytes = 0, reduce_bytes = 0, cublas_bytes = 0;
   std::vector<std::uint64_t> resident_offset;  // per input, when resident
   std::deque<Slots> input_slots;               // per input, when streamed (Slots do not move)
@@ -193,26 +198,64 @@ struct StreamingExecutor::State {
     return block;
   }
 
-  const Program& program_for(const std::vector<std::int64_t>& level_extents) {
-    auto found = programs.find(level_extents);
-    if (found != programs.end()) return found->second;
+  // The allocation: workspace, resident operands, then plan.buffering slots
+  // per streamed buffer.
+  void lay_out() {
+    std::vector<std::int64_t> level_extents;
+    for (const SlicedMode& sliced : plan.sliced) level_extents.push_back(sliced.block);
+    const BlockShape& full = shape_for(level_extents);
+    total = device_aligned(arena_bytes) + device_aligned(reduce_bytes) + cublas_bytes;
+    const int count = static_cast<int>(inputs.size());
+    resident_offset.assign(count, 0);
+    for (int index = 0; index < count; ++index) {
+      if (streamed(index)) {
+        Slots& slots = input_slots[index];
+        slots.slot_bytes = device_aligned(
+            static_cast<std::uint64_t>(product(full.input_extents[index])) * element);
+        slots.device_offset = total;
+        slots.make(plan.buffering);
+        total += static_cast<std::uint64_t>(slots.count) * slots.slot_bytes;
+      } else {
+        resident_offset[index] = total;
+        total += device_aligned(memory_span_bytes(inputs[index]));
+      }
+    }
+    if (output_streamed()) {
+      output_slots.slot_bytes =
+          device_aligned(static_cast<std::uint64_t>(product(full.output_extents)) * element);
+      output_slots.device_offset = total;
+      output_slots.make(plan.buffering);
+      total += static_cast<std::uint64_t>(output_slots.count) * output_slots.slot_bytes;
+    } else {
+      output_offset = total;
+      total += device_aligned(memory_span_bytes(output));
+    }
+  }
+
+  const BlockShape& shape_for(const std::vector<std::int64_t>& level_extents) {
+    auto found = shapes.find(level_extents);
+    if (found != shapes.end()) return found->second;
     Problem block = *problem;
     block.extents = mode_extents(level_extents);
+    BlockShape shape;
     // Streamed operands are packed blocks on the device; resident ones keep
     // the caller's layout.
     std::vector<std::vector<std::int64_t>> block_input_strides;
     for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
-      block_input_strides.push_back(streamed(index)
-                                        ? packed_strides(axis_extents(index, block.extents))
-                                        : input_strides[index]);
+      shape.input_extents.push_back(axis_extents(index, block.extents));
+      shape.input_copies.push_back(pitched_copies(shape.input_extents.back(), input_strides[index],
+                                                  element, kMinDirectRowBytes, kMaxDirectCopies));
+      block_input_strides.push_back(streamed(index) ? packed_strides(shape.input_extents.back())
+                                                    : input_strides[index]);
     }
+    shape.output_extents = axis_extents(-1, block.extents);
+    shape.output_copies = pitched_copies(shape.output_extents, output_strides, element,
+                                         kMinDirectRowBytes, kMaxDirectCopies);
     const std::vector<std::int64_t> block_output_strides =
-        output_streamed() ? packed_strides(axis_extents(-1, block.extents)) : output_strides;
-    const ContractionPath path = evaluate_path(block, linear);
-    return programs
-        .emplace(level_extents,
-                 lower(block, path, dtype, block_input_strides, block_output_strides))
-        .first->second;
+        output_streamed() ? packed_strides(shape.output_extents) : output_strides;
+    shape.program = lower(block, evaluate_path(block, linear), dtype, block_input_strides,
+                          block_output_strides);
+    return shapes.emplace(level_extents, std::move(shape)).first->second;
   }
 };
 
@@ -250,7 +293,7 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
     for (std::size_t level = 0; level < choices.size(); ++level) {
       level_extents.push_back(choices[level][pick[level]]);
     }
-    const Program& program = s.program_for(level_extents);
+    const Program& program = s.shape_for(level_extents).program;
     s.arena_bytes = std::max<std::uint64_t>(s.arena_bytes, program.arena_bytes);
     s.reduce_bytes = std::max<std::uint64_t>(s.reduce_bytes, reduce_workspace(program));
     gemm = gemm || has_gemm(program);
@@ -259,40 +302,21 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
     if (level == pick.size()) break;
   }
 
-  // The allocation: workspace, resident operands, slots.
-  const std::vector<std::int64_t> full_block = s.mode_extents([&] {
-    std::vector<std::int64_t> extents;
-    for (const SlicedMode& sliced : s.plan.sliced) extents.push_back(sliced.block);
-    return extents;
-  }());
   s.cublas_bytes = gemm ? kCublasWorkspaceBytes : 0;
-  s.total = device_aligned(s.arena_bytes) + device_aligned(s.reduce_bytes) + s.cublas_bytes;
-  const int count = static_cast<int>(s.inputs.size());
-  s.resident_offset.assign(count, 0);
-  s.input_slots.resize(count);
-  for (int index = 0; index < count; ++index) {
-    if (s.streamed(index)) {
-      Slots& slots = s.input_slots[index];
-      slots.slot_bytes = device_aligned(
-          static_cast<std::uint64_t>(product(s.axis_extents(index, full_block))) * s.element);
-      slots.device_offset = s.total;
-      slots.make(s.plan.buffering);
-      s.total += static_cast<std::uint64_t>(slots.count) * slots.slot_bytes;
-    } else {
-      s.resident_offset[index] = s.total;
-      s.total += device_aligned(memory_span_bytes(s.inputs[index]));
-    }
-  }
-  if (s.output_streamed()) {
-    s.output_slots.slot_bytes = device_aligned(
-        static_cast<std::uint64_t>(product(s.axis_extents(-1, full_block))) * s.element);
-    s.output_slots.device_offset = s.total;
-    s.output_slots.make(s.plan.buffering);
-    s.total += static_cast<std::uint64_t>(s.output_slots.count) * s.output_slots.slot_bytes;
-  } else {
-    s.output_offset = s.total;
-    s.total += device_aligned(memory_span_bytes(s.output));
-  }
+  s.input_slots.resize(s.inputs.size());
+  s.lay_out();
+}
+
+bool StreamingExecutor::deepen(int buffering, std::uint64_t budget) {
+  State& s = *state_;
+  if (s.memory || buffering <= s.plan.buffering) return false;
+  const int previous = s.plan.buffering;
+  s.plan.buffering = buffering;
+  s.lay_out();
+  if (s.total <= budget) return true;
+  s.plan.buffering = previous;
+  s.lay_out();
+  return false;
 }
 
 StreamingExecutor::~StreamingExecutor() {
@@ -315,15 +339,6 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   report.device_bytes = s.total;
   if (s.output.element_count() == 0) return;
   const int count = static_cast<int>(inputs.size());
-  for (int index = 0; index < count; ++index) {
-    cudaPointerAttributes attributes{};
-    EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, inputs[index]));
-    if (attributes.type == cudaMemoryTypeDevice) {
-      throw Error("backend 'cuda': input " + std::to_string(index) +
-                  " is in device memory, but this problem needs more than the memory limit and "
-                  "streams its operands from host memory; pass host pointers or raise the limit");
-    }
-  }
   std::size_t free_bytes = 0, device_total = 0;
   EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_total));
   const std::uint64_t budget = s.options.memory_limit.resolve(device_total);
@@ -370,14 +385,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // Blocks are DMA'd in place when every block shape decomposes into few
   // long rows; otherwise they are gathered through staging.
   auto decomposes = [&](int index) {
-    for (const auto& [level_extents, program] : s.programs) {
-      const std::vector<std::int64_t> block = s.mode_extents(level_extents);
-      const std::vector<std::int64_t>& strides =
-          index < 0 ? s.output_strides : s.input_strides[index];
-      if (!pitched_copies(s.axis_extents(index, block), strides, s.element, kMinDirectRowBytes,
-                          kMaxDirectCopies)) {
-        return false;
-      }
+    for (const auto& [level_extents, shape] : s.shapes) {
+      if (!(index < 0 ? shape.output_copies : shape.input_copies[index])) return false;
     }
     return true;
   };
@@ -515,7 +524,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // caller has made sure is free (to the device) or filled (to the host).
   auto block_to_device = [&](Slots& slots, int slot, const char* host,
                              const std::vector<std::int64_t>& extents,
-                             const std::vector<std::int64_t>& strides, const std::string& name) {
+                             const std::vector<std::int64_t>& strides,
+                             const std::optional<PitchedCopies>& copies, const std::string& name) {
     const std::uint64_t bytes = static_cast<std::uint64_t>(product(extents)) * s.element;
     char* device = base + slots.device_offset + slot * slots.slot_bytes;
     to_device += bytes;
@@ -523,9 +533,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       direct += bytes;
       slots.released[slot].wait_on(h2d);
       const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
-      enqueue_pitched(
-          *pitched_copies(extents, strides, s.element, kMinDirectRowBytes, kMaxDirectCopies),
-          const_cast<char*>(host), device, true, h2d);
+      enqueue_pitched(*copies, const_cast<char*>(host), device, true, h2d);
       timeline.close(span, h2d);
       return;
     }
@@ -550,7 +558,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // A scatter of an output block still waiting for its copy to the host.
   struct PendingScatter {
     int slot = -1;
-    std::vector<std::int64_t> extents;
+    const std::vector<std::int64_t>* extents = nullptr;  // a BlockShape's
     std::int64_t offset = 0;
   };
   std::vector<PendingScatter> pending(static_cast<std::size_t>(std::max(s.output_slots.count, 1)));
@@ -560,7 +568,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     if (job.slot < 0) return;
     s.output_slots.copied[slot].synchronize();
     timed(profile ? "scatter out" : "", [&] {
-      scatter_block(s.output_slots.staging[slot]->get(), job.extents, output_strides, s.element,
+      scatter_block(s.output_slots.staging[slot]->get(), *job.extents, output_strides, s.element,
                     static_cast<char*>(output) + job.offset * element, &s.pool);
     });
     job.slot = -1;
@@ -619,8 +627,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const std::vector<std::int64_t>& level_extents = cursor.level_extents();
       const bool first_of_sum = cursor.first_of_sum();
       const bool last_of_sum = cursor.last_of_sum();
-      const std::vector<std::int64_t> block = s.mode_extents(level_extents);
-      const Program& program = s.program_for(level_extents);
+      const State::BlockShape& shape = s.shape_for(level_extents);
 
       // Streamed inputs whose block changed: gather, copy.
       for (int operand = 0; operand < count; ++operand) {
@@ -641,8 +648,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           const int slot = slots.current;
           slots.copied[slot].synchronize();  // its staging buffer is free again
           block_to_device(slots, slot, static_cast<const char*>(inputs[operand]) + offset * element,
-                          s.axis_extents(operand, block), s.input_strides[operand],
-                          label("copy", operand));
+                          shape.input_extents[operand], s.input_strides[operand],
+                          shape.input_copies[operand], label("copy", operand));
           slots.copied[slot].record(h2d);
           slots.copied[slot].wait_on(compute);
           slots.key = key;
@@ -664,8 +671,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           slots.copied[slot].wait_on(compute);
           if (beta != Scalar(0.0)) {
             slots.copied[slot].wait_on(h2d);  // the slot's last block is back on the host
-            block_to_device(slots, slot, output_block, s.axis_extents(-1, block), output_strides,
-                            label("copy", -1));
+            block_to_device(slots, slot, output_block, shape.output_extents, output_strides,
+                            shape.output_copies, label("copy", -1));
             slots.released[slot].record(h2d);
             slots.released[slot].wait_on(compute);
           }
@@ -677,7 +684,8 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
 
       const int compute_span =
           timeline.open(StreamTimeline::kCompute, compute, label("compute", -2));
-      run_program(program, pointers, Epilogue::scaled(alpha, block_beta), compute, s.cublas.get());
+      run_program(shape.program, pointers, Epilogue::scaled(alpha, block_beta), compute,
+                  s.cublas.get());
       timeline.close(compute_span, compute);
       for (int operand = 0; operand < count; ++operand) {
         if (s.streamed(operand)) {
@@ -690,21 +698,19 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
         const int slot = slots.current;
         slots.released[slot].record(compute);
         slots.released[slot].wait_on(d2h);
-        const std::vector<std::int64_t> extents = s.axis_extents(-1, block);
+        const std::vector<std::int64_t>& extents = shape.output_extents;
         const std::uint64_t bytes = static_cast<std::uint64_t>(product(extents)) * s.element;
         char* device = base + slots.device_offset + slot * slots.slot_bytes;
         to_host += bytes;
         const int span = timeline.open(StreamTimeline::kD2H, d2h, label("copy back", -1));
         if (slots.direct) {
           direct += bytes;
-          enqueue_pitched(*pitched_copies(extents, output_strides, s.element, kMinDirectRowBytes,
-                                          kMaxDirectCopies),
-                          output_block, device, false, d2h);
+          enqueue_pitched(*shape.output_copies, output_block, device, false, d2h);
         } else {
           staged += bytes;
           EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(slots.staging[slot]->get(), device, bytes,
                                                cudaMemcpyDeviceToHost, d2h));
-          pending[slot] = {slot, extents, output_offset};
+          pending[slot] = {slot, &extents, output_offset};
         }
         timeline.close(span, d2h);
         slots.copied[slot].record(d2h);

@@ -61,4 +61,8 @@ void synchronize_device(int device);
 // pinned or not, and in host-only builds.
 bool is_device_pointer(const void* pointer);
 
+// Whether `pointer` is page-locked host memory (cudaMallocHost, or
+// registered); false in host-only builds.
+bool is_page_locked(const void* pointer);
+
 }  // namespace einstream::detail

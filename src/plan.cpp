@@ -115,21 +115,6 @@ detail::Rates slice_rates(const Options& options) {
   return rates;
 }
 
-// A third buffer per streamed tensor where the budget leaves room: a
-// block's copy can then start while the two before it are still in use,
-// which absorbs jitter in the host threads and the link.
-void deepen_buffering(PlanState& state, std::uint64_t budget) {
-  constexpr int kDeepBuffering = 3;
-  detail::SlicePlan deeper = state.slice;
-  deeper.buffering = kDeepBuffering;
-  auto executor = std::make_unique<detail::StreamingExecutor>(
-      state.options, state.problem, state.path, state.inputs, state.output, deeper);
-  if (executor->device_bytes() > budget) return;
-  deeper.device_bytes = executor->device_bytes();
-  state.slice = deeper;
-  state.streaming = std::move(executor);
-}
-
 // CUDA backend: when the whole problem (operands in host memory) needs more
 // device memory than the limit, plan blocks that fit and stream them. The
 // executor's exact need can exceed the planner's model by kernel
@@ -161,7 +146,14 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
         state.options, state.problem, state.path, state.inputs, state.output, state.slice);
     const std::uint64_t exact = state.streaming->device_bytes();
     if (exact <= budget) {
-      deepen_buffering(state, budget);
+      // A third buffer per streamed tensor where the budget leaves room: a
+      // block's copy can then start while the two before it are in use,
+      // which absorbs jitter in the host threads and the link.
+      constexpr int kDeepBuffering = 3;
+      if (state.streaming->deepen(kDeepBuffering, budget)) {
+        state.slice.buffering = kDeepBuffering;
+        state.slice.device_bytes = state.streaming->device_bytes();
+      }
       return;
     }
     const std::uint64_t excess = exact - budget;

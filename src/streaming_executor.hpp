@@ -26,7 +26,8 @@ class StreamingExecutor {
   StreamingExecutor(const StreamingExecutor&) = delete;
   StreamingExecutor& operator=(const StreamingExecutor&) = delete;
 
-  // out = alpha * einsum + beta * out from host operands. Throws MemoryError
+  // out = alpha * einsum + beta * out from host operands (the caller, Plan,
+  // sends device operands to the whole-problem executor). Throws MemoryError
   // before anything is allocated when the exact need exceeds the limit.
   // Fills the report's blocks, bytes each way (direct and staged), device
   // bytes, staging time, stream times, overlap and (when profiling) timeline.
@@ -35,6 +36,10 @@ class StreamingExecutor {
 
   // Exact device bytes one run allocates.
   std::uint64_t device_bytes() const;
+
+  // Before the first run: `buffering` slots per streamed buffer instead of
+  // the plan's, if the exact need stays within `budget`; says whether it did.
+  bool deepen(int buffering, std::uint64_t budget);
 
  private:
   struct State;

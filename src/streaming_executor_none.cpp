@@ -14,6 +14,7 @@ StreamingExecutor::~StreamingExecutor() = default;
 void StreamingExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar,
                             ExecutionReport&) {}
 std::uint64_t StreamingExecutor::device_bytes() const { return 0; }
+bool StreamingExecutor::deepen(int, std::uint64_t) { return false; }
 std::uint64_t streaming_fixed_bytes(const Program&) { return 0; }
 
 }  // namespace einstream::detail
