@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/device_timing.hpp"
 #include "cuda/check.hpp"
 #include "cuda/cublas_check.hpp"
 #include "einstream/plan.hpp"
@@ -57,34 +58,21 @@ const std::vector<Contraction>& contractions() {
   return list;
 }
 
-class DeviceBuffer {
+// Zero-filled device memory.
+class DeviceBuffer : public einstream::detail::bench::DeviceBuffer {
  public:
-  explicit DeviceBuffer(std::size_t bytes) {
-    EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes));
-    EINSTREAM_CUDA_CHECK(cudaMemset(pointer_, 0, bytes));
-  }
-  ~DeviceBuffer() { cudaFree(pointer_); }
-  void* get() const { return pointer_; }
-
- private:
-  void* pointer_ = nullptr;
+  explicit DeviceBuffer(std::size_t bytes) : einstream::detail::bench::DeviceBuffer(bytes, 0) {}
 };
 
+// Mean seconds of `repeats` calls of `body` (after one warm-up), on the
+// default stream.
 double seconds_per_call(const std::function<void()>& body, int repeats) {
-  cudaEvent_t start, stop;
-  EINSTREAM_CUDA_CHECK(cudaEventCreate(&start));
-  EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm up
+  einstream::detail::bench::EventTimer timer;
+  body();
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
-  EINSTREAM_CUDA_CHECK(cudaEventRecord(start));
-  for (int repeat = 0; repeat < repeats; ++repeat) body();
-  EINSTREAM_CUDA_CHECK(cudaEventRecord(stop));
-  EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop));
-  float milliseconds = 0;
-  EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start, stop));
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return milliseconds * 1e-3 / repeats;
+  return timer.seconds(nullptr, [&] {
+    for (int repeat = 0; repeat < repeats; ++repeat) body();
+  }) / repeats;
 }
 
 void BM_Contraction(benchmark::State& state) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/device_timing.hpp"
 #include "cuda/check.hpp"
 #include "cuda/permute.hpp"
 
@@ -28,46 +29,8 @@ struct PermuteCase {
   std::vector<int> perm;  // result axis k is source axis perm[k]
 };
 
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::size_t bytes) { EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes)); }
-  ~DeviceBuffer() { cudaFree(pointer_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  void* get() const { return pointer_; }
-
- private:
-  void* pointer_ = nullptr;
-};
-
-class EventPair {
- public:
-  EventPair() {
-    EINSTREAM_CUDA_CHECK(cudaEventCreate(&start_));
-    EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  ~EventPair() {
-    cudaEventDestroy(start_);
-    cudaEventDestroy(stop_);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-
-  // Seconds the work enqueued by `body` takes on the default stream.
-  double seconds(const std::function<void()>& body) {
-    EINSTREAM_CUDA_CHECK(cudaEventRecord(start_, nullptr));
-    body();
-    EINSTREAM_CUDA_CHECK(cudaEventRecord(stop_, nullptr));
-    EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float milliseconds = 0;
-    EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start_, stop_));
-    return milliseconds * 1e-3;
-  }
-
- private:
-  cudaEvent_t start_ = nullptr;
-  cudaEvent_t stop_ = nullptr;
-};
+using bench::DeviceBuffer;
+using bench::EventTimer;
 
 Extents row_major(const Extents& extents) {
   Extents strides(extents.size());
@@ -91,29 +54,20 @@ void run_permute(benchmark::State& state, const PermuteCase& problem) {
   }
   const TensorLayout result_layout{source_layout.extents, row_major(source_layout.extents)};
 
-  DeviceBuffer source(bytes);
-  DeviceBuffer result(bytes);
-  EINSTREAM_CUDA_CHECK(cudaMemset(source.get(), kSourceFillByte, bytes));
-  EINSTREAM_CUDA_CHECK(cudaMemset(result.get(), 0, bytes));
-  EventPair events;
+  const DeviceBuffer source(bytes, kSourceFillByte);
+  const DeviceBuffer result(bytes, 0);
+  EventTimer timer;
   const auto run_once = [&] {
     permute(problem.dtype, source.get(), source_layout, result.get(), result_layout,
             Epilogue::plain(), nullptr);
   };
-  events.seconds(run_once);  // warm-up: module load, first touch
-
-  double copy_seconds = 0;
-  for (int repeat = 0; repeat < kCopyRepeats; ++repeat) {
-    copy_seconds += events.seconds([&] {
-      EINSTREAM_CUDA_CHECK(
-          cudaMemcpyAsync(result.get(), source.get(), bytes, cudaMemcpyDeviceToDevice, nullptr));
-    });
-  }
-  copy_seconds /= kCopyRepeats;
+  timer.seconds(nullptr, run_once);  // warm-up: module load, first touch
+  const double copy_seconds =
+      bench::copy_seconds(source.get(), result.get(), bytes, nullptr, timer, kCopyRepeats);
 
   double permute_seconds = 0;
   for (auto _ : state) {
-    const double seconds = events.seconds(run_once);
+    const double seconds = timer.seconds(nullptr, run_once);
     state.SetIterationTime(seconds);
     permute_seconds += seconds;
   }

@@ -15,9 +15,11 @@
 #include <functional>
 #include <vector>
 
+#include "bench/cuda/device_timing.hpp"
 #include "cuda/check.hpp"
 #include "cuda/elementwise.hpp"
 #include "cuda/reduce.hpp"
+#include "cuda/resources.hpp"
 
 namespace einstream::detail {
 namespace {
@@ -25,64 +27,13 @@ namespace {
 constexpr int kCopyRepeats = 5;
 constexpr std::int64_t kGiBOfFloats = std::int64_t{1} << 28;
 
-class DeviceBuffer {
+using bench::copy_seconds;
+using bench::EventTimer;
+
+// Filled with 0x3c3c3c3c, about 0.0115 as f32: finite values, no denormals.
+class DeviceBuffer : public bench::DeviceBuffer {
  public:
-  explicit DeviceBuffer(std::size_t bytes) {
-    if (bytes == 0) return;
-    EINSTREAM_CUDA_CHECK(cudaMalloc(&pointer_, bytes));
-    // 0x3c3c3c3c is about 0.0115 as f32: finite values, no denormals.
-    EINSTREAM_CUDA_CHECK(cudaMemset(pointer_, 0x3c, bytes));
-  }
-  ~DeviceBuffer() {
-    if (pointer_ != nullptr) cudaFree(pointer_);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  void* get() const { return pointer_; }
-
- private:
-  void* pointer_ = nullptr;
-};
-
-class Stream {
- public:
-  Stream() { EINSTREAM_CUDA_CHECK(cudaStreamCreate(&stream_)); }
-  ~Stream() { cudaStreamDestroy(stream_); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_ = nullptr;
-};
-
-class EventTimer {
- public:
-  EventTimer() {
-    EINSTREAM_CUDA_CHECK(cudaEventCreate(&start_));
-    EINSTREAM_CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  ~EventTimer() {
-    cudaEventDestroy(start_);
-    cudaEventDestroy(stop_);
-  }
-  EventTimer(const EventTimer&) = delete;
-  EventTimer& operator=(const EventTimer&) = delete;
-
-  // Seconds the work `launch` puts on `stream` takes on the device.
-  double seconds(cudaStream_t stream, const std::function<void()>& launch) {
-    EINSTREAM_CUDA_CHECK(cudaEventRecord(start_, stream));
-    launch();
-    EINSTREAM_CUDA_CHECK(cudaEventRecord(stop_, stream));
-    EINSTREAM_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float milliseconds = 0;
-    EINSTREAM_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start_, stop_));
-    return milliseconds * 1e-3;
-  }
-
- private:
-  cudaEvent_t start_ = nullptr;
-  cudaEvent_t stop_ = nullptr;
+  explicit DeviceBuffer(std::size_t bytes) : bench::DeviceBuffer(bytes, 0x3c) {}
 };
 
 bool have_gpu() {
@@ -90,29 +41,16 @@ bool have_gpu() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-// Median time of a device-to-device copy moving `bytes_moved` in all.
-double copy_seconds(std::size_t bytes_moved, cudaStream_t stream, EventTimer& timer) {
-  const std::size_t half = bytes_moved / 2;
-  DeviceBuffer from(half), to(half);
-  std::vector<double> times;
-  for (int repeat = 0; repeat <= kCopyRepeats; ++repeat) {
-    const double time = timer.seconds(stream, [&] {
-      EINSTREAM_CUDA_CHECK(
-          cudaMemcpyAsync(to.get(), from.get(), half, cudaMemcpyDeviceToDevice, stream));
-    });
-    if (repeat > 0) times.push_back(time);  // the first warms up
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 // Times `launch` once per benchmark iteration and reports bandwidth against
 // the copy of the same bytes.
 void run_timed(benchmark::State& state, std::size_t bytes_moved,
                const std::function<void(cudaStream_t)>& launch) {
-  Stream stream;
+  const Stream stream;
   EventTimer timer;
-  const double copy = copy_seconds(bytes_moved, stream.get(), timer);
+  // A copy moving bytes_moved in all: half read, half written.
+  const DeviceBuffer from(bytes_moved / 2), to(bytes_moved / 2);
+  const double copy =
+      copy_seconds(from.get(), to.get(), bytes_moved / 2, stream.get(), timer, kCopyRepeats);
   launch(stream.get());  // warm-up
   EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   double total = 0;

@@ -52,6 +52,7 @@
 #include "cuda/resources.hpp"
 #include "einstream/einstream.hpp"
 #include "src/device_memory.hpp"
+#include "src/host/thread_pool.hpp"
 
 namespace {
 
@@ -344,16 +345,11 @@ std::vector<OocProblem> load_problems(const std::string& path) {
 
 // ------------------------------------------------------------ host memory
 
-// Runs body(begin, end) over [0, count) on every hardware thread.
+// Runs body(begin, end) over [0, count) on the host threads (fills of up
+// to 90 GB must take seconds).
 void parallel_for(std::int64_t count, const std::function<void(std::int64_t, std::int64_t)>& body) {
-  const std::int64_t threads = std::max<std::int64_t>(
-      1, std::min<std::int64_t>(std::thread::hardware_concurrency(), count / (1 << 16) + 1));
-  std::vector<std::thread> workers;
-  for (std::int64_t thread = 1; thread < threads; ++thread) {
-    workers.emplace_back(body, count * thread / threads, count * (thread + 1) / threads);
-  }
-  body(0, count / threads);
-  for (std::thread& worker : workers) worker.join();
+  static einstream::detail::ThreadPool pool;
+  pool.parallel_for(count, body);
 }
 
 // Uniform in [-1, 1) from a counter-based hash (splitmix64's finalizer), so
