@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "einstream/error.hpp"
+#include "planner/checked_math.hpp"
 
 namespace einstream::detail {
 
@@ -41,6 +42,14 @@ struct ModeTensor {
   std::int64_t stride(Mode mode) const { return view.layout.strides[axis_of(mode)]; }
   std::int64_t element_count() const { return view.layout.element_count(); }
 };
+
+// Bytes an op reads and writes over `tensors`, in double: an estimate for
+// the cost model, which must not overflow where the counts are large.
+double traffic_bytes(std::initializer_list<const ModeTensor*> tensors, std::int64_t element_bytes) {
+  double elements = 0;
+  for (const ModeTensor* tensor : tensors) elements += static_cast<double>(tensor->element_count());
+  return elements * static_cast<double>(element_bytes);
+}
 
 // A group of modes merged into one matrix dimension.
 struct Group {
@@ -227,7 +236,7 @@ class Lowering {
     op.sources = {reordered(tensor, order)};
     op.result = packed.view;
     op.note = note;
-    op.bytes = 2.0 * static_cast<double>(packed.element_count() * element_bytes_);
+    op.bytes = 2.0 * traffic_bytes({&packed}, element_bytes_);
     emit(std::move(op));
     ++program_.permutes_inserted;
     return packed;
@@ -248,8 +257,7 @@ class Lowering {
     op.result = result.view;
     op.writes_output = writes_output;
     op.flops = static_cast<double>(tensor.element_count());
-    op.bytes =
-        static_cast<double>((tensor.element_count() + result.element_count()) * element_bytes_);
+    op.bytes = traffic_bytes({&tensor, &result}, element_bytes_);
     if (op.kind == OpKind::permute) ++program_.permutes_inserted;
     emit(std::move(op));
     return result;
@@ -324,8 +332,7 @@ class Lowering {
     op.result = result.view;
     op.writes_output = target != nullptr;
     op.flops = static_cast<double>(result.element_count());
-    op.bytes = static_cast<double>(
-        (a.element_count() + b.element_count() + result.element_count()) * element_bytes_);
+    op.bytes = traffic_bytes({&a, &b, &result}, element_bytes_);
     emit(std::move(op));
     return result;
   }
@@ -424,8 +431,7 @@ class Lowering {
     op.writes_output = direct;
     op.flops = 2.0 * static_cast<double>(op.batch) * static_cast<double>(op.m) *
                static_cast<double>(op.n) * static_cast<double>(op.k);
-    op.bytes = static_cast<double>(
-        (a.element_count() + b.element_count() + result.element_count()) * element_bytes_);
+    op.bytes = traffic_bytes({&a, &b, &result}, element_bytes_);
     emit(std::move(op));
 
     if (target && !direct) {
@@ -456,8 +462,14 @@ class Lowering {
     std::vector<int> order(program_.buffers.size());
     std::iota(order.begin(), order.end(), 0);
     auto bytes_of = [&](int index) {
-      const std::int64_t bytes = program_.buffers[index].elements * element_bytes_;
-      return (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+      std::int64_t bytes = 0;
+      if (!checked_multiply(program_.buffers[index].elements, element_bytes_, &bytes) ||
+          !checked_add(bytes, kArenaAlignment - 1, &bytes)) {
+        throw ShapeError("intermediate " + std::to_string(index) + " of " +
+                         std::to_string(program_.buffers[index].elements) +
+                         " elements takes more bytes than a 64-bit count holds");
+      }
+      return bytes / kArenaAlignment * kArenaAlignment;
     };
     std::stable_sort(order.begin(), order.end(),
                      [&](int x, int y) { return bytes_of(x) > bytes_of(y); });
@@ -478,7 +490,13 @@ class Lowering {
         offset = std::max(offset, range.second);
       }
       buffer.offset_bytes = offset;
-      program_.arena_bytes = std::max(program_.arena_bytes, offset + bytes_of(index));
+      std::int64_t end = 0;
+      if (!checked_add(offset, bytes_of(index), &end)) {
+        throw ShapeError(
+            "the intermediates of this contraction take more bytes than a 64-bit "
+            "count holds");
+      }
+      program_.arena_bytes = std::max(program_.arena_bytes, end);
       placed.push_back(index);
     }
   }

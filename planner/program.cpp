@@ -3,13 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
-namespace einstream::detail {
+#include "einstream/error.hpp"
+#include "planner/checked_math.hpp"
 
-std::int64_t TensorLayout::element_count() const {
-  std::int64_t count = 1;
-  for (std::int64_t extent : extents) count *= extent;
-  return count;
-}
+namespace einstream::detail {
 
 std::string to_string(OpKind kind) {
   switch (kind) {
@@ -66,6 +63,20 @@ std::string human_bytes(double bytes) {
 }
 
 }  // namespace
+
+std::int64_t TensorLayout::element_count() const {
+  for (std::int64_t extent : extents) {
+    if (extent == 0) return 0;
+  }
+  std::int64_t count = 1;
+  for (std::int64_t extent : extents) {
+    if (!checked_multiply(count, extent, &count)) {
+      throw ShapeError("a tensor of extents " + join(extents) +
+                       " has more elements than a 64-bit count holds");
+    }
+  }
+  return count;
+}
 
 std::string to_string(const TensorLayout& layout) {
   return join(layout.extents) + ":" + join(layout.strides);

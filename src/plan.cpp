@@ -12,6 +12,7 @@
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
 #include "planner/slice.hpp"
+#include "src/desc_check.hpp"
 #include "src/device_executor.hpp"
 #include "src/device_memory.hpp"
 #include "src/devices.hpp"
@@ -65,21 +66,6 @@ detail::PathSearchOptions path_search_options(const Options& options, DataType d
 }
 
 using detail::PlanState;
-
-void check_strides(const TensorDesc& desc, const std::string& what) {
-  if (!desc.strides.empty() && desc.strides.size() != desc.extents.size()) {
-    throw ShapeError(what + " " + to_string(desc) + " has " + std::to_string(desc.strides.size()) +
-                     " strides for " + std::to_string(desc.extents.size()) +
-                     " extents: expected one stride per axis (or none for C order)");
-  }
-  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
-    if (desc.extents[axis] < 0) {
-      throw ShapeError(what + " " + to_string(desc) + " has negative extent " +
-                       std::to_string(desc.extents[axis]) + " on axis " + std::to_string(axis));
-    }
-  }
-  desc.element_count();  // throws on overflow
-}
 
 Backend resolve_backend(Backend requested) {
   switch (requested) {
@@ -181,7 +167,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
                        " but input 0 has " + to_string(inputs[0].dtype) +
                        ": all operands must share one data type");
     }
-    check_strides(inputs[index], what);
+    detail::check_desc(inputs[index], what);
   }
 
   std::vector<std::vector<std::int64_t>> shapes;
@@ -198,12 +184,13 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   state->path_info.seconds = std::chrono::duration<double>(stop - start).count();
 
   const TensorDesc expected(inputs[0].dtype, state->problem.output_extents());
+  detail::check_desc(expected, "the result of '" + state->expression + "',");
   if (output != nullptr) {
     if (output->dtype != expected.dtype || output->extents != expected.extents) {
       throw ShapeError("output " + to_string(*output) + " does not match the result of '" +
                        state->expression + "': expected " + to_string(expected) + " (any strides)");
     }
-    check_strides(*output, "output");
+    detail::check_desc(*output, "output");
     if (!detail::elements_are_distinct(output->extents, output->effective_strides())) {
       throw ShapeError("output " + to_string(*output) +
                        " has strides under which distinct elements share memory");
@@ -275,25 +262,34 @@ Plan::~Plan() = default;
 Plan::Plan(Plan&&) noexcept = default;
 Plan& Plan::operator=(Plan&&) noexcept = default;
 
-const std::string& Plan::expression() const { return state_->expression; }
-const std::vector<TensorDesc>& Plan::inputs() const { return state_->inputs; }
-const TensorDesc& Plan::output() const { return state_->output; }
-const Options& Plan::options() const { return state_->options; }
-Backend Plan::backend() const { return state_->backend; }
-const PathInfo& Plan::path() const { return state_->path_info; }
+detail::PlanState& Plan::state() const {
+  if (!state_) {
+    throw Error(
+        "this Plan was moved from: it holds no plan; use the Plan it was moved to, or "
+        "assign a new Plan to it");
+  }
+  return *state_;
+}
+
+const std::string& Plan::expression() const { return state().expression; }
+const std::vector<TensorDesc>& Plan::inputs() const { return state().inputs; }
+const TensorDesc& Plan::output() const { return state().output; }
+const Options& Plan::options() const { return state().options; }
+Backend Plan::backend() const { return state().backend; }
+const PathInfo& Plan::path() const { return state().path_info; }
 std::uint64_t Plan::workspace_bytes() const {
-  if (state_->backend == Backend::cuda) return detail::device_workspace_bytes(state_->program);
+  if (state().backend == Backend::cuda) return detail::device_workspace_bytes(state_->program);
   return static_cast<std::uint64_t>(state_->program.arena_bytes);
 }
 
 double Plan::bytes_moved() const {
   double bytes = 0;
-  for (const detail::Op& op : state_->program.ops) bytes += op.bytes;
+  for (const detail::Op& op : state().program.ops) bytes += op.bytes;
   return bytes;
 }
 
 std::string Plan::explain() const {
-  const PlanState& state = *state_;
+  const PlanState& state = this->state();
   const detail::Problem& problem = state.problem;
   std::ostringstream os;
   os << "einstream plan for '" << state.expression << "'\n";
@@ -335,10 +331,11 @@ std::string Plan::explain() const {
   return os.str();
 }
 
-const ExecutionReport& Plan::last_report() const { return state_->report; }
+const ExecutionReport& Plan::last_report() const { return state().report; }
 
 void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                    Scalar beta) {
+  state();  // throws on a moved-from Plan
   const auto start = std::chrono::steady_clock::now();
   ExecutionReport report;
   report.backend = state_->backend;
@@ -415,8 +412,13 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
 PathInfo contraction_path(std::string_view expression,
                           const std::vector<std::vector<std::int64_t>>& shapes,
                           const Options& options, DataType dtype) {
+  for (std::size_t index = 0; index < shapes.size(); ++index) {
+    detail::check_desc(TensorDesc(dtype, shapes[index]), "operand " + std::to_string(index));
+  }
   const auto start = std::chrono::steady_clock::now();
   const detail::Problem problem = detail::parse(expression, shapes);
+  detail::check_desc(TensorDesc(dtype, problem.output_extents()),
+                     "the result of '" + std::string(expression) + "',");
   const detail::ContractionPath path =
       detail::find_path(problem, options.path, path_search_options(options, dtype));
   const auto stop = std::chrono::steady_clock::now();

@@ -133,6 +133,8 @@ class Plan {
   Plan(std::string_view expression, std::vector<TensorDesc> inputs, TensorDesc output,
        const Options& options = {});
   ~Plan();
+  // A moved-from Plan holds nothing: every method but assignment and the
+  // destructor throws Error saying so.
   Plan(Plan&&) noexcept;
   Plan& operator=(Plan&&) noexcept;
 
@@ -173,6 +175,8 @@ class Plan {
  private:
   void execute_on_backend(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                           Scalar beta, ExecutionReport& report);
+  // The plan's state; throws Error on a moved-from Plan.
+  detail::PlanState& state() const;
 
   std::unique_ptr<detail::PlanState> state_;
 };

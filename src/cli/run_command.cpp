@@ -1,6 +1,8 @@
 // einstream run EXPR IN.npy... -o OUT.npy: evaluate an expression on .npy
 // files. The output is computed in memory and only then written (atomically),
 // so a failure leaves -o untouched.
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 
 #include "einstream/error.hpp"
 #include "src/cli/commands.hpp"
+#include "src/desc_check.hpp"
 #include "src/npy.hpp"
 
 namespace einstream::cli {
@@ -25,6 +28,33 @@ struct RunFlags {
   bool report = false;
   std::string trace;  // empty: no trace
 };
+
+// The result's bytes in host memory, refused with a clear message (not a
+// crash, a hang or an overcommitted allocation) when the machine cannot
+// hold them.
+std::vector<unsigned char> allocate_output(const TensorDesc& output) {
+  const std::int64_t bytes = detail::checked_byte_count(output, "the output");
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  const double physical = pages > 0 && page_size > 0
+                              ? static_cast<double>(pages) * static_cast<double>(page_size)
+                              : 0.0;
+  const auto refuse = [&] {
+    return Error("the output " + to_string(output) + " needs " + std::to_string(bytes) +
+                 " bytes of host memory" +
+                 (physical > 0 ? ", more than this machine's " +
+                                     std::to_string(static_cast<std::uint64_t>(physical)) + " bytes"
+                               : std::string()));
+  };
+  if (physical > 0 && static_cast<double>(bytes) > physical) throw refuse();
+  try {
+    return std::vector<unsigned char>(static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    throw refuse();
+  } catch (const std::length_error&) {
+    throw refuse();
+  }
+}
 
 void run(const RunFlags& flags) {
   std::optional<TraceFile> trace;
@@ -49,8 +79,7 @@ void run(const RunFlags& flags) {
   if (flags.explain) std::cout << plan.explain();
 
   const TensorDesc& output = plan.output();
-  std::vector<unsigned char> result(static_cast<std::size_t>(output.element_count()) *
-                                    size_of(output.dtype));
+  std::vector<unsigned char> result = allocate_output(output);
   const auto start = std::chrono::steady_clock::now();
   plan.execute(pointers, result.data());
   const auto stop = std::chrono::steady_clock::now();

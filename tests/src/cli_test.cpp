@@ -266,6 +266,54 @@ TEST_F(Cli, RunFailuresReportOnStderrAndLeaveTheOutputAlone) {
   EXPECT_EQ(files, 1);
 }
 
+// A header-only .npy file (no data) whose header says `shape` and '<f8'.
+std::string header_only_npy(const std::string& shape) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }";
+  header += std::string(64 - (10 + header.size() + 1) % 64, ' ') + "\n";
+  std::string file = "\x93NUMPY";
+  file += '\x01';
+  file += '\x00';
+  file += static_cast<char>(header.size() & 0xFF);
+  file += static_cast<char>((header.size() >> 8) & 0xFF);
+  return file + header;
+}
+
+// Regression: a crafted header whose result's byte count wraps 64 bits used
+// to allocate 32 KiB and overflow it (heap-buffer-overflow in the host
+// executor's store); results too large for the machine used to hang.
+TEST_F(Cli, RunRefusesResultsWhoseSizeOverflowsOrExceedsMemory) {
+  struct Crafted {
+    std::string shape;
+    std::string message;
+  };
+  const std::vector<Crafted> cases = {
+      {"(0, 2305843009213698048)", "does not fit a signed 64-bit integer"},
+      {"(0, 9223372036854775807)", "does not fit a signed 64-bit integer"},
+      {"(0, 1152921504606846976)", "does not fit a signed 64-bit integer"},
+      {"(0, 1099511627776)", "bytes of host memory"},
+  };
+  const fs::path output = file("out.npy");
+  for (const Crafted& crafted : cases) {
+    SCOPED_TRACE(crafted.shape);
+    const fs::path input = file("crafted.npy");
+    {
+      std::ofstream stream(input, std::ios::binary);
+      stream << header_only_npy(crafted.shape);
+    }
+    const CommandResult result =
+        run("run 'ij->j' '" + input.string() + "' -o '" + output.string() + "' --backend host");
+    EXPECT_EQ(result.status, 1) << result.err;
+    EXPECT_TRUE(contains(result.err, crafted.message)) << result.err;
+    EXPECT_FALSE(fs::exists(output));
+  }
+}
+
+TEST_F(Cli, PathRefusesShapesWhoseSizeOverflows) {
+  const CommandResult result = run("path 'ij,jk->ik' --shapes '[[9223372036854775807,3],[3,4]]'");
+  EXPECT_NE(result.status, 0);
+  EXPECT_TRUE(contains(result.err, "does not fit a signed 64-bit integer")) << result.err;
+}
+
 TEST_F(Cli, PathJsonIsOneObjectInOptEinsumFormat) {
   const CommandResult result =
       run("path 'ij,jk,k->i' --shapes '[[100,100],[100,100],[100]]' --json");

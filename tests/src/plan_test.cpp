@@ -240,12 +240,58 @@ TEST(PlanErrors, ParseAndShapeErrorsReachTheCaller) {
   EXPECT_THROW(Plan("ij", {}), Error);
 }
 
+TEST(PlanErrors, SizesThatOverflowAreRefusedWhereTheyEnter) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  // An input with no elements whose result would have 2^61 + 4096 f64
+  // elements: the result's byte count wraps 64 bits, so it is refused.
+  const std::int64_t wide = (std::int64_t{1} << 61) + 4096;
+  const std::string message = message_of<ShapeError>([&] {
+    Plan("ij->j", {f64({0, wide})}, Options{});
+  });
+  EXPECT_TRUE(contains(message, "the result of 'ij->j'")) << message;
+  EXPECT_TRUE(contains(message, "byte count")) << message;
+  EXPECT_THROW(Plan("ij,jk->ik", {f64({kMax, 3}), f64({3, 4})}), ShapeError);
+  EXPECT_THROW(Plan("i->i", {TensorDesc(DataType::f64, {3}, {kMax / 2})}), ShapeError);
+  EXPECT_THROW(contraction_path("ij,jk->ik", {{kMax, 3}, {3, 4}}), ShapeError);
+  EXPECT_THROW(
+      contraction_path("ij,jk->ik", {{std::int64_t{1} << 40, 0}, {0, std::int64_t{1} << 40}}),
+      ShapeError);
+  // Empty inputs with a representable result are fine: zeros.
+  Plan empty("ij,jk->ik", {f64({2, 0}), f64({0, 3})}, Options{});
+  std::vector<double> out(6, 7.0);
+  empty.execute({nullptr, nullptr}, out.data());
+  EXPECT_EQ(out, std::vector<double>(6, 0.0));
+}
+
 TEST(Plan, MovesKeepTheirState) {
   Plan first("i->", {f64({3})});
   Plan second = std::move(first);
   const std::vector<double> x = {1, 2, 3};
   double sum = 0;
   second.execute({x.data()}, &sum);
+  EXPECT_EQ(sum, 6);
+}
+
+TEST(PlanErrors, EveryMethodOfAMovedFromPlanThrows) {
+  Plan first("i->", {f64({3})});
+  Plan second = std::move(first);
+  const Plan& moved = first;  // NOLINT(bugprone-use-after-move): the point of the test
+  const double x[3] = {1, 2, 3};
+  double sum = 0;
+  EXPECT_TRUE(contains(message_of<Error>([&] { (void)moved.explain(); }), "moved from"));
+  EXPECT_THROW((void)moved.expression(), Error);
+  EXPECT_THROW((void)moved.inputs(), Error);
+  EXPECT_THROW((void)moved.output(), Error);
+  EXPECT_THROW((void)moved.options(), Error);
+  EXPECT_THROW((void)moved.backend(), Error);
+  EXPECT_THROW((void)moved.path(), Error);
+  EXPECT_THROW((void)moved.workspace_bytes(), Error);
+  EXPECT_THROW((void)moved.bytes_moved(), Error);
+  EXPECT_THROW((void)moved.last_report(), Error);
+  EXPECT_THROW(first.execute({x}, &sum), Error);
+  // Assigning a new Plan makes it usable again.
+  first = Plan("i->", {f64({3})});
+  first.execute({x}, &sum);
   EXPECT_EQ(sum, 6);
 }
 
