@@ -89,11 +89,18 @@ struct Slots {
       released;  // the last block reading (or writing) the device slot computed
   int current = 0;
 
+  // Sizes the slots; their CUDA events are made at the first run
+  // (make_events), so planning creates no CUDA object.
   void make(int slots) {
     count = slots;
-    copied = std::make_unique<Event[]>(static_cast<std::size_t>(slots));
-    released = std::make_unique<Event[]>(static_cast<std::size_t>(slots));
+    copied.reset();
+    released.reset();
     current = slots - 1;
+  }
+  void make_events() {
+    if (copied) return;
+    copied = std::make_unique<Event[]>(static_cast<std::size_t>(count));
+    released = std::make_unique<Event[]>(static_cast<std::size_t>(count));
   }
   std::vector<std::int64_t> key;  // block indices of the operand's sliced modes
   bool loaded = false;
@@ -141,9 +148,20 @@ struct StreamingExecutor::State {
   DataType dtype = DataType::f32;
   std::size_t element = 4;
 
-  Stream compute, h2d, d2h;
-  CublasHandle cublas;
-  ThreadPool pool{0};
+  // The CUDA objects and host threads of execution, made at the first run:
+  // building a Plan creates none.
+  struct Resources {
+    Stream compute, h2d, d2h;
+    CublasHandle cublas;
+    ThreadPool pool{0};
+    Event resident_ready;
+    // The chunk ring for resident operands (its buffers allocated at first need).
+    std::vector<std::unique_ptr<PinnedBuffer>> ring;
+    Event ring_copied[kRingChunks];
+  };
+  std::unique_ptr<Resources> resources;
+  // Device bytes one run may use: the memory limit, resolved when planning.
+  std::uint64_t budget = 0;
 
   // Everything one distinct block shape needs, computed once: the block's
   // Program, each buffer's axis extents at the block, and how a block of
@@ -163,10 +181,6 @@ struct StreamingExecutor::State {
   Slots output_slots;
   std::uint64_t total = 0;
   std::unique_ptr<DeviceAllocation> memory;
-  Event resident_ready;
-  // The chunk ring for resident operands (allocated at first need).
-  std::vector<std::unique_ptr<PinnedBuffer>> ring;
-  Event ring_copied[kRingChunks];
   StreamTimeline timeline;
   // Caller buffers this executor registered (inputs, then the output).
   std::vector<std::unique_ptr<HostRegistration>> registrations;
@@ -261,11 +275,11 @@ struct StreamingExecutor::State {
 
 StreamingExecutor::StreamingExecutor(const Options& options, const Problem& problem,
                                      const ContractionPath& path, std::vector<TensorDesc> inputs,
-                                     TensorDesc output, SlicePlan plan) {
-  EINSTREAM_CUDA_CHECK(cudaSetDevice(options.device));
+                                     TensorDesc output, SlicePlan plan, std::uint64_t budget) {
   state_ = std::make_unique<State>();
   State& s = *state_;
   s.options = options;
+  s.budget = budget;
   s.problem = &problem;
   s.linear = path.linear();
   s.inputs = std::move(inputs);
@@ -275,9 +289,6 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   for (const TensorDesc& desc : s.inputs) s.input_strides.push_back(desc.effective_strides());
   s.output_strides = s.output.effective_strides();
   s.element = size_of(s.dtype);
-  EINSTREAM_CUBLAS_CHECK(cublasSetStream(s.cublas.get(), s.compute.get()));
-  EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(
-      s.cublas.get(), options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
 
   // Every distinct block shape: each level's full block and its shorter last one.
   std::vector<std::vector<std::int64_t>> choices;
@@ -307,20 +318,20 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   s.lay_out();
 }
 
-bool StreamingExecutor::deepen(int buffering, std::uint64_t budget) {
+bool StreamingExecutor::deepen(int buffering) {
   State& s = *state_;
   if (s.memory || buffering <= s.plan.buffering) return false;
   const int previous = s.plan.buffering;
   s.plan.buffering = buffering;
   s.lay_out();
-  if (s.total <= budget) return true;
+  if (s.total <= s.budget) return true;
   s.plan.buffering = previous;
   s.lay_out();
   return false;
 }
 
 StreamingExecutor::~StreamingExecutor() {
-  if (state_) {
+  if (state_ && state_->resources) {
     cudaSetDevice(state_->options.device);
     cudaDeviceSynchronize();
   }
@@ -339,15 +350,23 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   report.device_bytes = s.total;
   if (s.output.element_count() == 0) return;
   const int count = static_cast<int>(inputs.size());
-  std::size_t free_bytes = 0, device_total = 0;
-  EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_total));
-  const std::uint64_t budget = s.options.memory_limit.resolve(device_total);
-  if (s.total > budget) {
+  if (s.total > s.budget) {
     throw MemoryError("backend 'cuda': the sliced plan needs " + std::to_string(s.total) +
-                          " bytes of device memory, over the limit of " + std::to_string(budget) +
+                          " bytes of device memory, over the limit of " + std::to_string(s.budget) +
                           " bytes",
-                      s.total, budget);
+                      s.total, s.budget);
   }
+  if (!s.resources) {
+    auto made = std::make_unique<State::Resources>();
+    EINSTREAM_CUBLAS_CHECK(cublasSetStream(made->cublas.get(), made->compute.get()));
+    EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(made->cublas.get(), s.options.allow_tf32
+                                                                     ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                     : CUBLAS_PEDANTIC_MATH));
+    s.resources = std::move(made);
+  }
+  State::Resources& r = *s.resources;
+  for (Slots& slots : s.input_slots) slots.make_events();
+  s.output_slots.make_events();
 
   // Where the caller's buffers live: page-locked ones are DMA'd in place.
   // Registrations follow the pointers: a buffer registered for an earlier
@@ -410,15 +429,15 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   if (s.output_streamed()) stage(s.output_slots);
 
   char* base = static_cast<char*>(s.memory->get());
-  const cudaStream_t compute = s.compute.get();
-  const cudaStream_t h2d = s.h2d.get();
-  const cudaStream_t d2h = s.d2h.get();
+  const cudaStream_t compute = r.compute.get();
+  const cudaStream_t h2d = r.h2d.get();
+  const cudaStream_t d2h = r.d2h.get();
   const std::int64_t element = static_cast<std::int64_t>(s.element);
   StreamTimeline& timeline = s.timeline;
   const bool profile = s.options.profile;
   timeline.start(h2d, profile);
   if (profile) {
-    s.pool.set_chunk_observer([&timeline](int thread, std::chrono::steady_clock::time_point begin,
+    r.pool.set_chunk_observer([&timeline](int thread, std::chrono::steady_clock::time_point begin,
                                           std::chrono::steady_clock::time_point end) {
       timeline.host_span("host thread " + std::to_string(thread), "copy", begin, end);
     });
@@ -447,9 +466,9 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
   // pinned chunk ring, the pool copying chunk k+1 into one pinned buffer
   // while the DMA engine moves chunk k out of the other.
   auto ring_ready = [&] {
-    if (s.ring.empty()) {
+    if (r.ring.empty()) {
       for (int slot = 0; slot < kRingChunks; ++slot) {
-        s.ring.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
+        r.ring.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
       }
     }
   };
@@ -468,16 +487,16 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
       const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
-      s.ring_copied[slot].synchronize();
+      r.ring_copied[slot].synchronize();
       timed(name, [&] {
-        gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, s.ring[slot]->get(),
-                     &s.pool);
+        gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, r.ring[slot]->get(),
+                     &r.pool);
       });
       const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
       EINSTREAM_CUDA_CHECK(
-          cudaMemcpyAsync(device + offset, s.ring[slot]->get(), size, cudaMemcpyHostToDevice, h2d));
+          cudaMemcpyAsync(device + offset, r.ring[slot]->get(), size, cudaMemcpyHostToDevice, h2d));
       timeline.close(span, h2d);
-      s.ring_copied[slot].record(h2d);
+      r.ring_copied[slot].record(h2d);
     }
   };
   auto download = [&](const char* device, char* host, std::uint64_t bytes, bool locked) {
@@ -497,11 +516,11 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t offset = chunk * kChunkBytes;
       const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
-      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(s.ring[slot]->get(), device + offset,
+      EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(r.ring[slot]->get(), device + offset,
                                            std::min(kChunkBytes, bytes - offset),
                                            cudaMemcpyDeviceToHost, d2h));
       timeline.close(span, d2h);
-      s.ring_copied[slot].record(d2h);
+      r.ring_copied[slot].record(d2h);
     };
     enqueue(0);
     for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -511,10 +530,10 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const int slot = static_cast<int>(chunk % kRingChunks);
       const std::uint64_t offset = chunk * kChunkBytes;
       const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
-      s.ring_copied[slot].synchronize();
+      r.ring_copied[slot].synchronize();
       timed("scatter out", [&] {
-        scatter_block(s.ring[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,
-                      &s.pool);
+        scatter_block(r.ring[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,
+                      &r.pool);
       });
     }
   };
@@ -539,7 +558,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     }
     staged += bytes;
     timed(name, [&] {
-      gather_block(host, extents, strides, s.element, slots.staging[slot]->get(), &s.pool);
+      gather_block(host, extents, strides, s.element, slots.staging[slot]->get(), &r.pool);
     });
     slots.released[slot].wait_on(h2d);
     const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
@@ -569,7 +588,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
     s.output_slots.copied[slot].synchronize();
     timed(profile ? "scatter out" : "", [&] {
       scatter_block(s.output_slots.staging[slot]->get(), *job.extents, output_strides, s.element,
-                    static_cast<char*>(output) + job.offset * element, &s.pool);
+                    static_cast<char*>(output) + job.offset * element, &r.pool);
     });
     job.slot = -1;
   };
@@ -602,11 +621,11 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       }
       resident_output = device + (reinterpret_cast<std::uintptr_t>(output) - span.begin);
     }
-    s.resident_ready.record(h2d);
-    s.resident_ready.wait_on(compute);
+    r.resident_ready.record(h2d);
+    r.resident_ready.wait_on(compute);
     if (s.cublas_bytes > 0) {
       EINSTREAM_CUBLAS_CHECK(cublasSetWorkspace(
-          s.cublas.get(), base + device_aligned(s.arena_bytes) + device_aligned(s.reduce_bytes),
+          r.cublas.get(), base + device_aligned(s.arena_bytes) + device_aligned(s.reduce_bytes),
           s.cublas_bytes));
     }
 
@@ -685,7 +704,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const int compute_span =
           timeline.open(StreamTimeline::kCompute, compute, label("compute", -2));
       run_program(shape.program, pointers, Epilogue::scaled(alpha, block_beta), compute,
-                  s.cublas.get());
+                  r.cublas.get());
       timeline.close(compute_span, compute);
       for (int operand = 0; operand < count; ++operand) {
         if (s.streamed(operand)) {
@@ -727,15 +746,15 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       download(base + s.output_offset, reinterpret_cast<char*>(span.begin), span.end - span.begin,
                output_page_locked);
     }
-    s.compute.synchronize();
-    s.d2h.synchronize();
-    s.h2d.synchronize();
-    s.pool.set_chunk_observer({});
+    r.compute.synchronize();
+    r.d2h.synchronize();
+    r.h2d.synchronize();
+    r.pool.set_chunk_observer({});
   } catch (...) {
     cudaStreamSynchronize(compute);
     cudaStreamSynchronize(h2d);
     cudaStreamSynchronize(d2h);
-    s.pool.set_chunk_observer({});
+    r.pool.set_chunk_observer({});
     throw;
   }
   report.bytes_to_device = to_device;

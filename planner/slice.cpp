@@ -769,14 +769,21 @@ class Evaluator {
 // The search over block-size vectors (see plan_slices).
 class SliceSearch {
  public:
-  SliceSearch(const Problem& problem, Evaluator& evaluator, SliceSearchStats* stats)
-      : problem_(problem), evaluator_(evaluator), stats_(stats) {}
+  SliceSearch(const Problem& problem, Evaluator& evaluator, bool pipeline, SliceSearchStats* stats)
+      : problem_(problem), evaluator_(evaluator), pipeline_(pipeline), stats_(stats) {}
 
   SlicePlan run() {
     const Blocks whole = problem_.extents;
     {
       const SlicePlan& plan = evaluate(whole);
-      if (evaluator_.fits(plan)) return finish(whole);
+      if (evaluator_.fits(plan)) {
+        if (!pipeline_) return finish(whole);
+        // Fits: slicing can only pay by overlapping copies with compute, so
+        // climb from the whole problem while the time model says faster.
+        Blocks state = whole;
+        climb(state, plan.seconds);
+        return finish(state);
+      }
     }
     // Every mode in blocks of one index: usually the least memory there is,
     // and when even the operands' least memory is over the budget, nothing
@@ -1042,6 +1049,7 @@ class SliceSearch {
 
   const Problem& problem_;
   Evaluator& evaluator_;
+  bool pipeline_ = false;
   SliceSearchStats* stats_;
   std::uint64_t least_ = std::numeric_limits<std::uint64_t>::max();
   std::set<Blocks> seen_;
@@ -1062,7 +1070,7 @@ SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataT
                       const std::vector<std::int64_t>& output_strides, const SliceOptions& options,
                       SliceSearchStats* stats) {
   Evaluator evaluator(problem, path, dtype, input_strides, output_strides, options);
-  return SliceSearch(problem, evaluator, stats).run();
+  return SliceSearch(problem, evaluator, options.pipeline, stats).run();
 }
 
 SlicePlan evaluate_slices(const Problem& problem, const ContractionPath& path, DataType dtype,

@@ -65,6 +65,11 @@ struct SliceOptions {
   std::function<std::uint64_t(const Program&)> workspace_of;
   // Block buffers per streamed operand: 2 overlaps copy and compute.
   int buffering = 2;
+  // When the whole problem fits: also search sliced plans and keep one the
+  // time model predicts faster (block k+1's copies overlapping block k's
+  // compute and block k-1's copy back). A backend that overlaps copies with
+  // compute (CUDA) sets it; without it a fitting problem runs unsliced.
+  bool pipeline = false;
   Rates rates;
 };
 
@@ -114,7 +119,8 @@ struct SliceSearchStats {
 };
 
 // The plan with the least predicted time among those that fit
-// options.budget; the whole problem unsliced when it fits. Throws
+// options.budget; the whole problem unsliced when it fits (unless
+// options.pipeline finds a faster sliced one). Throws
 // MemoryError naming the least memory any plan it tried needs when none
 // fits (that budget then works). `input_strides`/`output_strides` are the
 // caller's (they shape the block Programs whose arenas are measured).

@@ -101,11 +101,14 @@ detail::Rates slice_rates(const Options& options) {
   return rates;
 }
 
-// CUDA backend: when the whole problem (operands in host memory) needs more
-// device memory than the limit, plan blocks that fit and stream them. The
-// executor's exact need can exceed the planner's model by kernel
-// workspaces of the block shapes, so the budget given to the planner
-// shrinks by the excess until the executor fits.
+// CUDA backend, operands in host memory: the slice plan the streaming
+// executor runs, the whole problem being its one-block case. Over the
+// budget the problem is cut into blocks that fit; within it, blocks are cut
+// only where the time model predicts that overlapping block k+1's copies
+// with block k's compute pays. Pageable memory always crosses through
+// pinned staging. The executor's exact need can exceed the planner's model
+// by kernel workspaces of the block shapes, so the budget given to the
+// planner shrinks by the excess until the executor fits.
 void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t>>& input_strides) {
   std::uint64_t device_total = 0;
   for (const detail::DeviceInfo& info : detail::list_devices()) {
@@ -113,12 +116,10 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
   }
   if (device_total == 0) return;  // the executor reports the bad device index
   const std::uint64_t budget = state.options.memory_limit.resolve(device_total);
-  const std::uint64_t whole = detail::whole_problem_device_bytes(
-      detail::device_workspace_bytes(state.program), state.inputs, state.output);
-  if (whole <= budget) return;
 
   detail::SliceOptions slicing;
   slicing.budget = budget;
+  slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
   slicing.workspace_of = [](const detail::Program& program) {
     return detail::streaming_fixed_bytes(program);
@@ -127,19 +128,18 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
     state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
                                       state.output.effective_strides(), slicing);
     state.sliced = true;
-    if (state.slice.sliced.empty()) return;  // fits after all (the model's view)
     state.streaming = std::make_unique<detail::StreamingExecutor>(
-        state.options, state.problem, state.path, state.inputs, state.output, state.slice);
+        state.options, state.problem, state.path, state.inputs, state.output, state.slice, budget);
     const std::uint64_t exact = state.streaming->device_bytes();
     if (exact <= budget) {
       // A third buffer per streamed tensor where the budget leaves room: a
       // block's copy can then start while the two before it are in use,
       // which absorbs jitter in the host threads and the link.
       constexpr int kDeepBuffering = 3;
-      if (state.streaming->deepen(kDeepBuffering, budget)) {
+      if (!state.slice.sliced.empty() && state.streaming->deepen(kDeepBuffering)) {
         state.slice.buffering = kDeepBuffering;
-        state.slice.device_bytes = state.streaming->device_bytes();
       }
+      state.slice.device_bytes = state.streaming->device_bytes();
       return;
     }
     const std::uint64_t excess = exact - budget;
@@ -278,7 +278,10 @@ const Options& Plan::options() const { return state().options; }
 Backend Plan::backend() const { return state().backend; }
 const PathInfo& Plan::path() const { return state().path_info; }
 std::uint64_t Plan::workspace_bytes() const {
-  if (state().backend == Backend::cuda) return detail::device_workspace_bytes(state_->program);
+  if (state().backend == Backend::cuda) {
+    if (state_->streaming) return state_->streaming->device_bytes();
+    return detail::device_workspace_bytes(state_->program);
+  }
   return static_cast<std::uint64_t>(state_->program.arena_bytes);
 }
 

@@ -1,6 +1,6 @@
-// CUDA backend for problems over the device budget: runs a SlicePlan block
-// by block with transfers overlapped with compute. Declared without CUDA
-// headers; implemented in cuda/streaming_executor.cpp (host-only builds:
+// CUDA backend for host operands: runs a SlicePlan block by block with
+// transfers overlapped with compute (the whole problem is the one-block case). Declared without
+// CUDA headers; implemented in cuda/streaming_executor.cpp (host-only builds:
 // src/streaming_executor_none.cpp, where construction throws).
 #pragma once
 
@@ -18,10 +18,15 @@ namespace einstream::detail {
 class StreamingExecutor {
  public:
   // `problem` must outlive the executor. Lowers one Program per distinct
-  // block extents (edge blocks are shorter) and sizes every buffer. Reads
-  // the device, TF32, memory limit, profiling and host registration options.
+  // block extents (edge blocks are shorter) and sizes every buffer; creates
+  // no CUDA object (streams, events, cuBLAS handle and host threads are made
+  // at the first run). Reads the device, TF32, profiling and host
+  // registration options; `budget` is the memory limit, resolved when
+  // planning. An unsliced plan is the one-block case: every operand
+  // resident, pageable ones crossing through a pinned ring.
   StreamingExecutor(const Options& options, const Problem& problem, const ContractionPath& path,
-                    std::vector<TensorDesc> inputs, TensorDesc output, SlicePlan plan);
+                    std::vector<TensorDesc> inputs, TensorDesc output, SlicePlan plan,
+                    std::uint64_t budget);
   ~StreamingExecutor();
   StreamingExecutor(const StreamingExecutor&) = delete;
   StreamingExecutor& operator=(const StreamingExecutor&) = delete;
@@ -38,8 +43,8 @@ class StreamingExecutor {
   std::uint64_t device_bytes() const;
 
   // Before the first run: `buffering` slots per streamed buffer instead of
-  // the plan's, if the exact need stays within `budget`; says whether it did.
-  bool deepen(int buffering, std::uint64_t budget);
+  // the plan's, if the exact need stays within the budget; says whether it did.
+  bool deepen(int buffering);
 
  private:
   struct State;

@@ -145,14 +145,13 @@ class Plan {
   // The backend execute() runs on (never Backend::automatic).
   Backend backend() const;
   const PathInfo& path() const;
-  // Exact device (or host, for the host backend) working memory of one
-  // execution besides the operands, in bytes, known before anything runs:
-  // the arena of intermediates, plus on the CUDA backend the kernel and
-  // cuBLAS workspaces. Operands passed as host pointers to the CUDA backend
-  // are copied to the device on top of this. This is the whole problem's
-  // need; a plan that streams (explain() shows its slicing) allocates its
-  // blocks' workspace and buffers instead, and last_report().device_bytes
-  // says how much.
+  // Exact memory one execution allocates, in bytes, known before anything
+  // runs. Host backend: the arena of intermediates. CUDA backend with the
+  // operands in host memory (the usual case): every device byte of the
+  // execution, i.e. the arena, kernel and cuBLAS workspaces, resident
+  // operands' spans and the block buffers of streamed ones (equal to
+  // last_report().device_bytes). With operands in device memory the whole
+  // problem runs in place and allocates the arena and workspaces only.
   std::uint64_t workspace_bytes() const;
 
   // Bytes one execution reads and writes in its ops (intermediates

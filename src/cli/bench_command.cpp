@@ -283,10 +283,13 @@ void bench(const BenchFlags& flags) {
     bytes = static_cast<double>(input_bytes + output_bytes);
     bytes_kind = "inputs+output";
   }
-  const std::uint64_t device_bytes = plan.workspace_bytes() + input_bytes + output_bytes;
-
   const Operands operands(inputs, plan.output(), backend, device);
   const Timings timings = time_executions(plan, operands, flags.warmup, flags.repeat);
+  // What the executions allocated (operands on the device run in place)
+  // plus the operands themselves.
+  const std::uint64_t device_bytes =
+      (plan.backend() == Backend::cuda ? plan.last_report().device_bytes : plan.workspace_bytes()) +
+      input_bytes + output_bytes;
   const double flops = plan.path().flops;
   const double flops_per_second = timings.median > 0 ? flops / timings.median : 0;
   const double bytes_per_second = timings.median > 0 ? bytes / timings.median : 0;

@@ -253,20 +253,24 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
     pointers.push_back(host.back().data());
   }
   std::vector<double> out(40 * 50);
-  // Two executions reuse one allocation; host operands add their spans.
+  // Two executions reuse one allocation, exactly the plan's workspace: the
+  // arena, workspaces and the host operands' spans on the device.
   plan.execute(pointers, out.data());
   plan.execute(pointers, out.data());
-  std::uint64_t staged = 0;
-  for (const auto& bytes : host) staged += (bytes.size() + 255) / 256 * 256;
-  staged += (out.size() * sizeof(double) + 255) / 256 * 256;
-  const MemoryLimit exact = MemoryLimit::from_bytes(plan.workspace_bytes() + staged);
+  std::uint64_t spans = 0;
+  for (const auto& bytes : host) spans += (bytes.size() + 255) / 256 * 256;
+  spans += (out.size() * sizeof(double) + 255) / 256 * 256;
+  EXPECT_EQ(plan.last_report().device_bytes, plan.workspace_bytes());
+  EXPECT_GE(plan.workspace_bytes(), spans);
   Options exact_options = options;
-  exact_options.memory_limit = exact;
+  exact_options.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes());
   Plan fits(expression, descs, exact_options);
   EXPECT_NO_THROW(fits.execute(pointers, out.data()));
-  // One byte less: the whole problem no longer fits, so the plan slices it
-  // and streams the blocks instead.
-  exact_options.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() + staged - 1);
+  EXPECT_EQ(fits.last_report().device_bytes, fits.workspace_bytes());
+  EXPECT_LE(fits.workspace_bytes(), plan.workspace_bytes());
+  // Under the whole problem's need the plan slices it and streams the
+  // blocks instead, and still allocates exactly its workspace.
+  exact_options.memory_limit = MemoryLimit::from_bytes(spans - 1);
   Plan streams(expression, descs, exact_options);
   EXPECT_NE(streams.explain().find("blocks, loop order"), std::string::npos) << streams.explain();
   EXPECT_NO_THROW(streams.execute(pointers, out.data()));
@@ -280,7 +284,8 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
   EXPECT_GE(report.bytes_to_device, input_bytes);
   EXPECT_GE(report.bytes_to_host, out.size() * sizeof(double));
   EXPECT_GT(report.seconds, 0);
-  EXPECT_LE(report.device_bytes, plan.workspace_bytes() + staged - 1);
+  EXPECT_EQ(report.device_bytes, streams.workspace_bytes());
+  EXPECT_LE(report.device_bytes, spans - 1);
 }
 
 TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {
