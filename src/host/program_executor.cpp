@@ -176,9 +176,11 @@ class Runner {
       for (std::int64_t row = 0; row < op.m; ++row) {
         for (std::int64_t column = 0; column < op.n; ++column) {
           Acc sum = 0;
-          const T* a_row = a + batch * as[0] + row * as[1];
-          const T* b_column = b + batch * bs[0] + column * bs[2];
+          // With k == 0 the sources hold no elements and may be null (an
+          // empty arena), so no pointer into them is formed.
           for (std::int64_t inner = 0; inner < op.k; ++inner) {
+            const T* a_row = a + batch * as[0] + row * as[1];
+            const T* b_column = b + batch * bs[0] + column * bs[2];
             sum +=
                 static_cast<Acc>(a_row[inner * as[2]]) * static_cast<Acc>(b_column[inner * bs[1]]);
           }
