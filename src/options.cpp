@@ -1,9 +1,11 @@
 // String forms of the Options enums and the memory-limit syntax shared by the
 // API and the CLI.
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "einstream/error.hpp"
@@ -83,65 +85,151 @@ std::string lower(std::string text) {
   return text;
 }
 
-// Multiplier of a size suffix, or 0 when the suffix is unknown.
-double suffix_scale(const std::string& suffix) {
+constexpr double kTwoTo64 = 18446744073709551616.0;
+
+// Multiplier of a size suffix (lower case), or 0 when the suffix is unknown.
+// The one-letter forms are binary, as in Slurm, PBS and `ls -h`: numpy and
+// torch users who write 4G mean 4 GiB.
+std::uint64_t suffix_scale(const std::string& suffix) {
   struct Unit {
     const char* name;
-    double scale;
+    std::uint64_t scale;
   };
   static const Unit kUnits[] = {
-      {"b", 1.0},         {"kb", 1e3},           {"mb", 1e6},
-      {"gb", 1e9},        {"tb", 1e12},          {"kib", 1024.0},
-      {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0},
+      {"b", 1},
+      {"kb", 1000},
+      {"mb", 1000000},
+      {"gb", 1000000000},
+      {"tb", 1000000000000},
+      {"kib", 1ull << 10},
+      {"mib", 1ull << 20},
+      {"gib", 1ull << 30},
+      {"tib", 1ull << 40},
+      {"k", 1ull << 10},
+      {"m", 1ull << 20},
+      {"g", 1ull << 30},
+      {"t", 1ull << 40},
   };
   for (const Unit& unit : kUnits) {
     if (suffix == unit.name) return unit.scale;
   }
-  return 0.0;
+  return 0;
+}
+
+// The length of the decimal number at the start of `text` (digits, an
+// optional fraction, an optional exponent), or 0 when there is none. strtod
+// alone would also take hex ("0x10"), "inf" and "nan".
+// `has_point` says whether it has a decimal point.
+std::size_t decimal_length(const std::string& text, bool* has_point) {
+  std::size_t at = 0;
+  std::size_t digits = 0;
+  while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) ++at, ++digits;
+  *has_point = false;
+  if (at < text.size() && text[at] == '.') {
+    *has_point = true;
+    ++at;
+    while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) ++at, ++digits;
+  }
+  if (digits == 0) return 0;
+  if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    std::size_t exponent = at + 1;
+    if (exponent < text.size() && (text[exponent] == '+' || text[exponent] == '-')) ++exponent;
+    const std::size_t exponent_digits = exponent;
+    while (exponent < text.size() && std::isdigit(static_cast<unsigned char>(text[exponent]))) {
+      ++exponent;
+    }
+    if (exponent > exponent_digits) at = exponent;
+  }
+  return at;
+}
+
+std::string trimmed(const std::string& text) {
+  std::size_t begin = 0;
+  std::size_t end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return text.substr(begin, end - begin);
 }
 
 }  // namespace
 
+// Grammar: NUMBER [SUFFIX | '%'], NUMBER a plain decimal (digits, optional
+// fraction and exponent; no sign, hex, inf or nan). Without a suffix a
+// number below 1 or written with a point up to 1.0 is a fraction, an
+// integer of at least 2 is bytes, and a bare "1" is refused because both
+// readings (one byte, the whole device) are plausible.
 MemoryLimit MemoryLimit::parse(const std::string& text) {
   const std::string usage =
-      "expected bytes with an optional suffix (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. "
-      "'4GiB', or a fraction of device memory in (0, 1], e.g. '0.5'";
-  std::size_t begin = 0;
-  while (begin < text.size() && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  const char* start = text.c_str() + begin;
-  char* end = nullptr;
-  const double number = std::strtod(start, &end);
-  if (end == start || !std::isfinite(number)) {
-    throw Error("invalid memory limit '" + text + "': " + usage);
+      "expected bytes with an optional suffix (B, KB, MB, GB, TB; KiB, MiB, GiB, TiB; K, M, G, T "
+      "mean KiB, MiB, GiB, TiB), e.g. '4GiB' or '4G', a percentage of device memory in (0, "
+      "100], e.g. '90%', or a fraction of device memory in (0, 1], e.g. '0.5' or '1.0'";
+  const auto invalid = [&](const std::string& why) {
+    return Error("invalid memory limit '" + text + "': " + why + "; " + usage);
+  };
+  const std::string body = trimmed(text);
+  if (body.empty()) throw invalid("it is empty");
+  if (body[0] == '-') throw invalid("it is negative");
+  bool has_point = false;
+  const std::size_t length = decimal_length(body, &has_point);
+  if (length == 0) throw invalid("it does not start with a decimal number");
+  const std::string number_text = body.substr(0, length);
+  const std::string suffix = trimmed(body.substr(length));
+  // "0x10" would otherwise read as 0 with an unknown suffix "x10".
+  if (number_text == "0" && !suffix.empty() && (suffix[0] == 'x' || suffix[0] == 'X')) {
+    throw invalid("hexadecimal is not accepted");
   }
-  std::string suffix(end);
-  while (!suffix.empty() && std::isspace(static_cast<unsigned char>(suffix.front()))) {
-    suffix.erase(suffix.begin());
-  }
-  while (!suffix.empty() && std::isspace(static_cast<unsigned char>(suffix.back()))) {
-    suffix.pop_back();
+  const double number = std::strtod(number_text.c_str(), nullptr);
+  if (!std::isfinite(number)) throw invalid("the number is out of range");
+
+  if (suffix == "%") {
+    if (!(number > 0.0 && number <= 100.0)) throw invalid("a percentage must lie in (0, 100]");
+    return from_fraction(number / 100.0);
   }
   if (suffix.empty()) {
-    if (number > 0.0 && number <= 1.0) return from_fraction(number);
-    if (number > 1.0 && number == std::floor(number)) {
-      return from_bytes(static_cast<std::uint64_t>(number));
+    if (number > 0.0 && number < 1.0) return from_fraction(number);
+    if (number == 1.0) {
+      if (has_point) return from_fraction(1.0);
+      throw invalid(
+          "'1' is ambiguous: write '1.0' or '100%' for all of device memory, or '1B' for one byte");
     }
-    throw Error("invalid memory limit '" + text + "': " + usage);
+    if (number == 0.0) throw invalid("it must be positive");
+    if (number != std::floor(number)) {
+      throw invalid("a number without a suffix is a fraction in (0, 1] or a whole number of bytes");
+    }
   }
-  const double scale = suffix_scale(lower(suffix));
-  if (scale == 0.0) {
-    throw Error("invalid memory limit '" + text + "': unknown suffix '" + suffix + "'; " + usage);
+  const std::uint64_t scale = suffix.empty() ? 1 : suffix_scale(lower(suffix));
+  if (scale == 0) throw invalid("unknown suffix '" + suffix + "'");
+
+  std::uint64_t bytes = 0;
+  const bool digits_only = number_text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits_only) {
+    // Exact integer arithmetic, so 18446744073709551615 is allowed and one
+    // more is not (a double cannot tell them apart).
+    errno = 0;
+    const unsigned long long count = std::strtoull(number_text.c_str(), nullptr, 10);
+    if (errno == ERANGE || count > std::numeric_limits<std::uint64_t>::max() / scale) {
+      throw invalid("it is out of range: at most 18446744073709551615 bytes (16 EiB)");
+    }
+    bytes = static_cast<std::uint64_t>(count) * scale;
+  } else {
+    const double scaled = std::floor(number * static_cast<double>(scale));
+    // Checked before the conversion: a double at or above 2^64 has no
+    // uint64 value.
+    if (!(scaled < kTwoTo64)) {
+      throw invalid("it is out of range: at most 18446744073709551615 bytes (16 EiB)");
+    }
+    bytes = static_cast<std::uint64_t>(scaled);
   }
-  const double bytes = std::floor(number * scale);
-  if (!(bytes >= 1.0) || bytes > 1.8e19) {
-    throw Error("invalid memory limit '" + text + "': must be at least 1 byte; " + usage);
-  }
-  return from_bytes(static_cast<std::uint64_t>(bytes));
+  if (bytes == 0) throw invalid("it must be at least 1 byte");
+  return from_bytes(bytes);
 }
 
 std::uint64_t MemoryLimit::resolve(std::uint64_t device_bytes) const {
-  if (kind == Kind::bytes) return static_cast<std::uint64_t>(value);
-  return static_cast<std::uint64_t>(std::floor(value * static_cast<double>(device_bytes)));
+  // value is a double: limits near 2^64 round up to it, which has no uint64.
+  const double bytes =
+      kind == Kind::bytes ? value : std::floor(value * static_cast<double>(device_bytes));
+  if (!(bytes < kTwoTo64)) return std::numeric_limits<std::uint64_t>::max();
+  return bytes > 0.0 ? static_cast<std::uint64_t>(bytes) : 0;
 }
 
 std::string to_string(const MemoryLimit& limit) {

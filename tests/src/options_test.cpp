@@ -24,27 +24,91 @@ TEST(MemoryLimit, SuffixesAreDecimalOrBinary) {
   EXPECT_EQ(parsed_bytes("1.5gib"), 3ull << 29);
 }
 
+TEST(MemoryLimit, OneLetterSuffixesAreBinary) {
+  EXPECT_EQ(parsed_bytes("4G"), 4ull << 30);
+  EXPECT_EQ(parsed_bytes("4g"), 4ull << 30);
+  EXPECT_EQ(parsed_bytes("4K"), 4096u);
+  EXPECT_EQ(parsed_bytes("4M"), 4ull << 20);
+  EXPECT_EQ(parsed_bytes("4T"), 4ull << 40);
+  EXPECT_EQ(parsed_bytes("1.5 G"), 3ull << 29);
+}
+
 TEST(MemoryLimit, PlainIntegersAboveOneAreBytes) {
   EXPECT_EQ(parsed_bytes("1000000"), 1000000u);
   EXPECT_EQ(parsed_bytes("1e9"), 1000000000u);
+  EXPECT_EQ(parsed_bytes("2"), 2u);
+  EXPECT_EQ(parsed_bytes("1B"), 1u);
 }
 
 TEST(MemoryLimit, NumbersInUnitIntervalAreFractionsOfDeviceMemory) {
   const MemoryLimit half = MemoryLimit::parse("0.5");
   EXPECT_EQ(half.kind, MemoryLimit::Kind::fraction);
   EXPECT_EQ(half.resolve(1000), 500u);
-  const MemoryLimit all = MemoryLimit::parse("1");
-  EXPECT_EQ(all.kind, MemoryLimit::Kind::fraction);
-  EXPECT_EQ(all.resolve(80ull << 30), 80ull << 30);
+  for (const char* text : {"1.0", "1.", "100%", " 100 % "}) {
+    const MemoryLimit all = MemoryLimit::parse(text);
+    EXPECT_EQ(all.kind, MemoryLimit::Kind::fraction) << text;
+    EXPECT_EQ(all.resolve(80ull << 30), 80ull << 30) << text;
+  }
 }
 
-TEST(MemoryLimit, MalformedSizesAreErrorsThatShowTheSyntax) {
-  for (const char* text : {"", "abc", "-1", "0", "1.5", "4XB", "0GiB", "GiB", "nan", "-2GiB"}) {
+TEST(MemoryLimit, PercentagesAreFractionsOfDeviceMemory) {
+  const MemoryLimit ninety = MemoryLimit::parse("90%");
+  EXPECT_EQ(ninety.kind, MemoryLimit::Kind::fraction);
+  EXPECT_EQ(ninety.resolve(1000), 900u);
+  EXPECT_EQ(MemoryLimit::parse("12.5%").resolve(800), 100u);
+  for (const char* text : {"0%", "100.5%", "150%", "-5%", "%"}) {
+    EXPECT_THROW(MemoryLimit::parse(text), Error) << text;
+  }
+}
+
+// A bare "1" could mean one byte or the whole device; neither guess is safe.
+TEST(MemoryLimit, BareOneIsAmbiguousAndRefused) {
+  for (const char* text : {"1", "1e0", " 1 "}) {
     try {
       MemoryLimit::parse(text);
       ADD_FAILURE() << "no exception for '" << text << "'";
     } catch (const Error& error) {
-      EXPECT_NE(std::string(error.what()).find("GiB"), std::string::npos) << error.what();
+      const std::string message = error.what();
+      EXPECT_NE(message.find("ambiguous"), std::string::npos) << message;
+      EXPECT_NE(message.find("'1.0' or '100%'"), std::string::npos) << message;
+      EXPECT_NE(message.find("'1B'"), std::string::npos) << message;
+    }
+  }
+}
+
+// Regression: 1e30 used to convert a double past 2^64 to uint64 (undefined
+// behaviour) and report "got 0 bytes".
+TEST(MemoryLimit, SizesBeyondSixtyFourBitsAreOutOfRange) {
+  for (const char* text : {"1e30", "1e20", "18446744073709551616", "18446744073709551616B",
+                           "16777216TiB", "1e30GiB", "17179869184G", "1e400"}) {
+    try {
+      MemoryLimit::parse(text);
+      ADD_FAILURE() << "no exception for '" << text << "'";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find(std::string("'") + text + "'"), std::string::npos) << message;
+      EXPECT_NE(message.find("out of range"), std::string::npos) << message;
+      EXPECT_EQ(message.find("got 0 bytes"), std::string::npos) << message;
+    }
+  }
+  // The largest representable size is accepted and resolves without overflow.
+  EXPECT_EQ(parsed_bytes("18446744073709551615"), 18446744073709551615ull);
+  EXPECT_EQ(parsed_bytes("16777215TiB"), 16777215ull << 40);
+}
+
+TEST(MemoryLimit, MalformedSizesAreErrorsThatShowTheSyntax) {
+  for (const char* text :
+       {"",     "  ",  "abc",   "-1",   "0",           "1.5",     "4XB", "0GiB",
+        "GiB",  "nan", "-2GiB", "0x10", "0X10",        "0x10GiB", "inf", "infinity",
+        "+inf", "1e",  ".",     "0.4B", "4 GiB extra", "2.5"}) {
+    try {
+      MemoryLimit::parse(text);
+      ADD_FAILURE() << "no exception for '" << text << "'";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find("GiB"), std::string::npos) << message;
+      EXPECT_NE(message.find(std::string("invalid memory limit '") + text + "'"), std::string::npos)
+          << message;
     }
   }
 }
@@ -54,6 +118,9 @@ TEST(MemoryLimit, FactoriesRejectEmptyBudgets) {
   EXPECT_THROW(MemoryLimit::from_fraction(0.0), Error);
   EXPECT_THROW(MemoryLimit::from_fraction(1.01), Error);
   EXPECT_EQ(MemoryLimit::from_bytes(123).resolve(1), 123u);
+  // Stored as a double, the largest byte count rounds to 2^64; resolve()
+  // saturates instead of converting an out-of-range double.
+  EXPECT_EQ(MemoryLimit::from_bytes(~std::uint64_t{0}).resolve(0), ~std::uint64_t{0});
 }
 
 TEST(MemoryLimit, PrintsReadably) {
