@@ -188,14 +188,9 @@ Expression split_terms(std::string_view text) {
 void check_output(const Expression& expression, std::string_view text) {
   if (!expression.has_explicit_output) return;
   std::array<bool, kLabelTableSize> in_inputs{};
-  bool inputs_have_ellipsis = false;
   for (const Term& term : expression.inputs) {
     for (const Subscript& subscript : term.subscripts) {
-      if (subscript.label == kEllipsis) {
-        inputs_have_ellipsis = true;
-      } else {
-        in_inputs[static_cast<std::size_t>(subscript.label)] = true;
-      }
+      if (subscript.label != kEllipsis) in_inputs[static_cast<std::size_t>(subscript.label)] = true;
     }
   }
 
@@ -203,15 +198,9 @@ void check_output(const Expression& expression, std::string_view text) {
   std::array<bool, kLabelTableSize> seen{};
   for (const Subscript& subscript : expression.output.subscripts) {
     const std::string position = std::to_string(subscript.position);
-    if (subscript.label == kEllipsis) {
-      if (!inputs_have_ellipsis) {
-        throw ParseError("\"...\" at position " + position +
-                             " in the output, but no input term has \"...\": the output can "
-                             "only keep ellipsis dimensions that an input has",
-                         std::string(text), subscript.position);
-      }
-      continue;
-    }
+    // An output "..." when no input has one stands for no dimensions, as in
+    // numpy ('ij->...ji' is 'ij->ji').
+    if (subscript.label == kEllipsis) continue;
     const auto index = static_cast<std::size_t>(subscript.label);
     if (!in_inputs[index]) {
       throw ParseError(std::string("output label '") + subscript.label + "' at position " +

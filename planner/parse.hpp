@@ -25,6 +25,8 @@ namespace einstream::detail {
 //     labels that appear exactly once, in alphabetical order (upper case
 //     before lower case, as numpy sorts);
 //   - an explicit output without "..." sums over the ellipsis dimensions;
+//     an output "..." when no input has one covers no dimensions (numpy
+//     accepts 'ij->...ji' as 'ij->ji');
 //   - a label in the output must appear in some input, and only once in the
 //     output.
 //

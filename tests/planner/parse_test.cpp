@@ -210,6 +210,21 @@ TEST(Parse, ExplicitOutputWithoutEllipsisSumsEllipsisDimensions) {
   EXPECT_EQ(problem.output, (Modes{1, 2}));
 }
 
+// numpy accepts an output "..." when no input has one: it is empty.
+TEST(Parse, OutputEllipsisWithoutAnInputEllipsisIsEmpty) {
+  const Problem problem = parse("ij->...ji", {{2, 3}});
+  EXPECT_EQ(problem.labels, (Labels{"i", "j"}));
+  expect_operand(problem, 0, {0, 1}, {0, 1}, 2);
+  EXPECT_EQ(problem.output, (Modes{1, 0}));
+
+  const Problem middle = parse("ij,jk->i...k", {{2, 3}, {3, 4}});
+  EXPECT_EQ(middle.output, (Modes{0, 2}));
+  const Problem scalar = parse("i->...", {{3}});
+  EXPECT_EQ(scalar.output, Modes{});
+  // Still only one "..." in the output.
+  EXPECT_EQ(parse_error("ij->......", {{2, 3}}).position(), 7u);
+}
+
 // --- Broadcasting of labels ------------------------------------------------
 
 TEST(Parse, LabelBroadcastsFromExtentOneAndTheAxisIsDropped) {
@@ -445,12 +460,6 @@ TEST(ParseErrors, OutputLabelMayNotRepeat) {
   EXPECT_TRUE(contains(error.what(), "output label 'i' at position 5 repeats"));
 
   EXPECT_EQ(parse_error("ij -> i i", {{2, 3}}).position(), 8u);
-}
-
-TEST(ParseErrors, OutputEllipsisNeedsAnInputEllipsis) {
-  const ParseError error = parse_error("ij->...ij", {{2, 3}});
-  EXPECT_EQ(error.position(), 4u);
-  EXPECT_TRUE(contains(error.what(), "no input term has \"...\""));
 }
 
 TEST(ParseErrors, OutputIsASingleTerm) {

@@ -69,6 +69,13 @@ TEST(Notation, EllipsisBroadcastsSizeOneAndDifferentRanks) {
   EXPECT_EQ(evaluate("i...", {{kA, {2, 3}}}), (Values{1, 4, 2, 5, 3, 6}));
 }
 
+TEST(Notation, OutputEllipsisWithoutAnInputEllipsisIsEmpty) {
+  // numpy: np.einsum('ij->...ji', a) is a.T.
+  EXPECT_EQ(output_shape("ij->...ji", {{2, 3}}), (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(evaluate("ij->...ji", {{kA, {2, 3}}}), (Values{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(evaluate("ij,jk->i...k", {{kA, {2, 3}}, {kB, {3, 2}}}), (Values{5, 11, 14, 23}));
+}
+
 TEST(Notation, LabelsBroadcastFromSizeOne) {
   // "ij,ij->ij" with (2,1) against (2,3): column broadcast.
   const Values column = {10, 100};
