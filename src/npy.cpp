@@ -11,6 +11,9 @@
 // byte, spare growth space included, so files diff cleanly against NumPy's.
 #include "src/npy.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,7 +22,9 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "einstream/error.hpp"
@@ -403,6 +408,19 @@ std::string make_header(const TensorDesc& desc, const std::string& path) {
   fail_write(path, "the header for " + to_string(desc) + " exceeds 4 GiB");
 }
 
+// The registry behind create/commit/remove/abandon_temporary_files. Never
+// destroyed: a signal thread may hold its lock while the process exits.
+struct TemporaryRegistry {
+  std::mutex mutex;
+  std::set<std::string> temporaries;
+  std::set<std::string> committed_targets;
+};
+
+TemporaryRegistry& temporary_registry() {
+  static auto* registry = new TemporaryRegistry;
+  return *registry;
+}
+
 // The temporary file a write goes to. Unless commit() renamed it over the
 // target, the destructor removes it, so no failure (exceptions included)
 // leaves a partial file at the target or a stray temporary beside it.
@@ -424,7 +442,7 @@ class TempFile {
                     static_cast<unsigned long long>(generator() & 0xFFFFFFFF));
       name_ = target_ + suffix;
       errno = 0;
-      file_ = std::fopen(name_.c_str(), "wbx");
+      file_ = create_temporary_file(name_);
       if (file_ != nullptr) return;
       if (errno != EEXIST) break;
     }
@@ -436,7 +454,7 @@ class TempFile {
 
   ~TempFile() {
     if (file_ != nullptr) std::fclose(file_);
-    if (!committed_) std::remove(name_.c_str());
+    if (!committed_) remove_temporary_file(name_);
   }
 
   void write(const void* bytes, std::size_t count) {
@@ -454,9 +472,12 @@ class TempFile {
     const int closed = std::fclose(file_);
     file_ = nullptr;
     if (closed != 0) fail_write(target_, "closing '" + name_ + "' failed: " + system_reason(errno));
-    errno = 0;
-    if (std::rename(name_.c_str(), target_.c_str()) != 0) {
-      fail_write(target_, "renaming '" + name_ + "' over it failed: " + system_reason(errno));
+    // Again, in case a link or device appeared there while the data was
+    // written.
+    check_output_path(target_);
+    const int renamed = commit_temporary_file(name_, target_);
+    if (renamed != 0) {
+      fail_write(target_, "renaming '" + name_ + "' over it failed: " + system_reason(renamed));
     }
     committed_ = true;
   }
@@ -597,6 +618,7 @@ void write_npy(const std::string& path, const TensorDesc& desc, const void* data
   if (data == nullptr && element_count != 0) fail_write(path, "the data pointer is null");
 
   const std::string header = make_header(desc, path);
+  check_output_path(path);
   TempFile file(path);
   file.write(header.data(), header.size());
   const auto* elements = static_cast<const unsigned char*>(data);
@@ -606,6 +628,84 @@ void write_npy(const std::string& path, const TensorDesc& desc, const void* data
     write_gathered(file, desc, elements, element_count);
   }
   file.commit();
+}
+
+void check_output_path(const std::string& path, const std::string& what) {
+  const auto refuse = [&](const std::string& why) {
+    throw Error("cannot write the " + what + " '" + path + "': " + why +
+                "; expected a regular file or a new file in an existing directory");
+  };
+  if (path.empty()) refuse("the path is empty");
+  if (path.back() == '/') refuse("the path ends in '/', so it names a directory");
+  struct stat status {};
+  errno = 0;
+  if (lstat(path.c_str(), &status) == 0) {
+    // lstat, not stat: the rename would replace a link, not write through it.
+    if (S_ISREG(status.st_mode)) return;
+    if (S_ISLNK(status.st_mode)) {
+      refuse(
+          "it is a symbolic link, which writing would replace rather than follow (name its "
+          "target instead)");
+    }
+    if (S_ISDIR(status.st_mode)) refuse("it is a directory");
+    if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) refuse("it is a device");
+    if (S_ISFIFO(status.st_mode)) refuse("it is a FIFO (named pipe)");
+    if (S_ISSOCK(status.st_mode)) refuse("it is a socket");
+    refuse("it is not a regular file");
+  }
+  if (errno != ENOENT) refuse(system_reason(errno));
+  const std::size_t slash = path.find_last_of('/');
+  const std::string directory = slash == std::string::npos ? "."
+                                : slash == 0               ? "/"
+                                                           : path.substr(0, slash);
+  struct stat directory_status {};
+  errno = 0;
+  if (stat(directory.c_str(), &directory_status) != 0) {
+    refuse(errno == ENOENT ? "its directory '" + directory + "' does not exist"
+                           : "its directory '" + directory + "': " + system_reason(errno));
+  }
+  if (!S_ISDIR(directory_status.st_mode)) refuse("'" + directory + "' is not a directory");
+  errno = 0;
+  if (access(directory.c_str(), W_OK | X_OK) != 0) {
+    refuse("its directory '" + directory + "' is not writable: " + system_reason(errno));
+  }
+}
+
+std::FILE* create_temporary_file(const std::string& path) {
+  TemporaryRegistry& registry = temporary_registry();
+  const std::lock_guard<std::mutex> lock(registry.mutex);
+  std::FILE* file = std::fopen(path.c_str(), "wbx");
+  if (file != nullptr) registry.temporaries.insert(path);
+  return file;
+}
+
+int commit_temporary_file(const std::string& temporary, const std::string& target) {
+  TemporaryRegistry& registry = temporary_registry();
+  const std::lock_guard<std::mutex> lock(registry.mutex);
+  errno = 0;
+  if (std::rename(temporary.c_str(), target.c_str()) != 0) return errno != 0 ? errno : EIO;
+  registry.temporaries.erase(temporary);
+  registry.committed_targets.insert(target);
+  return 0;
+}
+
+void remove_temporary_file(const std::string& temporary) {
+  TemporaryRegistry& registry = temporary_registry();
+  const std::lock_guard<std::mutex> lock(registry.mutex);
+  std::remove(temporary.c_str());
+  registry.temporaries.erase(temporary);
+}
+
+bool abandon_temporary_files(const std::string& finished_target) {
+  TemporaryRegistry& registry = temporary_registry();
+  std::unique_lock<std::mutex> lock(registry.mutex);
+  if (!finished_target.empty() && registry.committed_targets.count(finished_target) != 0) {
+    return false;
+  }
+  for (const std::string& temporary : registry.temporaries) std::remove(temporary.c_str());
+  registry.temporaries.clear();
+  lock.release();  // held until the process ends
+  return true;
 }
 
 }  // namespace einstream::detail

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "einstream/plan.hpp"
@@ -16,8 +17,8 @@ namespace einstream::cli {
 struct PlanFlags {
   std::string backend = "auto";
   std::string path = "auto";
-  std::string memory_limit;      // empty: the library default
-  std::string max_intermediate;  // empty: no cap
+  std::optional<std::string> memory_limit;  // unset: the library default
+  std::string max_intermediate;             // empty: no cap
   int path_trials = Options().path_trials;
   double path_seconds = Options().path_seconds;
   std::uint64_t path_seed = Options().path_seed;
@@ -40,6 +41,14 @@ struct CommandFailed {
   int status;
 };
 void run_guarded(const std::function<void()>& body);
+
+// SIGINT and SIGTERM end the process at once (the library has no
+// cancellation), with "einstream: interrupted" on stderr and status 128 +
+// the signal, after removing every temporary file of a write in progress
+// (see detail::abandon_temporary_files). Once the file named here has been
+// renamed into place the command's result is complete, and a signal is
+// ignored instead. Call before the command writes anything.
+void set_final_output(const std::string& path);
 
 // The file `--trace FILE.json` names: an execution's timeline as a Chrome
 // trace (to_chrome_trace). The constructor already creates a temporary file

@@ -79,7 +79,7 @@ void run_demo(const DemoFlags& given) {
   DemoFlags flags = given;
   const bool on_gpu = flags.plan.backend == "cuda" ||
                       (flags.plan.backend == "auto" && detail::cuda_backend_available());
-  if (on_gpu && flags.plan.memory_limit.empty()) flags.plan.memory_limit = kDemoMemoryLimit;
+  if (on_gpu && !flags.plan.memory_limit) flags.plan.memory_limit = kDemoMemoryLimit;
   if (flags.scale == 0) flags.scale = on_gpu ? 1 : 8;
   Options options = flags.plan.options();
   options.profile = !flags.trace.empty();

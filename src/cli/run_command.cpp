@@ -1,12 +1,17 @@
 // einstream run EXPR IN.npy... -o OUT.npy: evaluate an expression on .npy
 // files. The output is computed in memory and only then written (atomically),
-// so a failure leaves -o untouched.
+// so a failure leaves -o untouched. Inputs of different dtypes are promoted
+// in memory as numpy does before planning.
 #include <unistd.h>
 
 #include <chrono>
+#include <complex>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "einstream/error.hpp"
@@ -56,27 +61,107 @@ std::vector<unsigned char> allocate_output(const TensorDesc& output) {
   }
 }
 
+// numpy's result type of f32, f64, c64 and c128 operands: complex if any
+// is, double precision if any is (f64 + c64 gives c128).
+DataType promoted_dtype(const std::vector<detail::NpyArray>& arrays) {
+  bool complex = false;
+  bool double_precision = false;
+  for (const detail::NpyArray& array : arrays) {
+    complex = complex || is_complex(array.desc.dtype);
+    double_precision =
+        double_precision || array.desc.dtype == DataType::f64 || array.desc.dtype == DataType::c128;
+  }
+  if (complex) return double_precision ? DataType::c128 : DataType::c64;
+  return double_precision ? DataType::f64 : DataType::f32;
+}
+
+template <typename From, typename To>
+void convert_elements(const unsigned char* from, unsigned char* to, std::size_t count) {
+  for (std::size_t index = 0; index < count; ++index) {
+    From value;
+    std::memcpy(&value, from + index * sizeof(From), sizeof(From));
+    const To converted = static_cast<To>(value);
+    std::memcpy(to + index * sizeof(To), &converted, sizeof(To));
+  }
+}
+
+template <typename From>
+void convert_from(const unsigned char* from, DataType dtype, unsigned char* to, std::size_t count) {
+  // Complex never narrows to real: promotion only widens.
+  constexpr bool kFromReal = std::is_floating_point_v<From>;
+  if constexpr (kFromReal) {
+    if (dtype == DataType::f64) return convert_elements<From, double>(from, to, count);
+    if (dtype == DataType::c64) return convert_elements<From, std::complex<float>>(from, to, count);
+  }
+  if (dtype == DataType::c128) return convert_elements<From, std::complex<double>>(from, to, count);
+  throw Error(std::string("internal error: no promotion to ") + to_string(dtype));
+}
+
+// Converts `array` in place to `dtype`, element by element in storage order,
+// so its strides stay valid. Only widening conversions reach here (the
+// promoted type holds every input exactly), except that a real f64 becomes
+// the real part of a c128.
+void promote(detail::NpyArray& array, DataType dtype) {
+  if (array.desc.dtype == dtype) return;
+  const std::size_t count = array.data.size() / size_of(array.desc.dtype);
+  std::vector<unsigned char> converted(count * size_of(dtype));
+  switch (array.desc.dtype) {
+    case DataType::f32:
+      convert_from<float>(array.data.data(), dtype, converted.data(), count);
+      break;
+    case DataType::f64:
+      convert_from<double>(array.data.data(), dtype, converted.data(), count);
+      break;
+    case DataType::c64:
+      convert_from<std::complex<float>>(array.data.data(), dtype, converted.data(), count);
+      break;
+    default:
+      throw Error(std::string("internal error: no promotion from ") + to_string(array.desc.dtype));
+  }
+  array.data = std::move(converted);
+  array.desc.dtype = dtype;
+}
+
+// Files that cannot be inputs are named before anything else is looked at,
+// so a typo is not reported as a wrong operand count.
+void check_inputs_exist(const std::vector<std::string>& inputs) {
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const std::string& path = inputs[index];
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    const std::string what = "input " + std::to_string(index) + " '" + path + "'";
+    if (status.type() == std::filesystem::file_type::not_found) {
+      throw Error(what + ": the file does not exist");
+    }
+    if (status.type() == std::filesystem::file_type::directory) {
+      throw Error(what + " is a directory, not a .npy file");
+    }
+  }
+}
+
 void run(const RunFlags& flags) {
+  check_inputs_exist(flags.inputs);
+  // Refused before any work: -o must be a regular file or a new name.
+  detail::check_output_path(flags.output);
+  set_final_output(flags.output);
   std::optional<TraceFile> trace;
   if (!flags.trace.empty()) trace.emplace(flags.trace);
   std::vector<detail::NpyArray> arrays;
   for (const std::string& path : flags.inputs) arrays.push_back(detail::read_npy(path));
+  // The library takes one dtype; the CLI promotes as numpy.einsum does.
+  const DataType dtype = promoted_dtype(arrays);
   std::vector<TensorDesc> descs;
   std::vector<const void*> pointers;
-  for (std::size_t index = 0; index < arrays.size(); ++index) {
-    if (arrays[index].desc.dtype != arrays[0].desc.dtype) {
-      throw Error("input " + flags.inputs[index] + " holds " + to_string(arrays[index].desc.dtype) +
-                  " but " + flags.inputs[0] + " holds " + to_string(arrays[0].desc.dtype) +
-                  ": all inputs must share one data type");
-    }
-    descs.push_back(arrays[index].desc);
-    pointers.push_back(arrays[index].data.data());
+  for (detail::NpyArray& array : arrays) {
+    promote(array, dtype);
+    descs.push_back(array.desc);
+    pointers.push_back(array.data.data());
   }
 
   Options options = flags.plan.options();
   options.profile = !flags.trace.empty();
   Plan plan(flags.expression, descs, options);
-  if (flags.explain) std::cout << plan.explain();
+  if (flags.explain) std::cout << plan.explain() << std::flush;
 
   const TensorDesc& output = plan.output();
   std::vector<unsigned char> result = allocate_output(output);
@@ -88,8 +173,10 @@ void run(const RunFlags& flags) {
               << " ms on the " << to_string(plan.backend()) << " backend\n";
   }
   if (flags.report) std::cout << to_string(plan.last_report());
-  if (trace) trace->write(plan.last_report());
   detail::write_npy(flags.output, output, result.data());
+  // After the output, which completes the command: an interrupt from here
+  // on is ignored, so it cannot leave a trace without its result.
+  if (trace) trace->write(plan.last_report());
 }
 
 }  // namespace
@@ -99,12 +186,17 @@ void add_run_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("run", "Evaluate an einsum expression on .npy files");
   command->add_option("expression", flags->expression, "einsum expression, e.g. 'ij,jk->ik'")
       ->required();
+  // Existence is checked by run(), with a message naming the input.
   command
       ->add_option("inputs", flags->inputs,
-                   "input .npy files (float32, float64, complex64 or complex128; one dtype)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  command->add_option("-o,--output", flags->output, "output .npy file")->required();
+                   "input .npy files (float32, float64, complex64 or complex128; mixed dtypes "
+                   "are promoted as numpy does)")
+      ->required();
+  command
+      ->add_option("-o,--output", flags->output,
+                   "output .npy file: a regular file (replaced) or a new name; never a link, "
+                   "device, FIFO or directory")
+      ->required();
   flags->plan.add_to(*command, true);
   command->add_flag("--explain", flags->explain, "print the plan before executing");
   command->add_flag("--time", flags->timing, "print the execution time");

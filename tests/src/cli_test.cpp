@@ -1,18 +1,27 @@
 // The einstream command-line tool end to end: .npy files in, .npy file out,
 // compared with hand-computed values and with the reference executor.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <complex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "einstream/einstream.hpp"
 #include "planner/parse.hpp"
@@ -226,12 +235,16 @@ TEST_F(Cli, RunExplainPrintsThePlan) {
   EXPECT_EQ(reinterpret_cast<const float*>(dot.data.data())[0], 14.0f);
 }
 
+// `einstream devices` lists "device 0: ..." when a GPU is usable.
+bool gpu_visible(const CommandResult& devices) { return contains(devices.out, "device 0:"); }
+
 TEST_F(Cli, RunFailuresReportOnStderrAndLeaveTheOutputAlone) {
   const std::vector<double> a = {1, 2, 3, 4};
-  const std::vector<float> b = {1, 2};
   const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {2, 2}), a.data());
-  const std::string b_path = save("b.npy", TensorDesc(DataType::f32, {2}), b.data());
   const std::string c_path = save("c.npy", TensorDesc(DataType::f64, {4}), a.data());
+  // Without a GPU (or without the CUDA backend) --backend cuda is refused;
+  // with one, a 16-byte device budget is too small for any block.
+  const bool gpu = gpu_visible(run("devices"));
   const fs::path output = file("out.npy");
   {
     std::ofstream existing(output);
@@ -242,20 +255,26 @@ TEST_F(Cli, RunFailuresReportOnStderrAndLeaveTheOutputAlone) {
     std::string message;
   };
   const std::vector<Failure> failures = {
-      {"run 'ij,j->i' " + a_path + " " + b_path, "all inputs must share one data type"},
       {"run 'ij,jk->ix' " + a_path + " " + a_path, "'x' at position 8 is not in any input"},
       {"run 'ij,jk->ik' " + a_path + " " + c_path, "operand 1"},
       {"run 'ij,jk->ik' " + a_path, "expression has 2 operands but 1 shape was given"},
       {"run 'ij->i' " + a_path + " --memory-limit 3XB", "unknown suffix"},
-      // Refused without a GPU; with one, the 16-byte device budget is too small.
-      {"run 'ij->i' " + a_path + " --backend cuda --memory-limit 16B", "backend 'cuda'"},
-      {"run 'ij->i' " + file("missing.npy").string(), "missing.npy"},
+      {"run 'ij->i' " + a_path + " --memory-limit ''", "invalid memory limit ''"},
+      {"run 'ij->i' " + a_path + " --memory-limit 1e30", "out of range"},
+      {"run 'ij->i' " + a_path + " --memory-limit 0x10", "hexadecimal"},
+      {"run 'ij->i' " + a_path + " --backend cuda --memory-limit 16B",
+       gpu ? "memory limit is 16 bytes" : "backend 'cuda'"},
+      {"run 'ij->i' " + file("missing.npy").string(), "missing.npy': the file does not exist"},
   };
   for (const Failure& failure : failures) {
     SCOPED_TRACE(failure.arguments);
     const CommandResult result = run(failure.arguments + " -o " + output.string());
     EXPECT_NE(result.status, 0);
-    EXPECT_TRUE(contains(result.err, failure.message)) << result.err;
+    // The CUDA backend may word a too-small budget at either stage.
+    EXPECT_TRUE(contains(result.err, failure.message) ||
+                (gpu && contains(failure.arguments, "--backend cuda") &&
+                 contains(result.err, "backend 'cuda'")))
+        << result.err;
     EXPECT_EQ(read_text(output), "previous contents");
   }
   // Nothing left behind beside the output either.
@@ -264,6 +283,309 @@ TEST_F(Cli, RunFailuresReportOnStderrAndLeaveTheOutputAlone) {
     files += contains(entry.path().filename().string(), "out.npy") ? 1 : 0;
   }
   EXPECT_EQ(files, 1);
+}
+
+// -o goes through a temporary file renamed over the target, which would
+// replace a link or a device node with a regular file: anything but a
+// regular file or a new name is refused before any work, and left as it is.
+TEST_F(Cli, RunOutputMustBeARegularFileOrANewName) {
+  const std::vector<double> a = {1, 2, 3, 4};
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {2, 2}), a.data());
+  const fs::path target = file("target.npy");
+  {
+    std::ofstream existing(target);
+    existing << "previous contents";
+  }
+  const fs::path link = file("link.npy");
+  fs::create_symlink(target, link);
+  const fs::path dangling = file("dangling.npy");
+  fs::create_symlink(file("nowhere.npy"), dangling);
+  const fs::path fifo = file("fifo.npy");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path directory = file("subdirectory");
+  fs::create_directories(directory);
+  struct Refusal {
+    std::string output;
+    std::string message;
+  };
+  const std::vector<Refusal> refusals = {
+      {link.string(), "is a symbolic link"},
+      {dangling.string(), "is a symbolic link"},
+      {fifo.string(), "is a FIFO"},
+      {"/dev/null", "is a device"},
+      {directory.string(), "is a directory"},
+      {directory.string() + "/", "names a directory"},
+      {file("missing/out.npy").string(), "does not exist"},
+  };
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.output);
+    // --explain would print the plan: nothing is planned before the check.
+    const CommandResult result =
+        run("run 'ij->ji' " + a_path + " --explain -o '" + refusal.output + "'");
+    EXPECT_EQ(result.status, 1);
+    EXPECT_TRUE(contains(result.err, "cannot write the output file '" + refusal.output + "'"))
+        << result.err;
+    EXPECT_TRUE(contains(result.err, refusal.message)) << result.err;
+    EXPECT_TRUE(contains(result.err, "expected a regular file")) << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+  }
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_TRUE(fs::is_symlink(dangling));
+  EXPECT_FALSE(fs::exists(file("nowhere.npy")));
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_TRUE(fs::is_empty(directory));
+  EXPECT_EQ(read_text(target), "previous contents");
+  // bench --save-output writes the same way and is refused the same way.
+  const CommandResult bench =
+      run("bench 'ij->i' --shapes '[[2,3]]' --backend host --repeat 1 "
+          "--save-output '" +
+          link.string() + "'");
+  EXPECT_NE(bench.status, 0);
+  EXPECT_TRUE(contains(bench.err, "is a symbolic link")) << bench.err;
+  EXPECT_TRUE(fs::is_symlink(link));
+  // A regular file is replaced, as before.
+  const CommandResult replaced = run("run 'ij->ji' " + a_path + " -o " + target.string());
+  ASSERT_EQ(replaced.status, 0) << replaced.err;
+  const detail::NpyArray transposed = detail::read_npy(target.string());
+  const auto* values = reinterpret_cast<const double*>(transposed.data.data());
+  EXPECT_EQ(std::vector<double>(values, values + 4), (std::vector<double>{1, 3, 2, 4}));
+  EXPECT_TRUE(fs::is_symlink(link));
+}
+
+TEST_F(Cli, RunTraceRefusesASymbolicLink) {
+  const std::vector<float> x = {1, 2, 3};
+  const std::string x_path = save("x.npy", TensorDesc(DataType::f32, {3}), x.data());
+  const fs::path link = file("trace.json");
+  fs::create_symlink(file("elsewhere.json"), link);
+  const CommandResult result = run("run 'i->i' " + x_path + " -o " + file("out.npy").string() +
+                                   " --backend host --trace " + link.string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_TRUE(contains(result.err, "cannot write the trace file")) << result.err;
+  EXPECT_TRUE(contains(result.err, "symbolic link")) << result.err;
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(fs::exists(file("out.npy")));
+}
+
+// numpy: np.einsum('ij->...ji', a) is a.T (the ellipsis covers nothing).
+TEST_F(Cli, RunAcceptsAnOutputEllipsisWhenNoInputHasOne) {
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6};  // 2x3
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {2, 3}), a.data());
+  const CommandResult result = run("run 'ij->...ji' " + a_path + " -o " + file("t.npy").string());
+  ASSERT_EQ(result.status, 0) << result.err;
+  const detail::NpyArray t = detail::read_npy(file("t.npy").string());
+  EXPECT_EQ(t.desc.extents, (std::vector<std::int64_t>{3, 2}));
+  const auto* values = reinterpret_cast<const double*>(t.data.data());
+  EXPECT_EQ(std::vector<double>(values, values + 6), (std::vector<double>{1, 4, 2, 5, 3, 6}));
+}
+
+// `count` elements of `data` in dtype `from`, converted to `to`.
+std::vector<unsigned char> converted(DataType from, const std::vector<unsigned char>& data,
+                                     DataType to) {
+  const std::int64_t count = static_cast<std::int64_t>(data.size() / size_of(from));
+  std::vector<unsigned char> result(static_cast<std::size_t>(count) * size_of(to));
+  for (std::int64_t index = 0; index < count; ++index) {
+    const std::complex<double> value = testing::element(from, data.data(), index);
+    unsigned char* at = result.data() + index * static_cast<std::int64_t>(size_of(to));
+    if (to == DataType::f32) {
+      const auto real = static_cast<float>(value.real());
+      std::memcpy(at, &real, sizeof real);
+    } else if (to == DataType::f64) {
+      const double real = value.real();
+      std::memcpy(at, &real, sizeof real);
+    } else if (to == DataType::c64) {
+      const std::complex<float> narrow(static_cast<float>(value.real()),
+                                       static_cast<float>(value.imag()));
+      std::memcpy(at, &narrow, sizeof narrow);
+    } else {
+      std::memcpy(at, &value, sizeof value);
+    }
+  }
+  return result;
+}
+
+// As numpy.einsum: f32+f64 -> f64, f32+c64 -> c64, f64+c64 -> c128,
+// anything with c128 -> c128; the result is written in the promoted dtype
+// and matches the reference run on the inputs converted to it.
+TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
+  struct Case {
+    std::vector<DataType> dtypes;
+    DataType promoted;
+  };
+  const DataType f32 = DataType::f32, f64 = DataType::f64, c64 = DataType::c64,
+                 c128 = DataType::c128;
+  const std::vector<Case> cases = {
+      {{f32, f64}, f64},      {{f64, f32}, f64},       {{f32, c64}, c64},   {{f64, c64}, c128},
+      {{c64, f64}, c128},     {{f32, c128}, c128},     {{f64, c128}, c128}, {{c64, c128}, c128},
+      {{f32, f32, f64}, f64}, {{f32, c64, f64}, c128},
+  };
+  std::mt19937 random(23);
+  int index = 0;
+  for (const Case& c : cases) {
+    const bool three = c.dtypes.size() == 3;
+    const std::string expression = three ? "ij,jk,k->i" : "ij,jk->ik";
+    const std::vector<std::vector<std::int64_t>> shapes =
+        three ? std::vector<std::vector<std::int64_t>>{{3, 4}, {4, 5}, {5}}
+              : std::vector<std::vector<std::int64_t>>{{3, 4}, {4, 5}};
+    std::string arguments = "run '" + expression + "'";
+    std::vector<std::vector<unsigned char>> promoted_inputs;
+    std::vector<detail::ReferenceInput> reference_inputs;
+    for (std::size_t operand = 0; operand < shapes.size(); ++operand) {
+      const TensorDesc desc(c.dtypes[operand], shapes[operand]);
+      const std::vector<unsigned char> data =
+          testing::random_tensor(desc.dtype, desc.element_count(), random);
+      arguments += " " + save("in" + std::to_string(index++) + ".npy", desc, data.data());
+      promoted_inputs.push_back(converted(desc.dtype, data, c.promoted));
+    }
+    for (std::size_t operand = 0; operand < shapes.size(); ++operand) {
+      reference_inputs.push_back({promoted_inputs[operand].data(), c.promoted,
+                                  TensorDesc(c.promoted, shapes[operand]).effective_strides()});
+    }
+    std::string names;
+    for (DataType dtype : c.dtypes) names += std::string(to_string(dtype)) + " ";
+    SCOPED_TRACE(names + "-> " + to_string(c.promoted));
+    const std::string output = file("out.npy").string();
+    const CommandResult result = run(arguments + " --backend host -o " + output);
+    ASSERT_EQ(result.status, 0) << result.err;
+    const detail::NpyArray actual = detail::read_npy(output);
+    EXPECT_EQ(actual.desc.dtype, c.promoted);
+    const detail::Problem problem = detail::parse(expression, shapes);
+    ASSERT_EQ(actual.desc.extents, problem.output_extents());
+    std::vector<unsigned char> expected(actual.data.size());
+    detail::reference_einsum(problem, reference_inputs,
+                             {expected.data(), c.promoted, c_order_strides(actual.desc.extents)});
+    EXPECT_LE(testing::relative_error(c.promoted, actual.data.data(), expected.data(),
+                                      actual.desc.element_count()),
+              testing::tolerance(c.promoted));
+    fs::remove(output);
+  }
+}
+
+TEST_F(Cli, MistypedCommandsAndOptionsAreNamed) {
+  const std::vector<double> a = {1, 2, 3, 4};
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {2, 2}), a.data());
+  const std::string out = " -o " + file("out.npy").string();
+  struct Failure {
+    std::string arguments;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Failure> failures = {
+      {"rn 'ij->i' " + a_path + out, {"unknown command 'rn'", "did you mean 'run'?"}},
+      {"benhc", {"unknown command 'benhc'", "did you mean 'bench'?"}},
+      {"frobnicate", {"unknown command 'frobnicate'", "expected run, path"}},
+      {"run 'ij->i' " + a_path + out + " --backed host", {"--backed", "did you mean '--backend'?"}},
+      {"run 'ij->i' " + a_path + out + " --memory-limt 1G", {"--memory-limt", "'--memory-limit'"}},
+      {"run 'ij,jk->ik' " + a_path + " " + file("missing.npy").string() + out,
+       {"input 1 '" + file("missing.npy").string() + "': the file does not exist"}},
+      {"run 'ij->i' " + directory_.string() + out, {"is a directory, not a .npy file"}},
+  };
+  for (const Failure& failure : failures) {
+    SCOPED_TRACE(failure.arguments);
+    const CommandResult result = run(failure.arguments);
+    EXPECT_NE(result.status, 0);
+    for (const std::string& message : failure.messages) {
+      EXPECT_TRUE(contains(result.err, message)) << message << " in\n" << result.err;
+    }
+    EXPECT_FALSE(contains(result.err, "shape was given")) << result.err;
+    EXPECT_FALSE(fs::exists(file("out.npy")));
+  }
+}
+
+// "->" (one scalar operand) starts with '-' but is an expression, not an
+// option, wherever it stands.
+TEST_F(Cli, ExpressionsStartingWithAnArrowAreNotOptions) {
+  const double scalar = 2.5;
+  const std::string s_path = save("s.npy", TensorDesc(DataType::f64, {}), &scalar);
+  for (const std::string& arguments :
+       {"run '->' " + s_path + " -o " + file("out.npy").string(),
+        "run -o " + file("out.npy").string() + " --backend host '->' " + s_path,
+        "run '->...' " + s_path + " -o " + file("out.npy").string()}) {
+    SCOPED_TRACE(arguments);
+    const CommandResult result = run(arguments);
+    ASSERT_EQ(result.status, 0) << result.err;
+    const detail::NpyArray out = detail::read_npy(file("out.npy").string());
+    EXPECT_TRUE(out.desc.extents.empty());
+    EXPECT_EQ(reinterpret_cast<const double*>(out.data.data())[0], 2.5);
+    fs::remove(file("out.npy"));
+  }
+  const CommandResult path = run("path '->' --shapes '[[]]' --json");
+  EXPECT_EQ(path.status, 0) << path.err;
+  // Errors in such an expression keep their positions.
+  const CommandResult bad = run("run '->x' " + s_path + " -o " + file("out.npy").string());
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_TRUE(contains(bad.err, "'x' at position 2")) << bad.err;
+}
+
+// Starts the CLI with `arguments`, stdout to a pipe (returned in *stdout_fd)
+// and stderr to `stderr_path`; returns its pid.
+pid_t spawn_cli(const std::vector<std::string>& arguments, const fs::path& stderr_path,
+                int* stdout_fd) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(err, STDERR_FILENO);
+    close(pipe_fds[0]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(EINSTREAM_CLI));
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
+    argv.push_back(nullptr);
+    execv(EINSTREAM_CLI, argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  *stdout_fd = pipe_fds[0];
+  return pid;
+}
+
+// SIGINT while the host backend computes: the process ends promptly with
+// status 130 and "interrupted", and leaves neither the output nor a
+// temporary file (the trace's temporary exists from the start).
+TEST_F(Cli, RunInterruptedBySigintLeavesNoFiles) {
+  // A 1024^3 f64 product: several seconds on the host backend.
+  constexpr std::int64_t kExtent = 1024;
+  std::vector<double> a(static_cast<std::size_t>(kExtent * kExtent), 0.5);
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {kExtent, kExtent}), a.data());
+  const fs::path output = file("out.npy");
+  const fs::path trace = file("trace.json");
+  int stdout_fd = -1;
+  const pid_t pid =
+      spawn_cli({"run", "ik,kj,jl->il", a_path, a_path, a_path, "-o", output.string(), "--backend",
+                 "host", "--path", "naive", "--explain", "--trace", trace.string()},
+                file("stderr.txt"), &stdout_fd);
+  ASSERT_GT(pid, 0);
+  // --explain prints the plan just before executing: wait for it.
+  pollfd ready{stdout_fd, POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 60000), 1) << "the CLI printed no plan within 60 s";
+  char byte = 0;
+  ASSERT_EQ(read(stdout_fd, &byte, 1), 1);
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int raw = 0;
+  pid_t ended = 0;
+  // Generous, only so that a hang fails instead of blocking the suite.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((ended = waitpid(pid, &raw, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (ended == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &raw, 0);
+    FAIL() << "the CLI did not end within 60 s of SIGINT";
+  }
+  close(stdout_fd);
+  ASSERT_TRUE(WIFEXITED(raw)) << "ended by signal " << (WIFSIGNALED(raw) ? WTERMSIG(raw) : 0);
+  EXPECT_EQ(WEXITSTATUS(raw), 130);
+  const std::string err = read_text(file("stderr.txt"));
+  EXPECT_TRUE(contains(err, "einstream: interrupted")) << err;
+  EXPECT_FALSE(fs::exists(output));
+  EXPECT_FALSE(fs::exists(trace));
+  for (const auto& entry : fs::directory_iterator(directory_)) {
+    EXPECT_FALSE(contains(entry.path().filename().string(), ".tmp-")) << entry.path();
+  }
 }
 
 // A header-only .npy file (no data) whose header says `shape` and '<f8'.

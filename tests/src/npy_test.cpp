@@ -6,6 +6,7 @@
 #include "src/npy.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <complex>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <iterator>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "einstream/error.hpp"
@@ -265,6 +267,59 @@ TEST_F(Npy, OverwritingReplacesTheFileAndLeavesNoTemporary) {
   write_npy(file, TensorDesc(DataType::f64, {2}), second.data());
   EXPECT_EQ(values_of<double>(read_npy(file)), second);
   EXPECT_EQ(files_in_dir(), std::vector<std::string>{"twice.npy"});
+}
+
+// Writing renames a temporary over the target: a link or a device there
+// would be replaced, not written through, so such targets are refused and
+// left exactly as they were.
+TEST_F(Npy, WritesRefuseLinksDevicesFifosAndDirectories) {
+  const std::vector<float> values = samples<float>(4);
+  const TensorDesc desc(DataType::f32, {4});
+  write_npy(path("real.npy"), desc, values.data());
+  const std::string before = file_contents(path("real.npy"));
+  fs::create_symlink(path("real.npy"), path("link.npy"));
+  ASSERT_EQ(mkfifo(path("fifo.npy").c_str(), 0600), 0);
+  fs::create_directories(path("folder"));
+  for (const auto& [target, reason] :
+       std::vector<std::pair<std::string, std::string>>{{path("link.npy"), "symbolic link"},
+                                                        {path("fifo.npy"), "FIFO"},
+                                                        {"/dev/null", "device"},
+                                                        {path("folder"), "directory"},
+                                                        {path("no/such.npy"), "does not exist"}}) {
+    SCOPED_TRACE(target);
+    try {
+      write_npy(target, desc, values.data());
+      ADD_FAILURE() << "no exception";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find("'" + target + "'"), std::string::npos) << message;
+      EXPECT_NE(message.find(reason), std::string::npos) << message;
+    }
+  }
+  EXPECT_TRUE(fs::is_symlink(path("link.npy")));
+  EXPECT_TRUE(fs::is_fifo(path("fifo.npy")));
+  EXPECT_TRUE(fs::is_empty(path("folder")));
+  EXPECT_EQ(file_contents(path("real.npy")), before);
+  EXPECT_NO_THROW(check_output_path(path("new.npy")));
+  EXPECT_NO_THROW(check_output_path(path("real.npy")));
+}
+
+// What a signal thread does before ending the process: every temporary of
+// a write in progress goes, and nothing more may be renamed.
+TEST_F(Npy, AbandonedTemporariesAreRemovedUnlessTheResultIsInPlace) {
+  std::FILE* done = create_temporary_file(path("done.tmp"));
+  ASSERT_NE(done, nullptr);
+  std::fclose(done);
+  ASSERT_EQ(commit_temporary_file(path("done.tmp"), path("done.npy")), 0);
+  std::FILE* pending = create_temporary_file(path("pending.tmp"));
+  ASSERT_NE(pending, nullptr);
+  std::fclose(pending);
+  // The finished target is in place: nothing is abandoned.
+  EXPECT_FALSE(abandon_temporary_files(path("done.npy")));
+  EXPECT_TRUE(fs::exists(path("pending.tmp")));
+  remove_temporary_file(path("pending.tmp"));
+  EXPECT_FALSE(fs::exists(path("pending.tmp")));
+  EXPECT_EQ(create_temporary_file(path("done.npy")), nullptr);  // exclusive create
 }
 
 // --- What is written ------------------------------------------------------------
@@ -522,17 +577,18 @@ TEST_F(Npy, FailedWriteToMissingDirectoryLeavesNothingBehind) {
   const std::string file = path("no_such_dir/out.npy");
   const float value = 1;
   expect_error([&] { write_npy(file, TensorDesc(DataType::f32, {1}), &value); }, file,
-               {"cannot write", "No such file"});
+               {"cannot write", "its directory", "does not exist"});
   EXPECT_TRUE(files_in_dir().empty());
 }
 
-TEST_F(Npy, FailedRenameRemovesTheTemporaryFile) {
-  // The target is a directory, so everything succeeds up to the rename.
+// A directory target used to fail only at the rename; it is refused before
+// a temporary file is created.
+TEST_F(Npy, DirectoryTargetIsRefusedLeavingNothingBehind) {
   const std::string target = path("occupied");
   fs::create_directory(target);
   const std::vector<float> values = samples<float>(4);
   expect_error([&] { write_npy(target, TensorDesc(DataType::f32, {4}), values.data()); }, target,
-               {"renaming", ".tmp-"});
+               {"cannot write", "is a directory"});
   EXPECT_EQ(files_in_dir(), std::vector<std::string>{"occupied"});
   EXPECT_TRUE(fs::is_empty(target));
 }
