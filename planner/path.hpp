@@ -30,12 +30,26 @@ struct PathStep {
   double result_size = 0;
 };
 
+// A search that its time budget (PathSearchOptions::seconds) cut short.
+struct BudgetStop {
+  PathAlgorithm algorithm = PathAlgorithm::automatic;
+  // The time the search was given, in seconds.
+  double seconds = 0;
+};
+
 struct ContractionPath {
   std::vector<PathStep> steps;
   double flops = 0;
   double largest_intermediate = 0;
+  // The searches that stopped at their time budget, one entry per algorithm,
+  // in the order they ran; empty when every search finished. When optimal or
+  // dp is listed, the path is the best found within the budget (greedy's at
+  // worst), not a proven optimum; when random-greedy is, it ran fewer than
+  // PathSearchOptions::trials times.
+  std::vector<BudgetStop> budget_stops;
 
   LinearPath linear() const;
+  bool stopped_at_budget() const { return !budget_stops.empty(); }
 };
 
 // Checks that `linear` is a valid path for `problem` (every operand consumed
@@ -52,27 +66,42 @@ struct PathSearchOptions {
   // 0 means no cap. Paths over the cap are rejected where a path under it
   // exists; otherwise the search ignores the cap.
   double memory_cap = 0;
-  // random-greedy: number of greedy runs and wall-time budget in seconds.
+  // random-greedy: number of greedy runs.
   int trials = 128;
+  // Wall-time budget of the whole search in seconds (<= 0: no limit, and
+  // optimal or dp may then run for hours on a large network). optimal, dp
+  // and random-greedy stop when it runs out and return the best path found so
+  // far, never worse than greedy's; greedy itself is not timed, since it is
+  // the floor the others fall back to.
   double seconds = 1.0;
   // random-greedy: seed of the sampling; equal seeds give equal paths.
   std::uint64_t seed = 0;
 };
 
+// The timed searches below set *stopped_at_budget (where given) to whether
+// options.seconds ran out before they finished.
+
 // Exhaustive search with branch-and-bound pruning over all pairwise orders
 // (outer products included): the exact minimum of evaluate_path(...).flops.
-// Meant for up to about 12 operands.
-LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options);
+// Meant for up to about 12 operands. Stopped by the budget, it returns the
+// cheapest path found so far, greedy's if none beat it.
+LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options,
+                        bool* stopped_at_budget = nullptr);
 
 // Dynamic programming over connected subgraphs (Pfeifer, Haegeman and
 // Verstraete 2014, as opt_einsum's 'dp'): exact minimum FLOPs among paths
 // that avoid outer products where the network is connected, with a cost cap
 // that grows until a path is found. Meant for up to about 30-40 operands.
-LinearPath dp_path(const Problem& problem, const PathSearchOptions& options);
+// Stopped by the budget before it reaches a path, it returns greedy's.
+LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
+                   bool* stopped_at_budget = nullptr);
 
 // Many greedy runs with Boltzmann-sampled choices (the first run is the plain
-// greedy), keeping the cheapest; reproducible for a given seed.
-LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options);
+// greedy), keeping the cheapest; reproducible for a given seed when the trial
+// count, not the budget, ends the search. Stopping at the budget before
+// options.trials runs counts as stopped_at_budget.
+LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options,
+                              bool* stopped_at_budget = nullptr);
 
 // Repeatedly contracts the pair of operands sharing a mode whose result is
 // smallest relative to its inputs (opt_einsum's greedy score: size of the
@@ -87,7 +116,9 @@ LinearPath greedy_path(const Problem& problem, const PathSearchOptions& options)
 // also runs after simplify() (reductions alone, subset merges) and the
 // cheaper result is kept (under the memory cap where one fits). automatic
 // runs optimal while the operands are few, dp while they are moderate, and
-// random-greedy beyond, always beside greedy, and keeps the cheapest.
+// random-greedy beyond (counted on each form it searches), always beside
+// greedy, and keeps the cheapest. All of it shares options.seconds; the
+// searches the budget cut short are listed in the result's budget_stops.
 ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
                           const PathSearchOptions& options = {});
 

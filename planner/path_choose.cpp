@@ -1,10 +1,21 @@
 // find_path: runs the chosen search, with and without simplification, and
-// for `automatic` several searches, keeping the cheapest valid path.
+// for `automatic` several searches, keeping the cheapest valid path, all
+// within one time budget.
+//
+// The budget: greedy runs first on every form of the problem, untimed, so
+// there is always a path to fall back to. The timed searches then run one
+// after another, each given an equal share of the time still left, so time a
+// quick search leaves over goes to the later ones. Under `automatic`, an
+// exact search (optimal, dp) gets at most kAutoExactShare of the budget: it
+// either finishes fast or, being exponential, would not finish in any budget
+// a user waits for, and random-greedy does better with the time.
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "einstream/error.hpp"
 #include "planner/path.hpp"
+#include "planner/path_budget.hpp"
 #include "planner/simplify.hpp"
 
 namespace einstream::detail {
@@ -13,28 +24,12 @@ namespace {
 
 // Operand counts up to which the exact searches are cheap enough for auto:
 // optimal's branch and bound stays in milliseconds to about 8 operands, dp on
-// sparse networks to about 30.
+// sparse networks to about 30. Counted per form of the problem (as given, or
+// after simplification), since that is what the search runs on.
 constexpr int kAutoOptimalOperands = 8;
 constexpr int kAutoDpOperands = 30;
-
-LinearPath search(const Problem& problem, PathAlgorithm algorithm,
-                  const PathSearchOptions& options) {
-  switch (algorithm) {
-    case PathAlgorithm::naive:
-      return naive_path(problem);
-    case PathAlgorithm::greedy:
-      return greedy_path(problem, options);
-    case PathAlgorithm::optimal:
-      return optimal_path(problem, options);
-    case PathAlgorithm::dp:
-      return dp_path(problem, options);
-    case PathAlgorithm::random_greedy:
-      return random_greedy_path(problem, options);
-    case PathAlgorithm::automatic:
-      break;
-  }
-  throw Error("find_path: no search for this PathAlgorithm value");
-}
+// Under auto, the most of the budget one exact search may take.
+constexpr double kAutoExactShare = 0.25;
 
 // Largest intermediate before the output: what the memory cap limits.
 double largest_before_output(const ContractionPath& path) {
@@ -81,15 +76,65 @@ LinearPath concat(const LinearPath& first, const LinearPath& second) {
   return path;
 }
 
+bool is_exact(PathAlgorithm algorithm) {
+  return algorithm == PathAlgorithm::optimal || algorithm == PathAlgorithm::dp;
+}
+
+// The searches `algorithm` runs on a form of `operands` operands, greedy
+// (the untimed floor) excluded.
+std::vector<PathAlgorithm> timed_searches(PathAlgorithm algorithm, int operands) {
+  if (algorithm != PathAlgorithm::automatic) {
+    if (algorithm == PathAlgorithm::greedy) return {};
+    return {algorithm};
+  }
+  std::vector<PathAlgorithm> searches;
+  if (operands > kAutoOptimalOperands) searches.push_back(PathAlgorithm::random_greedy);
+  if (operands <= kAutoOptimalOperands) searches.push_back(PathAlgorithm::optimal);
+  if (operands <= kAutoDpOperands) searches.push_back(PathAlgorithm::dp);
+  return searches;
+}
+
+LinearPath timed_search(const Problem& problem, PathAlgorithm algorithm,
+                        const PathSearchOptions& options, bool* stopped_at_budget) {
+  switch (algorithm) {
+    case PathAlgorithm::optimal:
+      return optimal_path(problem, options, stopped_at_budget);
+    case PathAlgorithm::dp:
+      return dp_path(problem, options, stopped_at_budget);
+    case PathAlgorithm::random_greedy:
+      return random_greedy_path(problem, options, stopped_at_budget);
+    default:
+      break;
+  }
+  throw Error("find_path: no timed search for this PathAlgorithm value");
+}
+
+void record_stop(std::vector<BudgetStop>& stops, PathAlgorithm algorithm, double seconds) {
+  for (BudgetStop& stop : stops) {
+    if (stop.algorithm == algorithm) {
+      stop.seconds = std::max(stop.seconds, seconds);
+      return;
+    }
+  }
+  stops.push_back({algorithm, seconds});
+}
+
 }  // namespace
 
 ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
                           const PathSearchOptions& options) {
   if (problem.inputs.empty()) throw Error("find_path: the problem has no operands");
   if (algorithm == PathAlgorithm::naive) return evaluate_path(problem, naive_path(problem));
+  const auto start = std::chrono::steady_clock::now();
+  const bool timed = options.seconds > 0;
 
   // The searches run on the problem as given and on its simplified forms
   // (reductions alone; reductions and subset merges) where those differ.
+  // A form is the steps simplification took and the problem left after them.
+  struct Form {
+    LinearPath steps;
+    const Problem* remaining = nullptr;
+  };
   std::vector<Simplified> variants;
   for (bool merge_subsets : {false, true}) {
     Simplified simplified = simplify(problem, merge_subsets);
@@ -97,37 +142,57 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
     if (!variants.empty() && variants.back().steps == simplified.steps) continue;
     variants.push_back(std::move(simplified));
   }
-
-  int operands = static_cast<int>(problem.inputs.size());
-  for (const Simplified& variant : variants) {
-    operands = std::min(operands, static_cast<int>(variant.remaining.inputs.size()));
-  }
-  std::vector<PathAlgorithm> searches;
-  if (algorithm != PathAlgorithm::automatic) {
-    searches = {algorithm};
-  } else {
-    searches = {PathAlgorithm::greedy};
-    if (operands <= kAutoOptimalOperands) searches.push_back(PathAlgorithm::optimal);
-    if (operands <= kAutoDpOperands) searches.push_back(PathAlgorithm::dp);
-    if (operands > kAutoOptimalOperands) searches.push_back(PathAlgorithm::random_greedy);
-  }
-
-  // Each search runs once per form: share the time budget between them.
-  PathSearchOptions per_run = options;
-  per_run.seconds = options.seconds / static_cast<double>(1 + variants.size());
+  std::vector<Form> forms{{{}, &problem}};
+  for (const Simplified& variant : variants) forms.push_back({variant.steps, &variant.remaining});
 
   Best best(problem, options.memory_cap);
-  for (PathAlgorithm search_algorithm : searches) {
-    best.offer(search(problem, search_algorithm, per_run));
-    for (const Simplified& variant : variants) {
-      if (variant.remaining.inputs.size() == 1) {
-        best.offer(variant.steps);  // simplification alone finished the job
-      } else {
-        best.offer(concat(variant.steps, search(variant.remaining, search_algorithm, per_run)));
+  // Greedy first, on every form: the floor every timed search falls back to.
+  std::vector<std::pair<const Form*, PathAlgorithm>> runs;
+  for (const Form& form : forms) {
+    if (form.remaining->inputs.size() == 1 && !form.steps.empty()) {
+      best.offer(form.steps);  // simplification alone finished the job
+      continue;
+    }
+    best.offer(concat(form.steps, greedy_path(*form.remaining, options)));
+    const int operands = static_cast<int>(form.remaining->inputs.size());
+    for (PathAlgorithm search : timed_searches(algorithm, operands))
+      runs.emplace_back(&form, search);
+  }
+  // Run the timed searches algorithm by algorithm (the cheap random-greedy
+  // before the exact ones), each over every form.
+  auto order = [](PathAlgorithm search) {
+    return search == PathAlgorithm::random_greedy ? 0 : search == PathAlgorithm::optimal ? 1 : 2;
+  };
+  std::stable_sort(runs.begin(), runs.end(),
+                   [&](const auto& a, const auto& b) { return order(a.second) < order(b.second); });
+
+  std::vector<BudgetStop> stops;
+  for (std::size_t run = 0; run < runs.size(); ++run) {
+    const auto& [form, search] = runs[run];
+    PathSearchOptions share = options;
+    if (timed) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double left = options.seconds - elapsed;
+      share.seconds = left / static_cast<double>(runs.size() - run);
+      if (algorithm == PathAlgorithm::automatic && is_exact(search)) {
+        share.seconds = std::min(share.seconds, kAutoExactShare * options.seconds);
+      }
+      if (share.seconds <= 0) {
+        // Out of time before the search could start (a share of 0 would
+        // mean no limit).
+        record_stop(stops, search, 0);
+        continue;
       }
     }
+    bool stopped = false;
+    const LinearPath path = timed_search(*form->remaining, search, share, &stopped);
+    best.offer(concat(form->steps, path));
+    if (stopped) record_stop(stops, search, share.seconds);
   }
-  return best.take();
+  ContractionPath path = best.take();
+  path.budget_stops = std::move(stops);
+  return path;
 }
 
 }  // namespace einstream::detail

@@ -31,10 +31,15 @@
 //
 // Components are joined at the end by outer products, the two smallest
 // results first, as opt_einsum does.
+//
+// The table can still grow exponentially (on dense or random regular
+// networks of 30 operands the last rounds take seconds), so the search
+// watches the time budget. A table cut short rarely holds a tree of the whole
+// network (and one it holds need not be the cheapest), so dp then answers
+// with the cheaper of that tree and the greedy path.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -42,6 +47,7 @@
 
 #include "einstream/error.hpp"
 #include "planner/path.hpp"
+#include "planner/path_budget.hpp"
 
 namespace einstream::detail {
 
@@ -102,17 +108,27 @@ struct Subtree {
   std::uint32_t legs_count = 0;
 };
 
+// How a search ended.
+enum class Outcome {
+  reached,      // the whole network (or component) has its cheapest tree
+  infeasible,   // the memory cap rules out every tree
+  out_of_time,  // the time budget ran out first
+};
+
 // The cap-bounded DP over the connected subsets of one component.
 class SubsetSearch {
  public:
   // `members`: the component's inputs (problem positions). `result_is_output`:
   // the component is the whole problem, so its result is exempt from the cap.
   SubsetSearch(const Network& network, std::vector<int> members, double memory_cap,
-               bool result_is_output);
+               bool result_is_output, SearchDeadline& deadline);
 
-  // Fills the table until the whole component is reached. False when the
-  // memory cap rules out every tree.
-  bool run();
+  // Fills the table until the whole component is reached.
+  Outcome run();
+
+  // Whether the table holds a tree of the whole component: always after
+  // Outcome::reached, sometimes after Outcome::out_of_time.
+  bool has_tree() const { return index_.count(full_) > 0; }
 
   // Appends the steps of the component's cheapest tree; returns the SSA id of
   // its result.
@@ -142,6 +158,7 @@ class SubsetSearch {
   std::vector<int> members_;
   double memory_cap_;
   bool result_is_output_;
+  SearchDeadline& deadline_;
   int count_;
   Mask full_;
   // A lower bound on the cost of the component's root step (see the
@@ -165,11 +182,12 @@ class SubsetSearch {
 };
 
 SubsetSearch::SubsetSearch(const Network& network, std::vector<int> members, double memory_cap,
-                           bool result_is_output)
+                           bool result_is_output, SearchDeadline& deadline)
     : network_(network),
       members_(std::move(members)),
       memory_cap_(memory_cap),
       result_is_output_(result_is_output),
+      deadline_(deadline),
       count_(static_cast<int>(members_.size())),
       full_(count_ == kMaxComponentOperands ? ~Mask{0} : bit(count_) - 1),
       mode_users_(network.extents.size(), 0),
@@ -274,6 +292,7 @@ void SubsetSearch::join_all(std::uint32_t first, int through, double cap, double
 
   walk_.assign(1, static_cast<std::uint32_t>(through));
   while (!walk_.empty()) {
+    if (deadline_.passed_sampled()) return;
     const std::uint32_t second = walk_.back();
     walk_.pop_back();
     // Equal halves are joined from the one with the lower mask only.
@@ -344,13 +363,14 @@ double SubsetSearch::round(double cap) {
       for (Mask rest = entries_[first].neighbors; rest; rest &= rest - 1) {
         join_all(first, lowest_bit(rest), cap, rejected);
       }
+      if (deadline_.was_passed()) return rejected;
     }
   }
   return rejected;
 }
 
-bool SubsetSearch::run() {
-  if (count_ == 1) return true;
+Outcome SubsetSearch::run() {
+  if (count_ == 1) return Outcome::reached;
   // Lower bounds to start from: every input takes part in some step, which
   // costs at least its size, and the root step costs at least root_floor_. Upper bound: a subset's
   // cost plus its completion bound is at most count_ x 2 x (all extents); a cap that high that
@@ -370,8 +390,11 @@ bool SubsetSearch::run() {
   }
   while (true) {
     const double rejected = round(cap);
-    if (index_.count(full_)) return true;
-    if (rejected == kInfinity || cap >= ceiling) return false;
+    // A round cut short may still have reached the component, but not
+    // necessarily by its cheapest tree.
+    if (deadline_.passed()) return Outcome::out_of_time;
+    if (has_tree()) return Outcome::reached;
+    if (rejected == kInfinity || cap >= ceiling) return Outcome::infeasible;
     // Grow the slack over root_floor_, not the cap itself: every proper subset
     // is charged at least root_floor_, so the slack is what the subsets'
     // own costs may use, and growing it geometrically keeps the last round
@@ -434,8 +457,11 @@ std::vector<std::vector<int>> components_of(const Network& network) {
   return components;
 }
 
-// The whole tree in SSA form, or nothing when the memory cap forbids it.
-std::optional<std::vector<SsaStep>> search(const Network& network, double memory_cap) {
+// The whole tree in SSA form into `steps`, unless the memory cap forbids it
+// or the deadline passes first. Outcome::out_of_time leaves `steps` empty,
+// or a complete tree that is not proven cheapest.
+Outcome search(const Network& network, double memory_cap, SearchDeadline& deadline,
+               std::vector<SsaStep>& steps) {
   const int input_count = static_cast<int>(network.operand_modes.size());
   const std::vector<std::vector<int>> components = components_of(network);
   const bool single = components.size() == 1;
@@ -446,7 +472,8 @@ std::optional<std::vector<SsaStep>> search(const Network& network, double memory
     std::vector<Mode> modes;
     double size = 1;
   };
-  std::vector<SsaStep> steps;
+  steps.clear();
+  bool cut_short = false;
   std::vector<Part> parts;
   for (const std::vector<int>& members : components) {
     if (members.size() > static_cast<std::size_t>(kMaxComponentOperands)) {
@@ -455,8 +482,16 @@ std::optional<std::vector<SsaStep>> search(const Network& network, double memory
                   std::to_string(kMaxComponentOperands) +
                   " the search handles; use the greedy or random-greedy search");
     }
-    SubsetSearch component(network, members, memory_cap, single);
-    if (!component.run()) return std::nullopt;
+    SubsetSearch component(network, members, memory_cap, single, deadline);
+    const Outcome outcome = component.run();
+    if (outcome == Outcome::infeasible) return outcome;
+    if (outcome == Outcome::out_of_time) {
+      if (!component.has_tree()) {
+        steps.clear();
+        return outcome;
+      }
+      cut_short = true;
+    }
     Part part;
     part.id = component.emit(steps, input_count);
     part.modes = component.result_modes();
@@ -480,13 +515,13 @@ std::optional<std::vector<SsaStep>> search(const Network& network, double memory
     }
     std::sort(joined.modes.begin(), joined.modes.end());
     const bool last = parts.size() == 2;
-    if (memory_cap > 0 && !last && joined.size > memory_cap) return std::nullopt;
+    if (memory_cap > 0 && !last && joined.size > memory_cap) return Outcome::infeasible;
     steps.emplace_back(parts[0].id, parts[1].id);
     joined.id = input_count + static_cast<int>(steps.size()) - 1;
     parts.erase(parts.begin(), parts.begin() + 2);
     parts.push_back(std::move(joined));
   }
-  return steps;
+  return cut_short ? Outcome::out_of_time : Outcome::reached;
 }
 
 // SSA ids -> positions in the current operand list (removed, result appended).
@@ -511,7 +546,9 @@ LinearPath to_linear(int input_count, const std::vector<SsaStep>& steps) {
 
 }  // namespace
 
-LinearPath dp_path(const Problem& problem, const PathSearchOptions& options) {
+LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
+                   bool* stopped_at_budget) {
+  if (stopped_at_budget != nullptr) *stopped_at_budget = false;
   const int count = static_cast<int>(problem.inputs.size());
   if (count == 0) return {};
   if (count == 1) return {{0}};
@@ -528,13 +565,34 @@ LinearPath dp_path(const Problem& problem, const PathSearchOptions& options) {
     network.operand_modes.push_back(std::move(modes));
   }
 
-  std::optional<std::vector<SsaStep>> steps = search(network, options.memory_cap);
+  SearchDeadline deadline(options.seconds);
+  std::vector<SsaStep> steps;
+  Outcome outcome = search(network, options.memory_cap, deadline, steps);
   // The cap is a preference: where no path fits under it, plan without it.
-  if (!steps) steps = search(network, 0);
+  if (outcome == Outcome::infeasible && options.memory_cap > 0) {
+    outcome = search(network, 0, deadline, steps);
+  }
+  if (outcome == Outcome::out_of_time) {
+    if (stopped_at_budget != nullptr) *stopped_at_budget = true;
+    LinearPath greedy = greedy_path(problem, options);
+    if (steps.empty()) return greedy;
+    LinearPath found = to_linear(count, steps);
+    // Under the cap first, then cheaper, as find_path compares paths.
+    auto rank = [&](const LinearPath& linear) {
+      const ContractionPath path = evaluate_path(problem, linear);
+      double largest = 0;
+      for (std::size_t step = 0; step + 1 < path.steps.size(); ++step) {
+        largest = std::max(largest, path.steps[step].result_size);
+      }
+      const bool over = options.memory_cap > 0 && largest > options.memory_cap;
+      return std::make_pair(over, path.flops);
+    };
+    return rank(found) < rank(greedy) ? found : greedy;
+  }
   // Without a memory cap every component is reached (the cap grows to a
   // ceiling that admits every tree); greedy stands in should that ever fail.
-  if (!steps) return greedy_path(problem);
-  return to_linear(count, *steps);
+  if (outcome != Outcome::reached) return greedy_path(problem);
+  return to_linear(count, steps);
 }
 
 }  // namespace einstream::detail

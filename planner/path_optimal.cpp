@@ -22,6 +22,10 @@
 //   - candidate steps are tried cheapest first, which finds good complete
 //     paths early (and once a step alone reaches the bound, so do the rest).
 //
+// The search is still exponential, so it watches the time budget: once it
+// runs out, every node returns at once and the best path found so far (at
+// worst the greedy path that seeded the bound) is the answer.
+//
 // An operand is a row of words: one bit per mode, then a tag holding its key
 // and whether it is an intermediate (the canonical order depends on both, so
 // they are part of the state). A state keeps its rows sorted, so it is its
@@ -33,6 +37,7 @@
 #include <vector>
 
 #include "planner/path.hpp"
+#include "planner/path_budget.hpp"
 
 namespace einstream::detail {
 
@@ -148,10 +153,12 @@ struct Candidate {
 template <int kFixedWords>
 class OptimalSearch {
  public:
-  OptimalSearch(const Problem& problem, const RowLayout& layout, double memory_cap)
+  OptimalSearch(const Problem& problem, const RowLayout& layout, double memory_cap,
+                SearchDeadline& deadline)
       : count_(static_cast<int>(problem.inputs.size())),
         layout_(layout),
         memory_cap_(memory_cap),
+        deadline_(deadline),
         memo_(layout.words) {
     // Products of extents by byte of a row: a set's size is then one look-up
     // per byte up to its highest bit. Tag bits count as extent 1.
@@ -357,6 +364,7 @@ class OptimalSearch {
   // Searches the state at `depth` (states_by_depth_[depth], count_ - depth
   // sorted rows, reached at cost `flops`).
   void search(int depth, double flops, Word hash) {
+    if (deadline_.passed_sampled()) return;
     const int count = count_ - depth;
     const Word* operands = states_by_depth_[depth].data();
     if (count == 1) {
@@ -498,12 +506,14 @@ class OptimalSearch {
       if (!placed) std::copy_n(result_row, words(), out);
       const Word child_hash = hash - row_hash(a) - row_hash(b) + row_hash(result_row);
       search(depth + 1, flops + candidate.flops, child_hash);
+      if (deadline_.was_passed()) return;
     }
   }
 
   int count_;
   RowLayout layout_;
   double memory_cap_;
+  SearchDeadline& deadline_;
   bool sizes_grow_with_modes_ = true;
   std::vector<double> byte_products_;
   std::vector<Word> output_;
@@ -546,9 +556,9 @@ double largest_intermediate(const ContractionPath& path) {
 }
 
 // Runs the search with a row width fitted to the problem, seeded with `seed`
-// (costing `seed_flops`) where given.
+// (costing `seed_flops`) where given, until done or `deadline`.
 LinearPath search(const Problem& problem, double memory_cap, const LinearPath* seed,
-                  double seed_flops) {
+                  double seed_flops, SearchDeadline& deadline) {
   const RowLayout layout = layout_for(problem);
   auto run = [&](auto&& search) {
     if (seed != nullptr) search.seed(*seed, seed_flops);
@@ -556,33 +566,43 @@ LinearPath search(const Problem& problem, double memory_cap, const LinearPath* s
   };
   switch (layout.words) {
     case 1:
-      return run(OptimalSearch<1>(problem, layout, memory_cap));
+      return run(OptimalSearch<1>(problem, layout, memory_cap, deadline));
     case 2:
-      return run(OptimalSearch<2>(problem, layout, memory_cap));
+      return run(OptimalSearch<2>(problem, layout, memory_cap, deadline));
     default:
-      return run(OptimalSearch<0>(problem, layout, memory_cap));
+      return run(OptimalSearch<0>(problem, layout, memory_cap, deadline));
   }
 }
 
 }  // namespace
 
-LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options) {
+LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options,
+                        bool* stopped_at_budget) {
+  if (stopped_at_budget != nullptr) *stopped_at_budget = false;
   const int count = static_cast<int>(problem.inputs.size());
   if (count == 1) return {{0}};
 
+  SearchDeadline deadline(options.seconds);
   const LinearPath greedy = greedy_path(problem);
   const ContractionPath greedy_cost = evaluate_path(problem, greedy);
 
+  LinearPath path;
   if (options.memory_cap > 0) {
     // The greedy path only seeds the bound if it respects the cap itself.
     const bool greedy_fits = largest_intermediate(greedy_cost) <= options.memory_cap;
-    LinearPath path =
-        search(problem, options.memory_cap, greedy_fits ? &greedy : nullptr, greedy_cost.flops);
-    if (!path.empty()) return path;
-    // No order keeps every intermediate under the cap: as documented for
-    // PathSearchOptions, the cap is then ignored.
+    path = search(problem, options.memory_cap, greedy_fits ? &greedy : nullptr, greedy_cost.flops,
+                  deadline);
+    if (path.empty() && deadline.was_passed()) {
+      // Out of time before any path under the cap turned up: greedy's own
+      // attempt at the cap is the best known.
+      path = greedy_path(problem, options);
+    }
+    // Otherwise, with no path, no order keeps every intermediate under the
+    // cap: as documented for PathSearchOptions, the cap is then ignored.
   }
-  return search(problem, 0, &greedy, greedy_cost.flops);
+  if (path.empty()) path = search(problem, 0, &greedy, greedy_cost.flops, deadline);
+  if (stopped_at_budget != nullptr) *stopped_at_budget = deadline.was_passed();
+  return path;
 }
 
 }  // namespace einstream::detail

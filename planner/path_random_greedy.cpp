@@ -10,12 +10,12 @@
 // Runs are compared as (over the memory cap?, FLOPs, largest intermediate);
 // once the best run respects the cap, a run whose FLOPs pass the best is
 // stopped early, since it can no longer win.
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <random>
 
 #include "planner/path.hpp"
+#include "planner/path_budget.hpp"
 #include "planner/path_greedy_core.hpp"
 
 namespace einstream::detail {
@@ -49,9 +49,9 @@ bool cheaper(const GreedyOutcome& a, const GreedyOutcome& b, double memory_cap) 
 // Stops after options.trials runs or options.seconds of wall time, whichever
 // comes first (seconds <= 0: no time limit; at least one run). Equal seeds
 // give equal paths whenever the run count, not the clock, ends the search.
-LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point start = Clock::now();
+LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options,
+                              bool* stopped_at_budget) {
+  SearchDeadline deadline(options.seconds);
   std::mt19937_64 random(options.seed);
 
   GreedyParameters parameters;
@@ -60,10 +60,7 @@ LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& o
   GreedyOutcome best = greedy_search(problem, parameters, nullptr);
 
   for (int trial = 1; trial < options.trials; ++trial) {
-    if (options.seconds > 0 &&
-        std::chrono::duration<double>(Clock::now() - start).count() >= options.seconds) {
-      break;
-    }
+    if (deadline.passed()) break;
     // Both knobs are drawn before the run so that a run stopped early leaves
     // the sequence of later runs unchanged.
     const double log_temperature =
@@ -76,6 +73,7 @@ LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& o
     GreedyOutcome outcome = greedy_search(problem, parameters, &run_random);
     if (!outcome.abandoned && cheaper(outcome, best, options.memory_cap)) best = std::move(outcome);
   }
+  if (stopped_at_budget != nullptr) *stopped_at_budget = deadline.was_passed();
   return best.path;
 }
 

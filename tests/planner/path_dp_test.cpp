@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <random>
 #include <string>
@@ -14,6 +13,15 @@
 
 namespace einstream::detail {
 namespace {
+
+// Exactness is asserted without a time budget: a loaded machine must not turn
+// a budget stop into a failure. (The budget itself is tested on its own.)
+PathSearchOptions unbudgeted(double memory_cap = 0) {
+  PathSearchOptions options;
+  options.seconds = 0;
+  options.memory_cap = memory_cap;
+  return options;
+}
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -61,8 +69,7 @@ double min_flops_without_outer(const Problem& problem, double memory_cap = 0) {
 }
 
 double dp_flops(const Problem& problem, double memory_cap = 0) {
-  PathSearchOptions options;
-  options.memory_cap = memory_cap;
+  const PathSearchOptions options = unbudgeted(memory_cap);
   return evaluate_path(problem, dp_path(problem, options)).flops;
 }
 
@@ -209,14 +216,14 @@ bool check_connected(const Problem& problem) {
 }
 
 TEST(DpPath, SingleOperandIsOneStep) {
-  EXPECT_EQ(dp_path(parse("ii->", {{3, 3}}), {}), (LinearPath{{0}}));
-  EXPECT_EQ(dp_path(parse("ij->ji", {{3, 4}}), {}), (LinearPath{{0}}));
+  EXPECT_EQ(dp_path(parse("ii->", {{3, 3}}), unbudgeted()), (LinearPath{{0}}));
+  EXPECT_EQ(dp_path(parse("ij->ji", {{3, 4}}), unbudgeted()), (LinearPath{{0}}));
 }
 
 TEST(DpPath, AvoidsTheExpensiveOrderOfAMatrixChain) {
   // (ij,jk) first forms a 100x100 matrix; dp contracts jk,k first.
   const Problem problem = parse("ij,jk,k->i", {{100, 100}, {100, 100}, {100}});
-  EXPECT_EQ(dp_path(problem, {}), (LinearPath{{1, 2}, {0, 1}}));
+  EXPECT_EQ(dp_path(problem, unbudgeted()), (LinearPath{{1, 2}, {0, 1}}));
   EXPECT_EQ(dp_flops(problem), 40000);
 }
 
@@ -295,7 +302,7 @@ TEST(DpPath, DisconnectedProblemsAreJoinedByOuterProducts) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.expression);
     const Problem problem = parse(c.expression, c.shapes);
-    const ContractionPath path = evaluate_path(problem, dp_path(problem, {}));
+    const ContractionPath path = evaluate_path(problem, dp_path(problem, unbudgeted()));
     EXPECT_EQ(path.steps.size(), problem.inputs.size() - 1);
     EXPECT_EQ(path.steps.back().result, problem.output);
     const double exhaustive = testing::brute_force_min_flops(problem);
@@ -317,13 +324,12 @@ TEST(DpPath, RespectsTheMemoryCap) {
     std::string expression;
     const Problem problem = random_connected_problem(random, expression);
     SCOPED_TRACE("seed " + std::to_string(5000 + seed) + ": " + expression);
-    const ContractionPath free = evaluate_path(problem, dp_path(problem, {}));
+    const ContractionPath free = evaluate_path(problem, dp_path(problem, unbudgeted()));
     const double largest = largest_intermediate(free);
     if (largest < 2) continue;
     // A cap below what the unconstrained optimum needs.
     const double cap = 1 + static_cast<double>(random() % static_cast<unsigned>(largest - 1));
-    PathSearchOptions options;
-    options.memory_cap = cap;
+    const PathSearchOptions options = unbudgeted(cap);
     const ContractionPath capped = evaluate_path(problem, dp_path(problem, options));
     const double expected = min_flops_without_outer(problem, cap);
     if (expected == kInfinity) {
@@ -343,8 +349,9 @@ TEST(DpPath, RespectsTheMemoryCap) {
 }
 
 // Networks of 30-40 operands, built directly as Problems (more modes than
-// letters): dp must finish in about a second and never lose to greedy.
-TEST(DpPath, LargeSparseNetworksAreFastAndBeatGreedy) {
+// letters): dp finishes and never loses to greedy. How long it takes is
+// BM_DpLargeSparse's business (bench/planning_bench.cpp).
+TEST(DpPath, LargeSparseNetworksFinishAndBeatGreedy) {
   struct Case {
     std::string name;
     Problem problem;
@@ -358,22 +365,20 @@ TEST(DpPath, LargeSparseNetworksAreFastAndBeatGreedy) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    const auto start = std::chrono::steady_clock::now();
-    const LinearPath path = dp_path(c.problem, {});
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    bool stopped = true;
+    const LinearPath path = dp_path(c.problem, unbudgeted(), &stopped);
+    EXPECT_FALSE(stopped);
     const double dp = evaluate_path(c.problem, path).flops;
     const double greedy = greedy_flops(c.problem);
-    std::printf("%-22s %2zu operands: dp %.4g flops in %.3f s, greedy %.4g\n", c.name.c_str(),
-                c.problem.inputs.size(), dp, seconds, greedy);
-    EXPECT_LT(seconds, 2.0);
+    std::printf("%-22s %2zu operands: dp %.4g flops, greedy %.4g\n", c.name.c_str(),
+                c.problem.inputs.size(), dp, greedy);
     EXPECT_LE(dp, greedy);
   }
 }
 
 TEST(DpPath, RejectsComponentsOverSixtyFourOperands) {
   std::mt19937 random(3);
-  EXPECT_THROW(dp_path(random_chain(random, 65, false), {}), Error);
+  EXPECT_THROW(dp_path(random_chain(random, 65, false), unbudgeted()), Error);
   // 65 operands in two components is fine.
   Problem two_chains = random_chain(random, 40, false);
   const Problem second = random_chain(random, 25, false);
@@ -385,7 +390,7 @@ TEST(DpPath, RejectsComponentsOverSixtyFourOperands) {
   for (Mode mode : second.output) two_chains.output.push_back(mode + offset);
   two_chains.extents.insert(two_chains.extents.end(), second.extents.begin(), second.extents.end());
   two_chains.labels.insert(two_chains.labels.end(), second.labels.begin(), second.labels.end());
-  const ContractionPath path = evaluate_path(two_chains, dp_path(two_chains, {}));
+  const ContractionPath path = evaluate_path(two_chains, dp_path(two_chains, unbudgeted()));
   EXPECT_EQ(path.steps.back().result, two_chains.output);
 }
 

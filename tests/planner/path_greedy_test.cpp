@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -278,28 +277,34 @@ TEST(PathRandomGreedy, ImprovesOnGreedyForRegularNetworks) {
   EXPECT_LT(random, greedy);
 }
 
+// With more trials than any budget allows, the budget ends the search (it
+// finishes at all) and says so; the path is still valid and no worse than
+// greedy's.
 TEST(PathRandomGreedy, StopsAtTheTimeBudget) {
   const Problem problem = random_regular_network(300, 3, 2, 2, 16);
   PathSearchOptions options;
   options.trials = 1 << 30;
   options.seconds = 0.1;
-  const auto start = std::chrono::steady_clock::now();
-  expect_valid(problem, random_greedy_path(problem, options));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 1.0);
+  bool stopped = false;
+  const LinearPath path = random_greedy_path(problem, options, &stopped);
+  expect_valid(problem, path);
+  EXPECT_TRUE(stopped);
+  EXPECT_LE(evaluate_path(problem, path).flops, evaluate_path(problem, greedy_path(problem)).flops);
+
+  // Ended by the trial count, it did not stop at the budget.
+  options.trials = 2;
+  options.seconds = 600;
+  random_greedy_path(problem, options, &stopped);
+  EXPECT_FALSE(stopped);
 }
 
-TEST(PathGreedy, ThousandOperandRegularNetworkPlansQuickly) {
+// Its planning time is BM_PathRegular/1000's business (bench/planning_bench.cpp).
+TEST(PathGreedy, ThousandOperandRegularNetworkGetsAValidPath) {
   const Problem problem = random_regular_network(1000, 3, 1, 2, 16);
-  const auto start = std::chrono::steady_clock::now();
   const LinearPath path = greedy_path(problem);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const GreedyOutcome outcome = greedy_search(problem, GreedyParameters{}, nullptr);
-  std::printf("greedy on a 1000-operand 3-regular network: %.1f ms, log10 flops %.1f\n",
-              seconds * 1e3, std::log10(outcome.flops));
-  EXPECT_LT(seconds, 2.0);
+  std::printf("greedy on a 1000-operand 3-regular network: log10 flops %.1f\n",
+              std::log10(outcome.flops));
   EXPECT_EQ(outcome.path, path);
 
   // A cheap validity check (evaluate_path is quadratic in the operands):

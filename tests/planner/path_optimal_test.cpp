@@ -1,9 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <iostream>
 #include <limits>
 #include <random>
 #include <string>
@@ -15,6 +13,15 @@
 
 namespace einstream::detail {
 namespace {
+
+// Exactness is asserted without a time budget: a loaded machine must not turn
+// a budget stop into a failure. (The budget itself is tested on its own.)
+PathSearchOptions unbudgeted(double memory_cap = 0) {
+  PathSearchOptions options;
+  options.seconds = 0;
+  options.memory_cap = memory_cap;
+  return options;
+}
 
 // A random expression over a small pool of letters, so that operands share
 // modes often, sometimes share none (outer products), repeat a letter
@@ -186,7 +193,7 @@ TEST(OptimalPath, EqualsBruteForceOnRandomProblems) {
     std::mt19937 random(seed);
     const Problem problem = random_problem(random, 1, 7);
     SCOPED_TRACE(to_string(problem));
-    const LinearPath path = optimal_path(problem, {});
+    const LinearPath path = optimal_path(problem, unbudgeted());
     ContractionPath cost;
     ASSERT_NO_THROW(cost = evaluate_path(problem, path));
     ASSERT_EQ(cost.flops, testing::brute_force_min_flops(problem));
@@ -194,15 +201,15 @@ TEST(OptimalPath, EqualsBruteForceOnRandomProblems) {
 }
 
 TEST(OptimalPath, SingleOperandIsOneStep) {
-  EXPECT_EQ(optimal_path(parse("ii->", {{3, 3}}), {}), (LinearPath{{0}}));
-  EXPECT_EQ(optimal_path(parse("ij->ji", {{3, 4}}), {}), (LinearPath{{0}}));
+  EXPECT_EQ(optimal_path(parse("ii->", {{3, 3}}), unbudgeted()), (LinearPath{{0}}));
+  EXPECT_EQ(optimal_path(parse("ij->ji", {{3, 4}}), unbudgeted()), (LinearPath{{0}}));
 }
 
 TEST(OptimalPath, TakesAnOuterProductWhenItIsCheaper) {
   // One vector at a time: 2*(2*2*50) + 2*(2*50) = 600. The outer product of
   // the two vectors first: 2*2 + 2*(2*2*50) = 404.
   const Problem problem = parse("a,b,abc->c", {{2}, {2}, {2, 2, 50}});
-  const LinearPath path = optimal_path(problem, {});
+  const LinearPath path = optimal_path(problem, unbudgeted());
   EXPECT_EQ(evaluate_path(problem, path).flops, testing::brute_force_min_flops(problem));
   EXPECT_EQ(path.front(), (std::vector<int>{0, 1}));
 }
@@ -215,7 +222,7 @@ TEST(OptimalPath, BeatsGreedyWhereGreedyIsMisled) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 random(seed);
     const Problem problem = random_problem(random, 4, 7);
-    const double optimal = evaluate_path(problem, optimal_path(problem, {})).flops;
+    const double optimal = evaluate_path(problem, optimal_path(problem, unbudgeted())).flops;
     const double greedy = evaluate_path(problem, greedy_path(problem)).flops;
     ASSERT_LE(optimal, greedy);
     if (optimal < greedy) ++greedy_beaten;
@@ -230,11 +237,11 @@ TEST(OptimalPath, RespectsMemoryCapAndFallsBackWhenNoPathFits) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 random(seed);
     const Problem problem = random_problem(random, 3, 7);
-    const ContractionPath uncapped = evaluate_path(problem, optimal_path(problem, {}));
+    const ContractionPath uncapped = evaluate_path(problem, optimal_path(problem, unbudgeted()));
     // Caps below the uncapped optimum's largest intermediate, so they bind.
     for (double fraction : {0.5, 0.1}) {
-      PathSearchOptions options;
-      options.memory_cap = std::max(1.0, largest_intermediate(uncapped) * fraction);
+      const PathSearchOptions options =
+          unbudgeted(std::max(1.0, largest_intermediate(uncapped) * fraction));
       SCOPED_TRACE("memory cap " + std::to_string(options.memory_cap));
       const ContractionPath capped = evaluate_path(problem, optimal_path(problem, options));
       const double capped_minimum = testing::brute_force_min_flops(problem, options.memory_cap);
@@ -255,8 +262,7 @@ TEST(OptimalPath, RespectsMemoryCapAndFallsBackWhenNoPathFits) {
 TEST(OptimalPath, FallsBackToUncappedOptimumWhenNoPathFits) {
   // Every order makes an intermediate of 100 elements (ik or jl).
   const Problem problem = parse("ij,jk,kl->il", {{10, 10}, {10, 10}, {10, 10}});
-  PathSearchOptions options;
-  options.memory_cap = 50;
+  const PathSearchOptions options = unbudgeted(50);
   const ContractionPath path = evaluate_path(problem, optimal_path(problem, options));
   EXPECT_EQ(path.flops, testing::brute_force_min_flops(problem));
   EXPECT_GT(largest_intermediate(path), options.memory_cap);
@@ -281,13 +287,15 @@ TEST(OptimalPath, HandlesMoreThan64Modes) {
     problem.extents.insert(problem.extents.begin(), kShift, 1);
     problem.labels.insert(problem.labels.begin(), kShift, "unused");
     ++checked;
-    const ContractionPath path = evaluate_path(problem, optimal_path(problem, {}));
+    const ContractionPath path = evaluate_path(problem, optimal_path(problem, unbudgeted()));
     EXPECT_EQ(path.flops, testing::brute_force_min_flops(problem));
   }
   EXPECT_GT(checked, 20);
 }
 
-TEST(OptimalPath, TwelveOperandNetworksAreExactAndFast) {
+// How long these take is BM_OptimalTwelveOperands's business
+// (bench/planning_bench.cpp).
+TEST(OptimalPath, TwelveOperandNetworksAreExact) {
   std::mt19937 random(2024);
   std::vector<std::pair<std::string, Problem>> networks;
   networks.emplace_back("3x3 lattice, bond 4", lattice(3, 3, 4));
@@ -321,18 +329,11 @@ TEST(OptimalPath, TwelveOperandNetworksAreExactAndFast) {
   }
   for (const auto& [name, problem] : networks) {
     SCOPED_TRACE(name + ": " + to_string(problem));
-    const auto start = std::chrono::steady_clock::now();
-    const LinearPath path = optimal_path(problem, {});
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const LinearPath path = optimal_path(problem, unbudgeted());
     ContractionPath cost;
     ASSERT_NO_THROW(cost = evaluate_path(problem, path));
     EXPECT_LE(cost.flops, evaluate_path(problem, greedy_path(problem)).flops);
     EXPECT_EQ(cost.flops, subset_min_flops(problem));
-    std::cout << "  " << name << " (" << problem.inputs.size() << " operands): " << seconds * 1e3
-              << " ms, " << cost.flops << " flops\n";
-    // Generous against a loaded machine; typical times are printed above.
-    EXPECT_LT(seconds, 2.0);
   }
 }
 
@@ -347,12 +348,11 @@ TEST(OptimalPath, NetworksUnderCapMatchSubsetOracle) {
   int binding = 0;
   for (const Problem& problem : networks) {
     SCOPED_TRACE(to_string(problem));
-    const ContractionPath uncapped = evaluate_path(problem, optimal_path(problem, {}));
+    const ContractionPath uncapped = evaluate_path(problem, optimal_path(problem, unbudgeted()));
     for (double cap = largest_intermediate(uncapped) * 0.9; cap >= 1; cap *= 0.7) {
       SCOPED_TRACE("cap " + std::to_string(cap));
       const double oracle = subset_min_flops(problem, cap);
-      PathSearchOptions options;
-      options.memory_cap = cap;
+      const PathSearchOptions options = unbudgeted(cap);
       const ContractionPath capped = evaluate_path(problem, optimal_path(problem, options));
       if (!(oracle < 1e300)) {
         // Nothing fits: the cap is ignored, as documented.

@@ -4,12 +4,57 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "einstream/error.hpp"
 #include "planner/parse.hpp"
 
 namespace einstream::detail {
 namespace {
+
+PathSearchOptions with_seconds(double seconds) {
+  PathSearchOptions options;
+  options.seconds = seconds;
+  return options;
+}
+
+bool stopped(const ContractionPath& path, PathAlgorithm algorithm) {
+  return std::any_of(path.budget_stops.begin(), path.budget_stops.end(),
+                     [&](const BudgetStop& stop) { return stop.algorithm == algorithm; });
+}
+
+// A random simple 3-regular graph as a network: one operand per vertex, one
+// mode per edge (extents 2-16), summed to a scalar.
+Problem random_regular_network(int vertices, unsigned seed) {
+  std::mt19937 random(seed);
+  while (true) {
+    std::vector<int> stubs;
+    for (int vertex = 0; vertex < vertices; ++vertex) stubs.insert(stubs.end(), 3, vertex);
+    std::shuffle(stubs.begin(), stubs.end(), random);
+    Problem problem;
+    problem.inputs.resize(vertices);
+    bool simple = true;
+    for (std::size_t stub = 0; stub < stubs.size() && simple; stub += 2) {
+      std::vector<Mode>& first = problem.inputs[stubs[stub]].modes;
+      std::vector<Mode>& second = problem.inputs[stubs[stub + 1]].modes;
+      simple = stubs[stub] != stubs[stub + 1] &&
+               std::find_first_of(first.begin(), first.end(), second.begin(), second.end()) ==
+                   first.end();
+      const Mode mode = problem.mode_count();
+      problem.extents.push_back(2 + static_cast<std::int64_t>(random() % 15));
+      problem.labels.push_back("e" + std::to_string(mode));
+      first.push_back(mode);
+      second.push_back(mode);
+    }
+    if (!simple) continue;
+    for (ProblemOperand& operand : problem.inputs) {
+      operand.rank = static_cast<int>(operand.modes.size());
+      for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
+    }
+    return problem;
+  }
+}
 
 TEST(Path, CostIsCountedAsOptEinsumCountsIt) {
   // ij,jk->ik: 2*3*4 products, j summed -> x2; then ik,kl->il: 2*4*5 x2.
@@ -125,6 +170,74 @@ TEST(Path, RandomProblemsGetValidPaths) {
       // Re-evaluating its own linear form reproduces the same cost.
       EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);
     }
+  }
+}
+
+// Issue 16, case 1: simplification merges all fifteen into one operand, but
+// the search on the problem as given must not be the exhaustive one (it ran
+// for over 300 s); and optimal asked for by name stops at its budget.
+TEST(PathBudget, FifteenOperandsSharingOneModeFinish) {
+  std::string expression = "i";
+  for (int operand = 1; operand < 15; ++operand) expression += ",i";
+  const Problem problem =
+      parse(expression + "->i", std::vector<std::vector<std::int64_t>>(15, {3}));
+  // 14 steps of 3 products each, none summing: the minimum.
+  for (PathAlgorithm algorithm : {PathAlgorithm::automatic, PathAlgorithm::optimal}) {
+    SCOPED_TRACE(to_string(algorithm));
+    const ContractionPath path = find_path(problem, algorithm, with_seconds(0.2));
+    EXPECT_EQ(path.flops, 42);
+    EXPECT_EQ(path.steps.back().result, problem.output);
+  }
+}
+
+// Issue 16, case 2: optimal on 60 operands cannot finish; it stops at the
+// budget with a valid path no worse than greedy's and says so.
+TEST(PathBudget, OptimalOnSixtyOperandsStopsWithTheBestFound) {
+  const Problem problem = random_regular_network(60, 16);
+  const double greedy = find_path(problem, PathAlgorithm::greedy).flops;
+  const ContractionPath path = find_path(problem, PathAlgorithm::optimal, with_seconds(0.2));
+  EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);
+  EXPECT_EQ(path.steps.back().result, problem.output);
+  EXPECT_LE(path.flops, greedy);
+  ASSERT_TRUE(path.stopped_at_budget());
+  EXPECT_TRUE(stopped(path, PathAlgorithm::optimal));
+  for (const BudgetStop& stop : path.budget_stops) EXPECT_LE(stop.seconds, 0.2);
+
+  bool stopped_at_budget = false;
+  const LinearPath direct = optimal_path(problem, with_seconds(0.1), &stopped_at_budget);
+  EXPECT_TRUE(stopped_at_budget);
+  EXPECT_LE(evaluate_path(problem, direct).flops, greedy);
+}
+
+// Issue 16, case 3: dp on a 30-operand random regular network takes seconds
+// to finish; under a small budget it, and auto around it, stop with a valid
+// path no worse than greedy's.
+TEST(PathBudget, DpOnThirtyOperandsStopsWithTheBestFound) {
+  const Problem problem = random_regular_network(30, 8);
+  const double greedy = find_path(problem, PathAlgorithm::greedy).flops;
+
+  bool stopped_at_budget = false;
+  const LinearPath direct = dp_path(problem, with_seconds(0.02), &stopped_at_budget);
+  EXPECT_TRUE(stopped_at_budget);
+  EXPECT_LE(evaluate_path(problem, direct).flops, greedy);
+
+  for (PathAlgorithm algorithm : {PathAlgorithm::dp, PathAlgorithm::automatic}) {
+    SCOPED_TRACE(to_string(algorithm));
+    const ContractionPath path = find_path(problem, algorithm, with_seconds(0.05));
+    EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);
+    EXPECT_LE(path.flops, greedy);
+    EXPECT_TRUE(stopped(path, PathAlgorithm::dp));
+  }
+}
+
+// Without a budget nothing is cut short, and the field stays empty.
+TEST(PathBudget, UnbudgetedSearchesReportNoStop) {
+  const Problem problem = parse("ij,jk,kl,lm->im", {{2, 3}, {3, 4}, {4, 5}, {5, 6}});
+  for (PathAlgorithm algorithm : {PathAlgorithm::automatic, PathAlgorithm::optimal,
+                                  PathAlgorithm::dp, PathAlgorithm::random_greedy}) {
+    SCOPED_TRACE(to_string(algorithm));
+    const ContractionPath path = find_path(problem, algorithm, with_seconds(0));
+    EXPECT_FALSE(path.stopped_at_budget());
   }
 }
 
