@@ -92,9 +92,11 @@ LinearPath optimal_path(const Problem& problem, const PathSearchOptions& options
 // Verstraete 2014, as opt_einsum's 'dp'): exact minimum FLOPs among paths
 // that avoid outer products where the network is connected, with a cost cap
 // that grows until a path is found. Meant for up to about 30-40 operands.
-// Stopped by the budget before it reaches a path, it returns greedy's.
+// Stopped by the budget, it returns the cheapest of greedy's path and `known`
+// (where given), each with the subtrees replaced for which its unfinished
+// table holds a cheaper tree of the same operands.
 LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
-                   bool* stopped_at_budget = nullptr);
+                   bool* stopped_at_budget = nullptr, const LinearPath* known = nullptr);
 
 // Many greedy runs with Boltzmann-sampled choices (the first run is the plain
 // greedy), keeping the cheapest; reproducible for a given seed when the trial

@@ -53,6 +53,8 @@ class Best {
   }
 
   ContractionPath take() { return std::move(path_); }
+  // The best offered so far (offer() must have been called).
+  const ContractionPath& best() const { return path_; }
 
  private:
   bool fits(const ContractionPath& path) const {
@@ -94,13 +96,16 @@ std::vector<PathAlgorithm> timed_searches(PathAlgorithm algorithm, int operands)
   return searches;
 }
 
+// `known`: the best path found on `problem` so far, which dp improves on where
+// the budget stops it.
 LinearPath timed_search(const Problem& problem, PathAlgorithm algorithm,
-                        const PathSearchOptions& options, bool* stopped_at_budget) {
+                        const PathSearchOptions& options, const LinearPath& known,
+                        bool* stopped_at_budget) {
   switch (algorithm) {
     case PathAlgorithm::optimal:
       return optimal_path(problem, options, stopped_at_budget);
     case PathAlgorithm::dp:
-      return dp_path(problem, options, stopped_at_budget);
+      return dp_path(problem, options, stopped_at_budget, &known);
     case PathAlgorithm::random_greedy:
       return random_greedy_path(problem, options, stopped_at_budget);
     default:
@@ -131,9 +136,11 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
   // The searches run on the problem as given and on its simplified forms
   // (reductions alone; reductions and subset merges) where those differ.
   // A form is the steps simplification took and the problem left after them.
+  // Each form also keeps the best path of its remaining problem found so far.
   struct Form {
     LinearPath steps;
     const Problem* remaining = nullptr;
+    Best known;
   };
   std::vector<Simplified> variants;
   for (bool merge_subsets : {false, true}) {
@@ -142,21 +149,28 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
     if (!variants.empty() && variants.back().steps == simplified.steps) continue;
     variants.push_back(std::move(simplified));
   }
-  std::vector<Form> forms{{{}, &problem}};
-  for (const Simplified& variant : variants) forms.push_back({variant.steps, &variant.remaining});
+  std::vector<Form> forms;
+  forms.push_back({{}, &problem, Best(problem, options.memory_cap)});
+  for (const Simplified& variant : variants) {
+    forms.push_back(
+        {variant.steps, &variant.remaining, Best(variant.remaining, options.memory_cap)});
+  }
 
   Best best(problem, options.memory_cap);
   // Greedy first, on every form: the floor every timed search falls back to.
-  std::vector<std::pair<const Form*, PathAlgorithm>> runs;
-  for (const Form& form : forms) {
+  std::vector<std::pair<Form*, PathAlgorithm>> runs;
+  for (Form& form : forms) {
     if (form.remaining->inputs.size() == 1 && !form.steps.empty()) {
       best.offer(form.steps);  // simplification alone finished the job
       continue;
     }
-    best.offer(concat(form.steps, greedy_path(*form.remaining, options)));
+    const LinearPath greedy = greedy_path(*form.remaining, options);
+    form.known.offer(greedy);
+    best.offer(concat(form.steps, greedy));
     const int operands = static_cast<int>(form.remaining->inputs.size());
-    for (PathAlgorithm search : timed_searches(algorithm, operands))
+    for (PathAlgorithm search : timed_searches(algorithm, operands)) {
       runs.emplace_back(&form, search);
+    }
   }
   // Run the timed searches algorithm by algorithm (the cheap random-greedy
   // before the exact ones), each over every form.
@@ -186,7 +200,9 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
       }
     }
     bool stopped = false;
-    const LinearPath path = timed_search(*form->remaining, search, share, &stopped);
+    const LinearPath path =
+        timed_search(*form->remaining, search, share, form->known.best().linear(), &stopped);
+    form->known.offer(path);
     best.offer(concat(form->steps, path));
     if (stopped) record_stop(stops, search, share.seconds);
   }

@@ -35,11 +35,16 @@
 // The table can still grow exponentially (on dense or random regular
 // networks of 30 operands the last rounds take seconds), so the search
 // watches the time budget. A table cut short rarely holds a tree of the whole
-// network (and one it holds need not be the cheapest), so dp then answers
-// with the cheaper of that tree and the greedy path.
+// network (and one it holds need not be the cheapest), but it holds trees of
+// many subsets, each costing what the table says or less. So dp then takes a
+// known path (greedy's, and the caller's best where given) and replaces each
+// of its subtrees by the table's tree for the same operands where that is
+// cheaper: the result of a subset does not depend on how it was formed, so
+// the rest of the path costs the same (see reconfigure()).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -136,6 +141,12 @@ class SubsetSearch {
 
   // Modes of the component's result.
   std::vector<Mode> result_modes() const;
+
+  // For a component of every input of the problem (in order): `path` (linear
+  // format, pairwise steps) with each subtree replaced by the table's tree of
+  // the same operands where the table's is cheaper, in SSA form. Empty when
+  // `path` does not fit that shape.
+  std::vector<SsaStep> reconfigure(const LinearPath& path) const;
 
  private:
   struct Join {
@@ -420,6 +431,83 @@ int SubsetSearch::emit(std::vector<SsaStep>& steps, int input_count) const {
   return emit_subtree(index_.at(full_), steps, input_count);
 }
 
+std::vector<SsaStep> SubsetSearch::reconfigure(const LinearPath& path) const {
+  const int count = count_;
+  if (path.size() + 1 != static_cast<std::size_t>(count)) return {};
+  for (int local = 0; local < count; ++local) {
+    if (members_[local] != local) return {};
+  }
+  // The path's tree: node k < count is input k, node count + s the result of
+  // step s, with its operands (as a mask) and its two halves.
+  struct Node {
+    Mask operands = 0;
+    int left = -1;
+    int right = -1;
+    double best = 0;                // cheapest known cost of forming this node
+    std::uint32_t table = kNoHalf;  // the table's tree where that is cheapest
+  };
+  std::vector<Node> nodes(count);
+  for (int local = 0; local < count; ++local) nodes[local].operands = bit(local);
+  std::vector<int> current(count);
+  for (int k = 0; k < count; ++k) current[k] = k;
+  for (std::vector<int> step : path) {
+    std::sort(step.begin(), step.end());
+    if (step.size() != 2 || step[0] == step[1] || step[0] < 0 ||
+        step[1] >= static_cast<int>(current.size())) {
+      return {};
+    }
+    Node node;
+    node.left = current[step[0]];
+    node.right = current[step[1]];
+    // An input keeps every mode it has; an intermediate only those needed
+    // outside it.
+    const bool left_is_input = node.left < count;
+    const bool right_is_input = node.right < count;
+    const Mask left = nodes[node.left].operands;
+    const Mask right = nodes[node.right].operands;
+    node.operands = left | right;
+    // As evaluate_path counts it: the step involves the modes of its halves,
+    // and sums those that the joined set's result drops.
+    double involved = 1;
+    int involved_count = 0;
+    int kept_count = 0;
+    for (std::size_t mode = 0; mode < mode_users_.size(); ++mode) {
+      const Mask users = mode_users_[mode];
+      const bool out = network_.in_output[mode];
+      const bool in_left = (users & left) && (left_is_input || out || (users & ~left));
+      const bool in_right = (users & right) && (right_is_input || out || (users & ~right));
+      if (!in_left && !in_right) continue;
+      involved *= network_.extents[mode];
+      ++involved_count;
+      if (out || (users & ~node.operands)) ++kept_count;
+    }
+    const double flops = involved * (involved_count > kept_count ? 2.0 : 1.0);
+    node.best = flops + nodes[node.left].best + nodes[node.right].best;
+    if (const auto found = index_.find(node.operands);
+        found != index_.end() && entries_[found->second].cost < node.best) {
+      node.best = entries_[found->second].cost;
+      node.table = found->second;
+    }
+    current.erase(current.begin() + step[1]);
+    current.erase(current.begin() + step[0]);
+    current.push_back(static_cast<int>(nodes.size()));
+    nodes.push_back(node);
+  }
+  std::vector<SsaStep> steps;
+  // Emits node `id`'s cheapest tree; returns its SSA id.
+  auto emit_node = [&](auto&& self, int id) -> int {
+    const Node& node = nodes[id];
+    if (id < count) return id;
+    if (node.table != kNoHalf) return emit_subtree(node.table, steps, count);
+    const int left = self(self, node.left);
+    const int right = self(self, node.right);
+    steps.emplace_back(left, right);
+    return count + static_cast<int>(steps.size()) - 1;
+  };
+  emit_node(emit_node, static_cast<int>(nodes.size()) - 1);
+  return steps;
+}
+
 std::vector<Mode> SubsetSearch::result_modes() const {
   const Subtree& subtree = entries_[index_.at(full_)];
   return {legs_.begin() + subtree.legs_begin,
@@ -459,9 +547,10 @@ std::vector<std::vector<int>> components_of(const Network& network) {
 
 // The whole tree in SSA form into `steps`, unless the memory cap forbids it
 // or the deadline passes first. Outcome::out_of_time leaves `steps` empty,
-// or a complete tree that is not proven cheapest.
+// or a complete tree that is not proven cheapest; for a connected network it
+// also leaves the table cut short in `cut_table`.
 Outcome search(const Network& network, double memory_cap, SearchDeadline& deadline,
-               std::vector<SsaStep>& steps) {
+               std::vector<SsaStep>& steps, std::unique_ptr<SubsetSearch>& cut_table) {
   const int input_count = static_cast<int>(network.operand_modes.size());
   const std::vector<std::vector<int>> components = components_of(network);
   const bool single = components.size() == 1;
@@ -482,11 +571,13 @@ Outcome search(const Network& network, double memory_cap, SearchDeadline& deadli
                   std::to_string(kMaxComponentOperands) +
                   " the search handles; use the greedy or random-greedy search");
     }
-    SubsetSearch component(network, members, memory_cap, single, deadline);
+    auto table = std::make_unique<SubsetSearch>(network, members, memory_cap, single, deadline);
+    SubsetSearch& component = *table;
     const Outcome outcome = component.run();
     if (outcome == Outcome::infeasible) return outcome;
     if (outcome == Outcome::out_of_time) {
-      if (!component.has_tree()) {
+      if (single) cut_table = std::move(table);
+      if (!cut_table || !cut_table->has_tree()) {
         steps.clear();
         return outcome;
       }
@@ -547,7 +638,7 @@ LinearPath to_linear(int input_count, const std::vector<SsaStep>& steps) {
 }  // namespace
 
 LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
-                   bool* stopped_at_budget) {
+                   bool* stopped_at_budget, const LinearPath* known) {
   if (stopped_at_budget != nullptr) *stopped_at_budget = false;
   const int count = static_cast<int>(problem.inputs.size());
   if (count == 0) return {};
@@ -567,17 +658,26 @@ LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
 
   SearchDeadline deadline(options.seconds);
   std::vector<SsaStep> steps;
-  Outcome outcome = search(network, options.memory_cap, deadline, steps);
+  std::unique_ptr<SubsetSearch> cut_table;
+  Outcome outcome = search(network, options.memory_cap, deadline, steps, cut_table);
   // The cap is a preference: where no path fits under it, plan without it.
   if (outcome == Outcome::infeasible && options.memory_cap > 0) {
-    outcome = search(network, 0, deadline, steps);
+    outcome = search(network, 0, deadline, steps, cut_table);
   }
   if (outcome == Outcome::out_of_time) {
     if (stopped_at_budget != nullptr) *stopped_at_budget = true;
-    LinearPath greedy = greedy_path(problem, options);
-    if (steps.empty()) return greedy;
-    LinearPath found = to_linear(count, steps);
-    // Under the cap first, then cheaper, as find_path compares paths.
+    // The best of: greedy's path, the caller's, the table's own tree, and the
+    // first two with the table's cheaper subtrees put in. Under the cap
+    // first, then cheaper, as find_path compares paths.
+    std::vector<LinearPath> candidates{greedy_path(problem, options)};
+    if (known != nullptr && !known->empty()) candidates.push_back(*known);
+    if (!steps.empty()) candidates.push_back(to_linear(count, steps));
+    if (cut_table) {
+      for (std::size_t k = 0, given = candidates.size(); k < given; ++k) {
+        const std::vector<SsaStep> better = cut_table->reconfigure(candidates[k]);
+        if (!better.empty()) candidates.push_back(to_linear(count, better));
+      }
+    }
     auto rank = [&](const LinearPath& linear) {
       const ContractionPath path = evaluate_path(problem, linear);
       double largest = 0;
@@ -587,7 +687,16 @@ LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
       const bool over = options.memory_cap > 0 && largest > options.memory_cap;
       return std::make_pair(over, path.flops);
     };
-    return rank(found) < rank(greedy) ? found : greedy;
+    std::size_t best = 0;
+    auto best_rank = rank(candidates[0]);
+    for (std::size_t k = 1; k < candidates.size(); ++k) {
+      const auto candidate_rank = rank(candidates[k]);
+      if (candidate_rank < best_rank) {
+        best = k;
+        best_rank = candidate_rank;
+      }
+    }
+    return candidates[best];
   }
   // Without a memory cap every component is reached (the cap grows to a
   // ceiling that admits every tree); greedy stands in should that ever fail.
