@@ -5,10 +5,10 @@
 // The budget: greedy runs first on every form of the problem, untimed, so
 // there is always a path to fall back to. The timed searches then run one
 // after another, each given an equal share of the time still left, so time a
-// quick search leaves over goes to the later ones. Under `automatic`, an
-// exact search (optimal, dp) gets at most kAutoExactShare of the budget: it
-// either finishes fast or, being exponential, would not finish in any budget
-// a user waits for, and random-greedy does better with the time.
+// quick search leaves over goes to the later ones. Under `automatic`, the
+// exact searches (optimal, dp) together get at most kAutoExactShare of the
+// budget: they either finish fast or, being exponential, would not finish in
+// any budget a user waits for, and plans are made on every call.
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -28,7 +28,7 @@ namespace {
 // after simplification), since that is what the search runs on.
 constexpr int kAutoOptimalOperands = 8;
 constexpr int kAutoDpOperands = 30;
-// Under auto, the most of the budget one exact search may take.
+// Under auto, the most of the budget the exact searches may take together.
 constexpr double kAutoExactShare = 0.25;
 
 // Largest intermediate before the output: what the memory cap limits.
@@ -180,17 +180,26 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
   std::stable_sort(runs.begin(), runs.end(),
                    [&](const auto& a, const auto& b) { return order(a.second) < order(b.second); });
 
+  // Under auto, the exact searches' own budget, shared among them the same way.
+  const bool cap_exact = algorithm == PathAlgorithm::automatic;
+  double exact_seconds_left = kAutoExactShare * options.seconds;
+  std::size_t exact_runs_left = 0;
+  for (const auto& run : runs) exact_runs_left += is_exact(run.second) ? 1 : 0;
+
   std::vector<BudgetStop> stops;
   for (std::size_t run = 0; run < runs.size(); ++run) {
     const auto& [form, search] = runs[run];
+    const std::size_t exact_runs = exact_runs_left;
+    if (is_exact(search)) --exact_runs_left;
     PathSearchOptions share = options;
     if (timed) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double left = options.seconds - elapsed;
       share.seconds = left / static_cast<double>(runs.size() - run);
-      if (algorithm == PathAlgorithm::automatic && is_exact(search)) {
-        share.seconds = std::min(share.seconds, kAutoExactShare * options.seconds);
+      if (cap_exact && is_exact(search)) {
+        share.seconds =
+            std::min(share.seconds, exact_seconds_left / static_cast<double>(exact_runs));
       }
       if (share.seconds <= 0) {
         // Out of time before the search could start (a share of 0 would
@@ -200,8 +209,13 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
       }
     }
     bool stopped = false;
+    const auto search_start = std::chrono::steady_clock::now();
     const LinearPath path =
         timed_search(*form->remaining, search, share, form->known.best().linear(), &stopped);
+    if (is_exact(search)) {
+      exact_seconds_left -=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
+    }
     form->known.offer(path);
     best.offer(concat(form->steps, path));
     if (stopped) record_stop(stops, search, share.seconds);
