@@ -50,6 +50,8 @@ constexpr int kByteValues = 256;
 // search too big to finish anyway cannot exhaust memory; states already in
 // it keep pruning.
 constexpr std::size_t kMemoMaxWords = std::size_t{1} << 23;
+// Nodes of up to this many operands read the clock only now and then.
+constexpr int kSampledClockOperands = 16;
 
 Word mix(Word value) {
   // splitmix64's finalizer.
@@ -364,7 +366,11 @@ class OptimalSearch {
   // Searches the state at `depth` (states_by_depth_[depth], count_ - depth
   // sorted rows, reached at cost `flops`).
   void search(int depth, double flops, Word hash) {
-    if (deadline_.passed_sampled()) return;
+    // A node of many operands weighs all their pairs: there a clock read is
+    // cheap next to the node, and sampling would let the search overrun.
+    if (count_ - depth > kSampledClockOperands ? deadline_.passed() : deadline_.passed_sampled()) {
+      return;
+    }
     const int count = count_ - depth;
     const Word* operands = states_by_depth_[depth].data();
     if (count == 1) {
