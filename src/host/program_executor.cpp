@@ -143,10 +143,11 @@ class Runner {
     for_each_index<2>(op.result.layout.extents, {&kept_strides, &op.result.layout.strides},
                       [&](const std::array<std::int64_t, 2>& at) {
                         Acc sum = 0;
-                        const T* start = source + at[0];
+                        // A summed extent of 0 leaves the source empty and
+                        // possibly null: index it only inside the inner walk.
                         for_each_index<1>(summed_extents, {&summed_strides},
                                           [&](const std::array<std::int64_t, 1>& inner) {
-                                            sum += static_cast<Acc>(start[inner[0]]);
+                                            sum += static_cast<Acc>(source[at[0] + inner[0]]);
                                           });
                         store(result + at[1], sum, op.writes_output);
                       });
