@@ -303,6 +303,16 @@ std::string Plan::explain() const {
   char found_in[64];
   std::snprintf(found_in, sizeof found_in, "%.3f ms", state.path_info.seconds * 1e3);
   os << "  path          " << to_string(state.options.path) << ", found in " << found_in << '\n';
+  for (const detail::BudgetStop& stop : state.path.budget_stops) {
+    char line[160];
+    std::snprintf(
+        line, sizeof line,
+        "  path budget   %s stopped at its %.3f s share of path_seconds: the path is the "
+        "best found, not proven %s\n",
+        to_string(stop.algorithm), stop.seconds,
+        stop.algorithm == PathAlgorithm::random_greedy ? "the best of every trial" : "optimal");
+    os << line;
+  }
   os << "  memory limit  " << to_string(state.options.memory_limit) << '\n';
   os << "  modes        ";
   for (int mode = 0; mode < problem.mode_count(); ++mode) {

@@ -56,9 +56,13 @@ struct MemoryLimit {
   static MemoryLimit from_bytes(std::uint64_t bytes);
   // fraction must lie in (0, 1].
   static MemoryLimit from_fraction(double fraction);
-  // "4GiB", "512 MiB", "1e9", "1500000KB", "0.5" (a fraction: any number in
-  // (0, 1] without suffix). Suffixes: B, KB, MB, GB, TB (powers of 1000),
-  // KiB, MiB, GiB, TiB (powers of 1024); case-insensitive. Throws Error.
+  // "4GiB", "512 MiB", "4G", "1e9", "1500000KB" (bytes), "0.5", "1.0" or
+  // "90%" (a fraction of the device). Suffixes: B, KB, MB, GB, TB (powers of
+  // 1000), KiB, MiB, GiB, TiB and K, M, G, T (powers of 1024);
+  // case-insensitive. A plain number below 1 or written with a point is a
+  // fraction, a whole number of at least 2 is bytes, a bare "1" is refused
+  // as ambiguous. Empty, hex, signed, non-finite and out-of-range (2^64
+  // bytes or more) values throw Error.
   static MemoryLimit parse(const std::string& text);
 
   // Bytes allowed on a device with `device_bytes` of memory.
@@ -76,9 +80,11 @@ struct Options {
   // output is exempt); 0 means no cap. Paths over it are rejected where a
   // path under it exists.
   std::uint64_t max_intermediate_bytes = 0;
-  // random-greedy (and auto on large networks): number of trials, planning
-  // time budget in seconds (0: no limit), and the seed; equal seeds give
-  // equal paths when the trial count, not the time, ends the search.
+  // random-greedy's number of trials and seed, and the whole path search's
+  // time budget in seconds (0: no limit): optimal, dp and random-greedy stop
+  // at it with the best path found (greedy's at worst), and explain() says
+  // which stopped. Equal seeds give equal paths when the trial count, not
+  // the time, ends the search.
   int path_trials = 128;
   double path_seconds = 1.0;
   std::uint64_t path_seed = 0;

@@ -193,7 +193,6 @@ TEST(CudaBackend, AllocatesExactlyThePlansReportedMemory) {
   Options options;
   options.backend = Backend::cuda;
   Plan plan(expression, descs, options);
-  EXPECT_EQ(plan.workspace_bytes(), detail::device_workspace_bytes(program));
 
   std::mt19937 random(3);
   std::vector<std::vector<unsigned char>> host;
@@ -218,20 +217,27 @@ TEST(CudaBackend, AllocatesExactlyThePlansReportedMemory) {
   for (const auto& bytes : host) staged += (bytes.size() + 255) / 256 * 256;
   staged += (out.size() * sizeof(float) + 255) / 256 * 256;
   EXPECT_EQ(executor.last_device_bytes(), detail::device_workspace_bytes(program) + staged);
+  // The plan with host operands runs this whole problem in one block and
+  // allocates exactly its workspace: the same arena, workspaces and spans.
+  EXPECT_EQ(plan.workspace_bytes(), detail::device_workspace_bytes(program) + staged);
+  plan.execute(host_pointers, out.data());
+  EXPECT_EQ(plan.last_report().device_bytes, plan.workspace_bytes());
 
-  // A limit one byte under the need is refused before anything runs, with
-  // the bytes needed and available; the output is untouched.
+  // Device inputs run the whole problem in place: a limit one byte under
+  // that need is refused before anything runs, with the bytes needed and
+  // available; the output is untouched.
+  const std::uint64_t output_span = (out.size() * sizeof(float) + 255) / 256 * 256;
+  const std::uint64_t in_place = detail::device_workspace_bytes(program) + output_span;
   Options tight = options;
-  tight.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() - 1);
+  tight.memory_limit = MemoryLimit::from_bytes(in_place - 1);
   Plan limited(expression, descs, tight);
   std::vector<float> untouched(out.size(), 42.0f);
   try {
     limited.execute(device_pointers, untouched.data());
     ADD_FAILURE() << "expected MemoryError";
   } catch (const MemoryError& error) {
-    EXPECT_EQ(error.bytes_needed(),
-              limited.workspace_bytes() + (out.size() * sizeof(float) + 255) / 256 * 256);
-    EXPECT_EQ(error.bytes_available(), plan.workspace_bytes() - 1);
+    EXPECT_EQ(error.bytes_needed(), in_place);
+    EXPECT_EQ(error.bytes_available(), in_place - 1);
   }
   for (float value : untouched) ASSERT_EQ(value, 42.0f);
 }
@@ -270,7 +276,7 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
   EXPECT_LE(fits.workspace_bytes(), plan.workspace_bytes());
   // Under the whole problem's need the plan slices it and streams the
   // blocks instead, and still allocates exactly its workspace.
-  exact_options.memory_limit = MemoryLimit::from_bytes(spans - 1);
+  exact_options.memory_limit = MemoryLimit::from_bytes(plan.workspace_bytes() - 1);
   Plan streams(expression, descs, exact_options);
   EXPECT_NE(streams.explain().find("blocks, loop order"), std::string::npos) << streams.explain();
   EXPECT_NO_THROW(streams.execute(pointers, out.data()));
@@ -285,7 +291,7 @@ TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
   EXPECT_GE(report.bytes_to_host, out.size() * sizeof(double));
   EXPECT_GT(report.seconds, 0);
   EXPECT_EQ(report.device_bytes, streams.workspace_bytes());
-  EXPECT_LE(report.device_bytes, spans - 1);
+  EXPECT_LT(report.device_bytes, plan.workspace_bytes());
 }
 
 TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {

@@ -295,6 +295,27 @@ TEST(PlanErrors, EveryMethodOfAMovedFromPlanThrows) {
   EXPECT_EQ(sum, 6);
 }
 
+TEST(Plan, ExplainSaysWhenAPathSearchStoppedAtItsBudget) {
+  // 14 operands: optimal alone cannot finish in a microsecond.
+  std::string expression;
+  std::vector<TensorDesc> inputs;
+  for (int operand = 0; operand < 14; ++operand) {
+    expression += std::string(operand ? "," : "") + static_cast<char>('a' + operand) +
+                  static_cast<char>('a' + operand + 1);
+    inputs.push_back(f64({3 + operand % 4, 3 + (operand + 1) % 4}));
+  }
+  expression += "->ao";
+  Options options;
+  options.backend = Backend::host;
+  options.path = PathAlgorithm::optimal;
+  options.path_seconds = 1e-6;
+  const Plan plan(expression, inputs, options);
+  EXPECT_TRUE(contains(plan.explain(), "optimal stopped at its")) << plan.explain();
+  options.path_seconds = 0;  // no limit: nothing stops
+  options.path = PathAlgorithm::greedy;
+  EXPECT_FALSE(contains(Plan(expression, inputs, options).explain(), "stopped at its"));
+}
+
 TEST(Version, IsTheProjectVersion) { EXPECT_STREQ(version(), "0.1.0"); }
 
 }  // namespace
