@@ -16,7 +16,6 @@
 #include "src/device_executor.hpp"
 #include "src/device_memory.hpp"
 #include "src/devices.hpp"
-#include "src/host/program_executor.hpp"
 #include "src/host/sliced_executor.hpp"
 #include "src/memory_span.hpp"
 #include "src/streaming_executor.hpp"
@@ -35,12 +34,14 @@ struct PlanState {
   ContractionPath path;
   PathInfo path_info;
   Program program;
-  HostExecutor host;
-  // Host backend with a memory limit in bytes: the blocks that fit it (a
-  // simulation of the device budget the CUDA backend will stream under).
+  // The block plan: with a memory limit in bytes on the host backend, the
+  // blocks that fit it (a simulation of the device budget the CUDA backend
+  // streams under); on the CUDA backend, the streaming executor's plan.
+  // `sliced` says explain() shows it.
   bool sliced = false;
   SlicePlan slice;
-  std::unique_ptr<SlicedHostExecutor> sliced_host;
+  // Host backend: the block loop, the whole problem being its one-block case.
+  std::unique_ptr<SlicedHostExecutor> host;
   // CUDA backend over budget: the blocks stream from host memory.
   std::unique_ptr<StreamingExecutor> streaming;
   ExecutionReport report;
@@ -149,6 +150,28 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
   // The executor reports the exact need against the limit when it runs.
 }
 
+// Host backend: one block loop. With a memory limit in bytes, the blocks
+// that fit it; otherwise the whole problem as one block, running the Program
+// already lowered.
+void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& input_strides) {
+  if (state.options.memory_limit.kind == MemoryLimit::Kind::bytes) {
+    detail::SliceOptions slicing;
+    slicing.budget = state.options.memory_limit.resolve(0);
+    slicing.rates = slice_rates(state.options);
+    state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
+                                      state.output.effective_strides(), slicing);
+    state.sliced = true;
+  } else {
+    state.slice = detail::SlicePlan{};
+    state.slice.inputs.assign(state.inputs.size(), detail::Residency::resident);
+    state.slice.flops = state.path.flops;
+  }
+  state.host = std::make_unique<detail::SlicedHostExecutor>(
+      state.problem, state.path, state.output.dtype, input_strides,
+      state.output.effective_strides(), state.slice);
+  if (state.slice.sliced.empty()) state.host->use_program({}, state.program);
+}
+
 std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<TensorDesc> inputs,
                                      const TensorDesc* output, const Options& options) {
   auto state = std::make_unique<PlanState>();
@@ -206,19 +229,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
                                  state->output.effective_strides());
   if (state->backend == Backend::cuda) plan_streaming(*state, input_strides);
-  if (state->backend == Backend::host && options.memory_limit.kind == MemoryLimit::Kind::bytes) {
-    detail::SliceOptions slicing;
-    slicing.budget = options.memory_limit.resolve(0);
-    slicing.rates = slice_rates(options);
-    state->slice = detail::plan_slices(state->problem, state->path, state->output.dtype,
-                                       input_strides, state->output.effective_strides(), slicing);
-    state->sliced = true;
-    if (!state->slice.sliced.empty()) {
-      state->sliced_host = std::make_unique<detail::SlicedHostExecutor>(
-          state->problem, state->path, state->output.dtype, input_strides,
-          state->output.effective_strides(), state->slice);
-    }
-  }
+  if (state->backend == Backend::host) plan_host(*state, input_strides);
   return state;
 }
 
@@ -414,12 +425,8 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     state_->device->fill_timing(report);
     return;
   }
-  if (state_->sliced_host) {
-    state_->sliced_host->run(inputs, output, alpha, beta);
-    report.blocks = state.slice.block_count;
-    return;
-  }
-  state_->host.run(state.program, inputs, output, alpha, beta);
+  state_->host->run(inputs, output, alpha, beta);
+  report.blocks = state.slice.block_count;
 }
 
 PathInfo contraction_path(std::string_view expression,

@@ -18,6 +18,11 @@ SlicedHostExecutor::SlicedHostExecutor(const Problem& problem, const Contraction
       output_strides_(std::move(output_strides)),
       plan_(std::move(plan)) {}
 
+void SlicedHostExecutor::use_program(const std::vector<std::int64_t>& level_extents,
+                                     Program program) {
+  programs_[level_extents] = std::move(program);
+}
+
 const Program& SlicedHostExecutor::program_for(const std::vector<std::int64_t>& block_extents) {
   auto found = programs_.find(block_extents);
   if (found != programs_.end()) return found->second;

@@ -1,8 +1,8 @@
-// Host backend under a memory budget: runs a SlicePlan block by block, each
+// The host backend's block loop: runs a SlicePlan block by block, each
 // block the Program of the block's extents (cached per distinct extents:
 // edge blocks are shorter) over views into the caller's tensors, so CI
 // exercises the same slicing, loop order and accumulation the CUDA streaming
-// executor runs.
+// executor runs. The whole problem is the one-block case (an unsliced plan).
 #pragma once
 
 #include <map>
@@ -25,6 +25,11 @@ class SlicedHostExecutor {
   // out = alpha * einsum + beta * out: a block that sums part of a sliced
   // summed mode adds into the output (beta = 1 after the first such block).
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta);
+
+  // Runs blocks of these level extents (one per sliced mode; none for the
+  // whole problem) with `program` instead of lowering one: the Plan's
+  // Program, already lowered, for the one-block case.
+  void use_program(const std::vector<std::int64_t>& level_extents, Program program);
 
   const SlicePlan& plan() const { return plan_; }
   int programs_built() const { return static_cast<int>(programs_.size()); }
