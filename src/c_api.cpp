@@ -1,0 +1,367 @@
+// The C API (include/einstream/einstream.h) over the C++ API.
+//
+// Every entry point runs its body through `guarded`, which turns each
+// exception into a status code and the calling thread's last-error message,
+// so nothing is thrown across the C boundary. Arguments the C++ API cannot
+// check (NULL pointers, ranks, enum values that C lets hold anything) are
+// checked here first and reported as EINSTREAM_INVALID_ARGUMENT.
+#include "einstream/einstream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "einstream/einstream.hpp"
+
+struct einstream_plan {
+  einstream::Plan plan;
+};
+
+namespace {
+
+thread_local std::string last_error_message;
+
+// Thrown by the argument checks below; caught by `guarded` only.
+class InvalidArgument : public std::exception {
+ public:
+  explicit InvalidArgument(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+einstream_status fail(einstream_status status, const char* function, const char* message) {
+  try {
+    last_error_message = std::string(function) + ": " + message;
+  } catch (...) {
+    // Out of memory while recording the message: keep the previous one
+    // rather than throw; the status code still says what happened.
+  }
+  return status;
+}
+
+template <typename Body>
+einstream_status guarded(const char* function, Body&& body) noexcept {
+  try {
+    body();
+    return EINSTREAM_OK;
+  } catch (const InvalidArgument& error) {
+    return fail(EINSTREAM_INVALID_ARGUMENT, function, error.what());
+  } catch (const einstream::ParseError& error) {
+    return fail(EINSTREAM_PARSE_ERROR, function, error.what());
+  } catch (const einstream::ShapeError& error) {
+    return fail(EINSTREAM_SHAPE_ERROR, function, error.what());
+  } catch (const einstream::MemoryError& error) {
+    return fail(EINSTREAM_MEMORY_ERROR, function, error.what());
+  } catch (const einstream::CudaError& error) {
+    return fail(EINSTREAM_CUDA_ERROR, function, error.what());
+  } catch (const einstream::Error& error) {
+    // The C++ API's plain Error is what it throws for a bad option or
+    // argument value (an unknown name, a moved-from Plan, a complex alpha
+    // for a real dtype).
+    return fail(EINSTREAM_INVALID_ARGUMENT, function, error.what());
+  } catch (const std::bad_alloc&) {
+    return fail(EINSTREAM_MEMORY_ERROR, function, "out of host memory");
+  } catch (const std::exception& error) {
+    return fail(EINSTREAM_INTERNAL_ERROR, function, error.what());
+  } catch (...) {
+    return fail(EINSTREAM_INTERNAL_ERROR, function, "unknown exception");
+  }
+}
+
+template <typename Pointer>
+void require_pointer(Pointer* pointer, const char* name) {
+  if (pointer == nullptr) throw InvalidArgument(std::string(name) + " is NULL");
+}
+
+einstream::DataType to_data_type(einstream_dtype dtype, const std::string& what) {
+  switch (dtype) {
+    case EINSTREAM_F32:
+      return einstream::DataType::f32;
+    case EINSTREAM_F64:
+      return einstream::DataType::f64;
+    case EINSTREAM_C64:
+      return einstream::DataType::c64;
+    case EINSTREAM_C128:
+      return einstream::DataType::c128;
+  }
+  throw InvalidArgument(what + " has dtype " + std::to_string(static_cast<int>(dtype)) +
+                        "; expected EINSTREAM_F32 (0), EINSTREAM_F64 (1), EINSTREAM_C64 (2) or "
+                        "EINSTREAM_C128 (3)");
+}
+
+einstream_dtype to_c_dtype(einstream::DataType dtype) {
+  switch (dtype) {
+    case einstream::DataType::f32:
+      return EINSTREAM_F32;
+    case einstream::DataType::f64:
+      return EINSTREAM_F64;
+    case einstream::DataType::c64:
+      return EINSTREAM_C64;
+    case einstream::DataType::c128:
+      return EINSTREAM_C128;
+    default:
+      break;
+  }
+  throw einstream::Error(std::string("plan has dtype ") + einstream::to_string(dtype) +
+                         ", which the C API has no code for");
+}
+
+einstream::TensorDesc to_tensor_desc(const einstream_tensor_desc& desc, const std::string& what) {
+  if (desc.rank < 0 || desc.rank > EINSTREAM_MAX_RANK) {
+    throw InvalidArgument(what + " has rank " + std::to_string(desc.rank) + "; expected 0 to " +
+                          std::to_string(EINSTREAM_MAX_RANK));
+  }
+  const auto rank = static_cast<std::size_t>(desc.rank);
+  einstream::TensorDesc result;
+  result.dtype = to_data_type(desc.dtype, what);
+  if (rank > 0) {
+    if (desc.extents == nullptr) {
+      throw InvalidArgument(what + " has rank " + std::to_string(desc.rank) +
+                            " but its extents are NULL");
+    }
+    result.extents.assign(desc.extents, desc.extents + rank);
+    if (desc.strides != nullptr) result.strides.assign(desc.strides, desc.strides + rank);
+  }
+  return result;
+}
+
+einstream::Options to_options(const einstream_options& options) {
+  einstream::Options result;
+  result.device = options.device;
+  switch (options.memory_limit_kind) {
+    case EINSTREAM_MEMORY_LIMIT_FRACTION:
+      if (!(options.memory_limit_fraction > 0.0 && options.memory_limit_fraction <= 1.0)) {
+        throw InvalidArgument("options->memory_limit_fraction is " +
+                              std::to_string(options.memory_limit_fraction) +
+                              "; expected a fraction in (0, 1]");
+      }
+      result.memory_limit = einstream::MemoryLimit::from_fraction(options.memory_limit_fraction);
+      break;
+    case EINSTREAM_MEMORY_LIMIT_BYTES:
+      if (options.memory_limit_bytes == 0) {
+        throw InvalidArgument("options->memory_limit_bytes is 0; expected at least 1 byte");
+      }
+      result.memory_limit = einstream::MemoryLimit::from_bytes(options.memory_limit_bytes);
+      break;
+    default:
+      throw InvalidArgument("options->memory_limit_kind is " +
+                            std::to_string(static_cast<int>(options.memory_limit_kind)) +
+                            "; expected EINSTREAM_MEMORY_LIMIT_FRACTION (0) or "
+                            "EINSTREAM_MEMORY_LIMIT_BYTES (1)");
+  }
+  switch (options.path) {
+    case EINSTREAM_PATH_AUTO:
+      result.path = einstream::PathAlgorithm::automatic;
+      break;
+    case EINSTREAM_PATH_NAIVE:
+      result.path = einstream::PathAlgorithm::naive;
+      break;
+    case EINSTREAM_PATH_GREEDY:
+      result.path = einstream::PathAlgorithm::greedy;
+      break;
+    case EINSTREAM_PATH_OPTIMAL:
+      result.path = einstream::PathAlgorithm::optimal;
+      break;
+    case EINSTREAM_PATH_DP:
+      result.path = einstream::PathAlgorithm::dp;
+      break;
+    case EINSTREAM_PATH_RANDOM_GREEDY:
+      result.path = einstream::PathAlgorithm::random_greedy;
+      break;
+    default:
+      throw InvalidArgument("options->path is " + std::to_string(static_cast<int>(options.path)) +
+                            "; expected an EINSTREAM_PATH_* value (0 to 5)");
+  }
+  switch (options.backend) {
+    case EINSTREAM_BACKEND_AUTO:
+      result.backend = einstream::Backend::automatic;
+      break;
+    case EINSTREAM_BACKEND_HOST:
+      result.backend = einstream::Backend::host;
+      break;
+    case EINSTREAM_BACKEND_CUDA:
+      result.backend = einstream::Backend::cuda;
+      break;
+    default:
+      throw InvalidArgument("options->backend is " +
+                            std::to_string(static_cast<int>(options.backend)) +
+                            "; expected EINSTREAM_BACKEND_AUTO (0), _HOST (1) or _CUDA (2)");
+  }
+  if (!(options.path_seconds >= 0.0) || std::isinf(options.path_seconds)) {
+    throw InvalidArgument("options->path_seconds is " + std::to_string(options.path_seconds) +
+                          "; expected a finite number of seconds, 0 for no limit");
+  }
+  if (options.path_trials < 1) {
+    throw InvalidArgument("options->path_trials is " + std::to_string(options.path_trials) +
+                          "; expected at least 1");
+  }
+  result.register_host_memory = options.register_host_memory != 0;
+  result.allow_tf32 = options.allow_tf32 != 0;
+  result.path_seconds = options.path_seconds;
+  result.path_trials = options.path_trials;
+  result.path_seed = options.path_seed;
+  result.max_intermediate_bytes = options.max_intermediate_bytes;
+  return result;
+}
+
+void fill_defaults(einstream_options& options) {
+  const einstream::Options defaults;
+  options = einstream_options{};
+  options.device = defaults.device;
+  if (defaults.memory_limit.kind == einstream::MemoryLimit::Kind::fraction) {
+    options.memory_limit_kind = EINSTREAM_MEMORY_LIMIT_FRACTION;
+    options.memory_limit_fraction = defaults.memory_limit.value;
+  } else {
+    options.memory_limit_kind = EINSTREAM_MEMORY_LIMIT_BYTES;
+    options.memory_limit_bytes = static_cast<std::uint64_t>(defaults.memory_limit.value);
+    options.memory_limit_fraction = 0.9;
+  }
+  // The C++ defaults are automatic path and backend, asserted by the tests.
+  options.path = EINSTREAM_PATH_AUTO;
+  options.backend = EINSTREAM_BACKEND_AUTO;
+  options.register_host_memory = defaults.register_host_memory ? 1 : 0;
+  options.allow_tf32 = defaults.allow_tf32 ? 1 : 0;
+  options.path_seconds = defaults.path_seconds;
+  options.path_trials = defaults.path_trials;
+  options.path_seed = defaults.path_seed;
+  options.max_intermediate_bytes = defaults.max_intermediate_bytes;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* einstream_last_error(void) { return last_error_message.c_str(); }
+
+const char* einstream_version(void) { return einstream::version(); }
+
+einstream_status einstream_options_init(einstream_options* options) {
+  return guarded(__func__, [&] {
+    require_pointer(options, "options");
+    fill_defaults(*options);
+  });
+}
+
+einstream_status einstream_plan_create(const char* expression, int32_t n_inputs,
+                                       const einstream_tensor_desc* inputs,
+                                       const einstream_tensor_desc* output,
+                                       const einstream_options* options, einstream_plan** plan) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan (the address to store the new plan at)");
+    *plan = nullptr;
+    require_pointer(expression, "expression");
+    if (n_inputs < 0) {
+      throw InvalidArgument("n_inputs is " + std::to_string(n_inputs) + "; expected 0 or more");
+    }
+    if (n_inputs > 0) require_pointer(inputs, "inputs (with n_inputs > 0)");
+    std::vector<einstream::TensorDesc> input_descs;
+    input_descs.reserve(static_cast<std::size_t>(n_inputs));
+    for (int32_t i = 0; i < n_inputs; ++i) {
+      input_descs.push_back(to_tensor_desc(inputs[i], "inputs[" + std::to_string(i) + "]"));
+    }
+    einstream_options c_options;
+    if (options == nullptr) {
+      fill_defaults(c_options);
+      options = &c_options;
+    }
+    const einstream::Options cpp_options = to_options(*options);
+    auto handle =
+        output == nullptr
+            ? new einstream_plan{einstream::Plan(expression, std::move(input_descs), cpp_options)}
+            : new einstream_plan{einstream::Plan(expression, std::move(input_descs),
+                                                 to_tensor_desc(*output, "output"), cpp_options)};
+    *plan = handle;
+  });
+}
+
+einstream_status einstream_plan_execute(einstream_plan* plan, const void* const* inputs,
+                                        void* output, double alpha_real, double alpha_imag,
+                                        double beta_real, double beta_imag, void* stream) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    if (stream != nullptr) {
+      throw InvalidArgument(
+          "stream is not NULL; streams are not supported yet (einstream runs on its own CUDA "
+          "streams and execute returns when the output is written): synchronize your stream "
+          "and pass NULL");
+    }
+    const auto n_inputs = plan->plan.inputs().size();
+    if (n_inputs > 0) require_pointer(inputs, "inputs (the plan has inputs)");
+    // A tensor with no elements is never read or written, so its pointer may
+    // be NULL (as an empty std::vector's data() is).
+    if (plan->plan.output().element_count() > 0) require_pointer(output, "output");
+    std::vector<const void*> input_pointers(inputs, inputs + n_inputs);
+    for (std::size_t i = 0; i < n_inputs; ++i) {
+      if (input_pointers[i] == nullptr && plan->plan.inputs()[i].element_count() > 0) {
+        throw InvalidArgument("inputs[" + std::to_string(i) + "] is NULL");
+      }
+    }
+    plan->plan.execute(input_pointers, output, einstream::Scalar(alpha_real, alpha_imag),
+                       einstream::Scalar(beta_real, beta_imag));
+  });
+}
+
+einstream_status einstream_plan_explain(const einstream_plan* plan, char* buffer, size_t size,
+                                        size_t* needed) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    if (size > 0) require_pointer(buffer, "buffer (with size > 0)");
+    const std::string text = plan->plan.explain();
+    if (needed != nullptr) *needed = text.size() + 1;
+    if (size > 0) {
+      const std::size_t length = std::min(text.size(), size - 1);
+      std::memcpy(buffer, text.data(), length);
+      buffer[length] = '\0';
+    }
+  });
+}
+
+einstream_status einstream_plan_output_rank(const einstream_plan* plan, int32_t* rank) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    require_pointer(rank, "rank");
+    *rank = static_cast<int32_t>(plan->plan.output().rank());
+  });
+}
+
+einstream_status einstream_plan_output_extents(const einstream_plan* plan, int64_t* extents,
+                                               int32_t capacity) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    const auto& output_extents = plan->plan.output().extents;
+    if (capacity < static_cast<int32_t>(output_extents.size())) {
+      throw InvalidArgument("capacity is " + std::to_string(capacity) +
+                            " but the output has rank " + std::to_string(output_extents.size()));
+    }
+    if (!output_extents.empty()) require_pointer(extents, "extents");
+    std::copy(output_extents.begin(), output_extents.end(), extents);
+  });
+}
+
+einstream_status einstream_plan_output_dtype(const einstream_plan* plan, einstream_dtype* dtype) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    require_pointer(dtype, "dtype");
+    *dtype = to_c_dtype(plan->plan.output().dtype);
+  });
+}
+
+einstream_status einstream_plan_workspace_bytes(const einstream_plan* plan, uint64_t* bytes) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    require_pointer(bytes, "bytes");
+    *bytes = plan->plan.workspace_bytes();
+  });
+}
+
+einstream_status einstream_plan_destroy(einstream_plan* plan) {
+  return guarded(__func__, [&] { delete plan; });
+}
+
+}  // extern "C"
