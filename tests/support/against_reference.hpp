@@ -2,6 +2,10 @@
 // reference executor on the same random data; report the relative error.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,6 +49,108 @@ inline AgainstReference plan_against_reference(const std::string& expression,
                            {expected.data(), dtype, plan.output().effective_strides()}, alpha,
                            beta);
   return {relative_error(dtype, actual.data(), expected.data(), count), plan.explain()};
+}
+
+// A tensor of any strides in a buffer of its own: `origin` is the element
+// offset of element (0, ..., 0), so negative strides stay inside the buffer;
+// elements of the buffer outside the view (gaps) are part of the comparison.
+struct StridedBuffer {
+  std::vector<unsigned char> bytes;
+  std::int64_t origin = 0;
+  DataType dtype = DataType::f32;
+
+  std::int64_t count() const { return static_cast<std::int64_t>(bytes.size() / size_of(dtype)); }
+  unsigned char* at_origin() {
+    return bytes.data() + origin * static_cast<std::int64_t>(size_of(dtype));
+  }
+};
+
+// A buffer spanning every element `desc` addresses, filled uniform in
+// [-1, 1], or with NaN (both parts) when `nan`.
+inline StridedBuffer strided_buffer(const TensorDesc& desc, std::mt19937& random,
+                                    bool nan = false) {
+  const std::vector<std::int64_t> strides = desc.effective_strides();
+  std::int64_t lowest = 0;
+  std::int64_t highest = 0;
+  bool empty = false;
+  for (int axis = 0; axis < desc.rank(); ++axis) {
+    if (desc.extents[axis] == 0) empty = true;
+    const std::int64_t reach = std::max<std::int64_t>(desc.extents[axis] - 1, 0) * strides[axis];
+    (reach < 0 ? lowest : highest) += reach;
+  }
+  StridedBuffer buffer;
+  buffer.dtype = desc.dtype;
+  buffer.origin = empty ? 0 : -lowest;
+  buffer.bytes = random_tensor(desc.dtype, empty ? 1 : highest - lowest + 1, random);
+  if (nan) {
+    // NaN in every byte pattern position: all-ones bytes are a quiet NaN in
+    // both float and double, real and imaginary parts.
+    std::fill(buffer.bytes.begin(), buffer.bytes.end(), static_cast<unsigned char>(0xFF));
+  }
+  return buffer;
+}
+
+inline bool is_nan(std::complex<double> value) {
+  return std::isnan(value.real()) || std::isnan(value.imag());
+}
+
+// The buffer with every element replaced by its magnitude (in the real
+// part; NaN stays NaN). Evaluating an expression on magnitudes, with |alpha|
+// and |beta|, bounds every term the real evaluation sums: the scale its
+// rounding error is measured against, which cancellation cannot shrink.
+inline StridedBuffer magnitudes(const StridedBuffer& buffer) {
+  StridedBuffer result = buffer;
+  for (std::int64_t index = 0; index < buffer.count(); ++index) {
+    const double magnitude = std::abs(element(buffer.dtype, buffer.bytes.data(), index));
+    unsigned char* at =
+        result.bytes.data() + index * static_cast<std::int64_t>(size_of(buffer.dtype));
+    switch (buffer.dtype) {
+      case DataType::f32:
+        *reinterpret_cast<float*>(at) = static_cast<float>(magnitude);
+        break;
+      case DataType::f64:
+        *reinterpret_cast<double*>(at) = magnitude;
+        break;
+      case DataType::c64:
+        *reinterpret_cast<std::complex<float>*>(at) = static_cast<float>(magnitude);
+        break;
+      default:
+        *reinterpret_cast<std::complex<double>*>(at) = magnitude;
+        break;
+    }
+  }
+  return result;
+}
+
+// The largest magnitude in the buffer, NaN skipped.
+inline double largest_magnitude(const StridedBuffer& buffer) {
+  double largest = 0;
+  for (std::int64_t index = 0; index < buffer.count(); ++index) {
+    const std::complex<double> value = element(buffer.dtype, buffer.bytes.data(), index);
+    if (!is_nan(value)) largest = std::max(largest, std::abs(value));
+  }
+  return largest;
+}
+
+// Elementwise over the whole buffers, gaps included; NaN must meet NaN. The
+// tolerance is the dtype's, relative to `scale` (e.g. largest_magnitude of
+// the expected buffer, or of a magnitudes() evaluation); a scale of 0 is
+// taken as 1. Returns what differs first, or "" when they agree.
+inline std::string compare_buffers(const StridedBuffer& actual, const StridedBuffer& expected,
+                                   double scale) {
+  const DataType dtype = expected.dtype;
+  const double allowed = tolerance(dtype) * (scale > 0 ? scale : 1.0);
+  for (std::int64_t index = 0; index < expected.count(); ++index) {
+    const std::complex<double> want = element(dtype, expected.bytes.data(), index);
+    const std::complex<double> got = element(dtype, actual.bytes.data(), index);
+    if (is_nan(want) != is_nan(got) || (!is_nan(want) && std::abs(got - want) > allowed)) {
+      return "buffer element " + std::to_string(index - expected.origin) + " is (" +
+             std::to_string(got.real()) + "," + std::to_string(got.imag()) +
+             "), the reference gives (" + std::to_string(want.real()) + "," +
+             std::to_string(want.imag()) + "), allowed error " + std::to_string(allowed);
+    }
+  }
+  return {};
 }
 
 }  // namespace einstream::testing

@@ -22,11 +22,16 @@ struct RandomProblemLimits {
   int max_rank = 4;
   std::int64_t max_extent = 3;
   bool allow_zero_extents = true;
+  // Distinct labels drawn from (at most 8): fewer keeps the reference
+  // executor's loop over every mode small when extents are large.
+  int max_labels = 8;
 };
 
 inline RandomProblem random_problem(std::mt19937& random, const RandomProblemLimits& limits = {}) {
   auto chance = [&](int percent) { return static_cast<int>(random() % 100) < percent; };
-  const std::string letters = "abcdefgB";
+  const std::string letters =
+      std::string("abcdefgB")
+          .substr(0, static_cast<std::size_t>(std::clamp(limits.max_labels, 1, 8)));
   std::vector<std::int64_t> extent_of(letters.size());
   for (auto& extent : extent_of) {
     extent = 1 + static_cast<std::int64_t>(random() % static_cast<unsigned>(limits.max_extent));
@@ -91,6 +96,38 @@ inline RandomProblem random_problem(std::mt19937& random, const RandomProblemLim
     problem.expression += "->" + output;
   }
   return problem;
+}
+
+// Strides for a tensor of `extents`, in elements, in one of the layouts a
+// caller can hand the library: C order (returned empty, as the API spells
+// it), Fortran order, C order with some axes reversed and every stride
+// doubled (negative strides and gaps between elements; safe for outputs), and,
+// only when `allow_overlap` (inputs), arbitrary strides in [-4, 4] with zero
+// and overlapping addresses.
+inline std::vector<std::int64_t> random_strides(std::mt19937& random,
+                                                const std::vector<std::int64_t>& extents,
+                                                bool allow_overlap) {
+  std::vector<std::int64_t> strides(extents.size());
+  const unsigned layout = random() % (allow_overlap ? 4u : 3u);
+  if (layout == 0) return {};
+  if (layout == 1) {
+    std::int64_t stride = 1;
+    for (std::size_t axis = 0; axis < extents.size(); ++axis) {
+      strides[axis] = stride;
+      stride *= std::max<std::int64_t>(extents[axis], 1);
+    }
+    return strides;
+  }
+  if (layout == 2) {
+    std::int64_t stride = 2;
+    for (std::size_t axis = extents.size(); axis-- > 0;) {
+      strides[axis] = random() % 2 ? -stride : stride;
+      stride *= std::max<std::int64_t>(extents[axis], 1);
+    }
+    return strides;
+  }
+  for (auto& stride : strides) stride = static_cast<std::int64_t>(random() % 9) - 4;
+  return strides;
 }
 
 }  // namespace einstream::testing
