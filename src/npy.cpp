@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "einstream/error.hpp"
+#include "src/fault_injection.hpp"
 
 // '=' and '|' in a descr mean native byte order, and data is copied without
 // swapping; both are only right on a little-endian host.
@@ -458,6 +459,10 @@ class TempFile {
   }
 
   void write(const void* bytes, std::size_t count) {
+    if (FaultInjection::fails_now(FaultSite::npy_write)) {
+      fail_write(target_, "writing '" + name_ +
+                              "' failed: " + FaultInjection::message(FaultSite::npy_write));
+    }
     errno = 0;
     if (count != 0 && std::fwrite(bytes, 1, count, file_) != count) {
       fail_write(target_, "writing '" + name_ + "' failed: " + system_reason(errno));

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "einstream/error.hpp"
+#include "src/fault_injection.hpp"
 
 namespace einstream::detail {
 
@@ -53,6 +54,11 @@ void ThreadPool::set_chunk_observer(ChunkObserver observer) {
 
 void ThreadPool::run_body(const std::function<void(std::int64_t, std::int64_t)>& body,
                           std::int64_t begin, std::int64_t end, int thread) const {
+  if (FaultInjection::fails_now(FaultSite::thread_pool_task)) {
+    throw Error(FaultInjection::message(FaultSite::thread_pool_task) +
+                " (ThreadPool::parallel_for, chunk [" + std::to_string(begin) + ", " +
+                std::to_string(end) + ") on thread " + std::to_string(thread) + ")");
+  }
   if (!observer_) {
     body(begin, end);
     return;

@@ -46,6 +46,8 @@ class ThreadPool {
   // [0, count) exactly once, on the workers and the calling thread, and returns
   // when every chunk has finished. If chunks throw, the first exception caught
   // is rethrown here, after all chunks are done (the others are dropped).
+  // Each chunk passes through FaultSite::thread_pool_task first
+  // (src/fault_injection.hpp), where tests make a chosen chunk throw.
   void parallel_for(std::int64_t count,
                     const std::function<void(std::int64_t begin, std::int64_t end)>& body);
 
