@@ -43,7 +43,7 @@
 #include "cuda/stream_timeline.hpp"
 #include "einstream/error.hpp"
 #include "planner/block_cursor.hpp"
-#include "planner/lower.hpp"
+#include "planner/device_layout.hpp"
 #include "src/device_memory.hpp"
 #include "src/host/block_copy.hpp"
 #include "src/host/pitched_copies.hpp"
@@ -142,7 +142,6 @@ std::uint64_t streaming_fixed_bytes(const Program& program) {
 struct StreamingExecutor::State {
   Options options;
   const Problem* problem = nullptr;
-  LinearPath linear;
   std::vector<TensorDesc> inputs;
   TensorDesc output;
   // The caller's strides, computed once (read for every block).
@@ -167,17 +166,18 @@ struct StreamingExecutor::State {
   // Device bytes one run may use: the memory limit, resolved when planning.
   std::uint64_t budget = 0;
 
-  // Everything one distinct block shape needs, computed once: the block's
-  // Program, each buffer's axis extents at the block, and how a block of
-  // each buffer splits into in-place 2-D copies (empty: it cannot).
-  struct BlockShape {
-    Program program;
-    std::vector<std::vector<std::int64_t>> input_extents;
-    std::vector<std::int64_t> output_extents;
+  // Every distinct block shape, lowered once when planning
+  // (planner/device_layout), and how a block of each buffer splits into
+  // in-place 2-D copies (empty: it cannot).
+  std::vector<BlockShape> block_shapes;
+  struct ShapeCopies {
+    const BlockShape* block = nullptr;
     std::vector<std::optional<PitchedCopies>> input_copies;
     std::optional<PitchedCopies> output_copies;
   };
-  std::map<std::vector<std::int64_t>, BlockShape> shapes;  // by level extents
+  std::map<std::vector<std::int64_t>, ShapeCopies> shapes;  // by level extents
+  // Where every buffer lives in the one allocation (planner/device_layout).
+  DeviceLayout layout;
   std::uint64_t arena_bytes = 0, reduce_bytes = 0, cublas_bytes = 0;
   std::vector<std::uint64_t> resident_offset;  // per input, when resident
   std::deque<Slots> input_slots;               // per input, when streamed (Slots do not move)
@@ -192,88 +192,40 @@ struct StreamingExecutor::State {
   bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
   bool output_streamed() const { return plan.output == Residency::streamed; }
 
-  // The caller's axis extents of input `index` (or the output, index -1) at
-  // the block extents `block` (one per mode).
-  std::vector<std::int64_t> axis_extents(int index, const std::vector<std::int64_t>& block) const {
-    if (index < 0) {
-      std::vector<std::int64_t> extents;
-      for (Mode mode : problem->output) extents.push_back(block[mode]);
-      return extents;
-    }
-    std::vector<std::int64_t> extents = inputs[index].extents;
-    const ProblemOperand& operand = problem->inputs[index];
-    for (std::size_t k = 0; k < operand.modes.size(); ++k) {
-      extents[operand.axes[k]] = block[operand.modes[k]];
-    }
-    return extents;
-  }
-
-  std::vector<std::int64_t> mode_extents(const std::vector<std::int64_t>& level_extents) const {
-    std::vector<std::int64_t> block = problem->extents;
-    for (std::size_t level = 0; level < plan.sliced.size(); ++level) {
-      block[plan.sliced[level].mode] = level_extents[level];
-    }
-    return block;
-  }
-
-  // The allocation: workspace, resident operands, then plan.buffering slots
-  // per streamed buffer.
+  // The allocation as the planner laid it out for plan.buffering slots per
+  // streamed buffer.
   void lay_out() {
-    std::vector<std::int64_t> level_extents;
-    for (const SlicedMode& sliced : plan.sliced) level_extents.push_back(sliced.block);
-    const BlockShape& full = shape_for(level_extents);
-    total = device_aligned(arena_bytes) + device_aligned(reduce_bytes) + cublas_bytes;
+    WorkspaceNeeds needs;
+    needs.reduce_bytes = [](const Program& program) { return reduce_workspace(program); };
+    needs.gemm_bytes = kCublasWorkspaceBytes;
+    layout = device_layout(plan, block_shapes, inputs, output, needs, plan.buffering);
+    arena_bytes = layout.arena_bytes;
+    reduce_bytes = layout.reduce_bytes;
+    cublas_bytes = layout.gemm_bytes;
     const int count = static_cast<int>(inputs.size());
     resident_offset.assign(count, 0);
+    const auto place = [](const OperandLayout& operand, Slots& slots) {
+      slots.slot_bytes = operand.bytes;
+      slots.device_offset = operand.offset;
+      slots.make(operand.slots);
+    };
     for (int index = 0; index < count; ++index) {
-      if (streamed(index)) {
-        Slots& slots = input_slots[index];
-        slots.slot_bytes = device_aligned(
-            static_cast<std::uint64_t>(product(full.input_extents[index])) * element);
-        slots.device_offset = total;
-        slots.make(plan.buffering);
-        total += static_cast<std::uint64_t>(slots.count) * slots.slot_bytes;
+      if (layout.inputs[index].streamed) {
+        place(layout.inputs[index], input_slots[index]);
       } else {
-        resident_offset[index] = total;
-        total += device_aligned(memory_span_bytes(inputs[index]));
+        resident_offset[index] = layout.inputs[index].offset;
       }
     }
-    if (output_streamed()) {
-      output_slots.slot_bytes =
-          device_aligned(static_cast<std::uint64_t>(product(full.output_extents)) * element);
-      output_slots.device_offset = total;
-      output_slots.make(plan.buffering);
-      total += static_cast<std::uint64_t>(output_slots.count) * output_slots.slot_bytes;
+    if (layout.output.streamed) {
+      place(layout.output, output_slots);
     } else {
-      output_offset = total;
-      total += device_aligned(memory_span_bytes(output));
+      output_offset = layout.output.offset;
     }
+    total = layout.total;
   }
 
-  const BlockShape& shape_for(const std::vector<std::int64_t>& level_extents) {
-    auto found = shapes.find(level_extents);
-    if (found != shapes.end()) return found->second;
-    Problem block = *problem;
-    block.extents = mode_extents(level_extents);
-    BlockShape shape;
-    // Streamed operands are packed blocks on the device; resident ones keep
-    // the caller's layout.
-    std::vector<std::vector<std::int64_t>> block_input_strides;
-    for (int index = 0; index < static_cast<int>(inputs.size()); ++index) {
-      shape.input_extents.push_back(axis_extents(index, block.extents));
-      shape.input_copies.push_back(pitched_copies(shape.input_extents.back(), input_strides[index],
-                                                  element, kMinDirectRowBytes, kMaxDirectCopies));
-      block_input_strides.push_back(streamed(index) ? packed_strides(shape.input_extents.back())
-                                                    : input_strides[index]);
-    }
-    shape.output_extents = axis_extents(-1, block.extents);
-    shape.output_copies = pitched_copies(shape.output_extents, output_strides, element,
-                                         kMinDirectRowBytes, kMaxDirectCopies);
-    const std::vector<std::int64_t> block_output_strides =
-        output_streamed() ? packed_strides(shape.output_extents) : output_strides;
-    shape.program = lower(block, evaluate_path(block, linear), dtype, block_input_strides,
-                          block_output_strides);
-    return shapes.emplace(level_extents, std::move(shape)).first->second;
+  const ShapeCopies& shape_for(const std::vector<std::int64_t>& level_extents) const {
+    return shapes.at(level_extents);
   }
 };
 
@@ -285,7 +237,6 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   s.options = options;
   s.budget = budget;
   s.problem = &problem;
-  s.linear = path.linear();
   s.inputs = std::move(inputs);
   s.output = std::move(output);
   s.plan = std::move(plan);
@@ -294,30 +245,19 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   s.output_strides = s.output.effective_strides();
   s.element = size_of(s.dtype);
 
-  // Every distinct block shape: each level's full block and its shorter last one.
-  std::vector<std::vector<std::int64_t>> choices;
-  for (const SlicedMode& sliced : s.plan.sliced) {
-    const std::int64_t last = s.problem->extents[sliced.mode] - (sliced.blocks - 1) * sliced.block;
-    choices.push_back(last == sliced.block ? std::vector<std::int64_t>{sliced.block}
-                                           : std::vector<std::int64_t>{sliced.block, last});
-  }
-  std::vector<std::size_t> pick(choices.size(), 0);
-  bool gemm = false;
-  while (true) {
-    std::vector<std::int64_t> level_extents;
-    for (std::size_t level = 0; level < choices.size(); ++level) {
-      level_extents.push_back(choices[level][pick[level]]);
+  s.block_shapes = block_shapes(problem, path, s.plan, s.inputs, s.output);
+  for (const BlockShape& block : s.block_shapes) {
+    State::ShapeCopies copies;
+    copies.block = &block;
+    for (std::size_t index = 0; index < s.inputs.size(); ++index) {
+      copies.input_copies.push_back(pitched_copies(block.input_extents[index],
+                                                   s.input_strides[index], s.element,
+                                                   kMinDirectRowBytes, kMaxDirectCopies));
     }
-    const Program& program = s.shape_for(level_extents).program;
-    s.arena_bytes = std::max<std::uint64_t>(s.arena_bytes, program.arena_bytes);
-    s.reduce_bytes = std::max<std::uint64_t>(s.reduce_bytes, reduce_workspace(program));
-    gemm = gemm || has_gemm(program);
-    std::size_t level = 0;
-    while (level < pick.size() && ++pick[level] == choices[level].size()) pick[level++] = 0;
-    if (level == pick.size()) break;
+    copies.output_copies = pitched_copies(block.output_extents, s.output_strides, s.element,
+                                          kMinDirectRowBytes, kMaxDirectCopies);
+    s.shapes.emplace(block.level_extents, std::move(copies));
   }
-
-  s.cublas_bytes = gemm ? kCublasWorkspaceBytes : 0;
   s.input_slots.resize(s.inputs.size());
   s.lay_out();
 }
@@ -650,7 +590,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
       const std::vector<std::int64_t>& level_extents = cursor.level_extents();
       const bool first_of_sum = cursor.first_of_sum();
       const bool last_of_sum = cursor.last_of_sum();
-      const State::BlockShape& shape = s.shape_for(level_extents);
+      const State::ShapeCopies& shape = s.shape_for(level_extents);
 
       // Streamed inputs whose block changed: gather, copy.
       for (int operand = 0; operand < count; ++operand) {
@@ -671,7 +611,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           const int slot = slots.current;
           slots.copied[slot].synchronize();  // its staging buffer is free again
           block_to_device(slots, slot, static_cast<const char*>(inputs[operand]) + offset * element,
-                          shape.input_extents[operand], s.input_strides[operand],
+                          shape.block->input_extents[operand], s.input_strides[operand],
                           shape.input_copies[operand], label("copy", operand));
           slots.copied[slot].record(h2d);
           slots.copied[slot].wait_on(compute);
@@ -694,7 +634,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
           slots.copied[slot].wait_on(compute);
           if (beta != Scalar(0.0)) {
             slots.copied[slot].wait_on(h2d);  // the slot's last block is back on the host
-            block_to_device(slots, slot, output_block, shape.output_extents, output_strides,
+            block_to_device(slots, slot, output_block, shape.block->output_extents, output_strides,
                             shape.output_copies, label("copy", -1));
             slots.released[slot].record(h2d);
             slots.released[slot].wait_on(compute);
@@ -707,7 +647,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
 
       const int compute_span =
           timeline.open(StreamTimeline::kCompute, compute, label("compute", -2));
-      run_program(shape.program, pointers, Epilogue::scaled(alpha, block_beta), compute,
+      run_program(shape.block->program, pointers, Epilogue::scaled(alpha, block_beta), compute,
                   r.cublas.get());
       timeline.close(compute_span, compute);
       for (int operand = 0; operand < count; ++operand) {
@@ -721,7 +661,7 @@ void StreamingExecutor::run(const std::vector<const void*>& inputs, void* output
         const int slot = slots.current;
         slots.released[slot].record(compute);
         slots.released[slot].wait_on(d2h);
-        const std::vector<std::int64_t>& extents = shape.output_extents;
+        const std::vector<std::int64_t>& extents = shape.block->output_extents;
         const std::uint64_t bytes = static_cast<std::uint64_t>(product(extents)) * s.element;
         char* device = base + slots.device_offset + slot * slots.slot_bytes;
         to_host += bytes;

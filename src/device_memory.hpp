@@ -9,17 +9,16 @@
 #include <vector>
 
 #include "einstream/tensor.hpp"
+#include "planner/device_layout.hpp"
 #include "src/memory_span.hpp"
 
 namespace einstream::detail {
 
 // Every buffer the CUDA backend carves from its one allocation starts on
-// this boundary.
-constexpr std::uint64_t kDeviceAlignment = 256;
+// this boundary (the planner's device layout uses the same).
+constexpr std::uint64_t kDeviceAlignment = kDeviceBufferAlignment;
 
-inline std::uint64_t device_aligned(std::uint64_t bytes) {
-  return (bytes + kDeviceAlignment - 1) / kDeviceAlignment * kDeviceAlignment;
-}
+inline std::uint64_t device_aligned(std::uint64_t bytes) { return device_buffer_aligned(bytes); }
 
 // Device bytes a whole-problem execution allocates when every operand is in
 // host memory: `workspace` (device_workspace_bytes) plus each operand's

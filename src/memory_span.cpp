@@ -5,6 +5,7 @@
 
 #include "einstream/error.hpp"
 #include "planner/checked_math.hpp"
+#include "planner/device_layout.hpp"
 
 namespace einstream::detail {
 
@@ -33,11 +34,7 @@ MemorySpan memory_span(const TensorDesc& desc, const void* data) {
           base + static_cast<std::uintptr_t>(high_bytes)};
 }
 
-std::uint64_t memory_span_bytes(const TensorDesc& desc) {
-  // Any non-null base gives the same length.
-  const MemorySpan span = memory_span(desc, reinterpret_cast<const void*>(std::uintptr_t{1} << 40));
-  return span.end - span.begin;
-}
+std::uint64_t memory_span_bytes(const TensorDesc& desc) { return span_bytes(desc); }
 
 bool overlaps(const MemorySpan& first, const MemorySpan& second) {
   if (first.begin == first.end || second.begin == second.end) return false;

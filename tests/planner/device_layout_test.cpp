@@ -1,0 +1,133 @@
+// The planner's device layout: every distinct block shape lowered once, and
+// the exact offsets of the one allocation an execution makes.
+#include "planner/device_layout.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "einstream/error.hpp"
+#include "planner/lower.hpp"
+#include "planner/parse.hpp"
+
+namespace einstream::detail {
+namespace {
+
+std::vector<TensorDesc> descs_of(const std::vector<std::vector<std::int64_t>>& shapes) {
+  std::vector<TensorDesc> descs;
+  for (const auto& shape : shapes) descs.emplace_back(DataType::f32, shape);
+  return descs;
+}
+
+// A fixed reduce workspace per reduce op, so the test knows what to expect.
+WorkspaceNeeds test_needs() {
+  WorkspaceNeeds needs;
+  needs.reduce_bytes = [](const Program& program) {
+    std::uint64_t bytes = 0;
+    for (const Op& op : program.ops) bytes += op.kind == OpKind::reduce ? 1000 : 0;
+    return bytes;
+  };
+  needs.gemm_bytes = 4096;
+  return needs;
+}
+
+void expect_aligned_and_disjoint(const DeviceLayout& layout) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges = {
+      {0, layout.arena_bytes},
+      {layout.reduce_offset(), layout.reduce_offset() + layout.reduce_bytes},
+      {layout.gemm_offset(), layout.gemm_offset() + layout.gemm_bytes}};
+  auto add = [&](const OperandLayout& operand) {
+    EXPECT_EQ(operand.offset % kDeviceBufferAlignment, 0u);
+    const std::uint64_t count = operand.streamed ? static_cast<std::uint64_t>(operand.slots) : 1;
+    ranges.emplace_back(operand.offset, operand.offset + count * operand.bytes);
+  };
+  for (const OperandLayout& input : layout.inputs) add(input);
+  add(layout.output);
+  std::sort(ranges.begin(), ranges.end());
+  for (std::size_t k = 1; k < ranges.size(); ++k) {
+    EXPECT_LE(ranges[k - 1].second, ranges[k].first) << "buffers " << k - 1 << " and " << k;
+  }
+  EXPECT_LE(ranges.back().second, layout.total);
+  EXPECT_EQ(layout.total % kDeviceBufferAlignment, 0u);
+}
+
+TEST(DeviceLayout, WholeProblemIsOneShapeWithEveryOperandResident) {
+  const std::vector<std::vector<std::int64_t>> shapes = {{40, 30, 20}, {30, 20, 50}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("abc,bcd->ad", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  SlicePlan plan;
+  plan.inputs.assign(2, Residency::resident);
+  const std::vector<BlockShape> blocks = block_shapes(problem, path, plan, inputs, output);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_TRUE(blocks[0].level_extents.empty());
+  EXPECT_EQ(blocks[0].input_extents[1], shapes[1]);
+  EXPECT_EQ(blocks[0].output_extents, (std::vector<std::int64_t>{40, 50}));
+  const Program whole = lower(problem, path, DataType::f32,
+                              {inputs[0].effective_strides(), inputs[1].effective_strides()},
+                              output.effective_strides());
+  EXPECT_EQ(to_string(blocks[0].program), to_string(whole));
+
+  const DeviceLayout layout = device_layout(plan, blocks, inputs, output, test_needs(), 2);
+  expect_aligned_and_disjoint(layout);
+  EXPECT_EQ(layout.arena_bytes, static_cast<std::uint64_t>(whole.arena_bytes));
+  EXPECT_EQ(layout.gemm_bytes, 4096u);  // the contraction is a GEMM
+  std::uint64_t expected =
+      device_buffer_aligned(layout.arena_bytes) + device_buffer_aligned(layout.reduce_bytes) + 4096;
+  expected += device_buffer_aligned(40 * 30 * 20 * 4) + device_buffer_aligned(30 * 20 * 50 * 4) +
+              device_buffer_aligned(40 * 50 * 4);
+  EXPECT_EQ(layout.total, expected);
+  EXPECT_FALSE(layout.inputs[0].streamed);
+  EXPECT_EQ(layout.inputs[0].bytes, 40u * 30 * 20 * 4);
+}
+
+TEST(DeviceLayout, SlicedPlanLowersEveryEdgeShapeOnceAndSizesSlotsForTheFullBlock) {
+  // 10 split into blocks of 4 (4, 4, 2) and 7 into blocks of 3 (3, 3, 1).
+  const std::vector<std::vector<std::int64_t>> shapes = {{10, 6}, {6, 7}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("ik,kj->ij", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  const Mode i = problem.inputs[0].modes[0];
+  const Mode j = problem.inputs[1].modes[1];
+  SlicePlan plan;
+  plan.sliced = {{i, 4, 3}, {j, 3, 3}};
+  plan.inputs = {Residency::streamed, Residency::resident};
+  plan.output = Residency::streamed;
+  const std::vector<BlockShape> blocks = block_shapes(problem, path, plan, inputs, output);
+  ASSERT_EQ(blocks.size(), 4u);
+  std::set<std::vector<std::int64_t>> seen;
+  for (const BlockShape& block : blocks) seen.insert(block.level_extents);
+  EXPECT_EQ(seen, (std::set<std::vector<std::int64_t>>{{4, 3}, {2, 3}, {4, 1}, {2, 1}}));
+  EXPECT_EQ(blocks.front().level_extents, (std::vector<std::int64_t>{4, 3}));
+  for (const BlockShape& block : blocks) {
+    EXPECT_EQ(block.input_extents[0], (std::vector<std::int64_t>{block.level_extents[0], 6}));
+    // A resident operand is whole on the device; its block is a view into it.
+    EXPECT_EQ(block.input_extents[1], (std::vector<std::int64_t>{6, block.level_extents[1]}));
+    EXPECT_EQ(block.output_extents, block.level_extents);
+  }
+  const DeviceLayout layout = device_layout(plan, blocks, inputs, output, test_needs(), 3);
+  expect_aligned_and_disjoint(layout);
+  EXPECT_TRUE(layout.inputs[0].streamed);
+  EXPECT_EQ(layout.inputs[0].slots, 3);
+  EXPECT_EQ(layout.inputs[0].bytes, device_buffer_aligned(4 * 6 * 4));
+  EXPECT_FALSE(layout.inputs[1].streamed);
+  EXPECT_EQ(layout.inputs[1].bytes, 6u * 7 * 4);
+  EXPECT_TRUE(layout.output.streamed);
+  EXPECT_EQ(layout.output.bytes, device_buffer_aligned(4 * 3 * 4));
+  // Deeper buffering grows exactly the streamed buffers.
+  const DeviceLayout deeper = device_layout(plan, blocks, inputs, output, test_needs(), 4);
+  EXPECT_EQ(deeper.total - layout.total, layout.inputs[0].bytes + layout.output.bytes);
+}
+
+TEST(DeviceLayout, SpanBytesCoverNegativeZeroAndGappedStrides) {
+  EXPECT_EQ(span_bytes(TensorDesc(DataType::f64, {3, 4}, {-4, 1})), 12u * 8);
+  EXPECT_EQ(span_bytes(TensorDesc(DataType::f32, {5, 2}, {0, 10})), 11u * 4);
+  EXPECT_EQ(span_bytes(TensorDesc(DataType::c128, {2, 0, 3})), 0u);
+  EXPECT_EQ(span_bytes(TensorDesc(DataType::f32, {})), 4u);
+  EXPECT_THROW(span_bytes(TensorDesc(DataType::f32, {3}, {std::int64_t{1} << 62})), ShapeError);
+}
+
+}  // namespace
+}  // namespace einstream::detail
