@@ -196,7 +196,83 @@ Outcome run_problem(const DifferentialProblem& problem) {
   return outcome;
 }
 
+// What the drawn problems exercised, counted so that a change to the drawing
+// cannot silently stop covering a feature.
+struct Coverage {
+  int diagonal = 0;  // a label repeated within one operand
+  int ellipsis = 0;
+  int broadcast = 0;  // a size-1 axis on an input
+  int zero_extent = 0;
+  int negative_stride = 0;
+  int zero_stride = 0;     // on an input axis of extent > 1
+  int strided_output = 0;  // output strides other than C order
+  int nan_output = 0;      // beta == 0: the output starts as NaN
+  int complex_scalar = 0;  // alpha or beta with an imaginary part
+
+  void count(const DifferentialProblem& problem) {
+    const std::string& expression = problem.expression;
+    ellipsis += expression.find("...") != std::string::npos;
+    bool has_diagonal = false;
+    std::string term;
+    for (std::size_t at = 0; at <= expression.size(); ++at) {
+      const char letter = at < expression.size() ? expression[at] : ',';
+      if (letter == ',' || letter == '-') {
+        term.clear();
+      } else if (letter != '.' && letter != '>') {
+        has_diagonal |= term.find(letter) != std::string::npos;
+        term += letter;
+      }
+    }
+    diagonal += has_diagonal;
+    bool has_zero_extent = false;
+    bool has_broadcast = false;
+    bool has_negative = false;
+    bool has_zero_stride = false;
+    for (const TensorDesc& desc : problem.inputs) {
+      for (int axis = 0; axis < desc.rank(); ++axis) {
+        has_zero_extent |= desc.extents[axis] == 0;
+        has_broadcast |= desc.extents[axis] == 1;
+        if (!desc.strides.empty()) {
+          has_negative |= desc.strides[axis] < 0;
+          has_zero_stride |= desc.strides[axis] == 0 && desc.extents[axis] > 1;
+        }
+      }
+    }
+    zero_extent += has_zero_extent;
+    broadcast += has_broadcast;
+    negative_stride += has_negative;
+    zero_stride += has_zero_stride;
+    strided_output += !problem.output.strides.empty();
+    nan_output += problem.beta == 0.0;
+    complex_scalar += problem.alpha.imag() != 0 || problem.beta.imag() != 0;
+  }
+
+  std::string to_string() const {
+    return "diagonal " + std::to_string(diagonal) + ", ellipsis " + std::to_string(ellipsis) +
+           ", size-1 axis " + std::to_string(broadcast) + ", zero extent " +
+           std::to_string(zero_extent) + ", negative stride " + std::to_string(negative_stride) +
+           ", zero stride " + std::to_string(zero_stride) + ", strided output " +
+           std::to_string(strided_output) + ", NaN output (beta 0) " + std::to_string(nan_output) +
+           ", complex alpha/beta " + std::to_string(complex_scalar);
+  }
+
+  void expect_all(DataType dtype) const {
+    EXPECT_GT(diagonal, 0);
+    EXPECT_GT(ellipsis, 0);
+    EXPECT_GT(broadcast, 0);
+    EXPECT_GT(zero_extent, 0);
+    EXPECT_GT(negative_stride, 0);
+    EXPECT_GT(zero_stride, 0);
+    EXPECT_GT(strided_output, 0);
+    EXPECT_GT(nan_output, 0);
+    if (is_complex(dtype)) {
+      EXPECT_GT(complex_scalar, 0);
+    }
+  }
+};
+
 void run_differential(DataType dtype, std::uint32_t first_seed) {
+  Coverage coverage;
   int budgeted = 0;
   int refused = 0;
   int sliced = 0;
@@ -205,6 +281,7 @@ void run_differential(DataType dtype, std::uint32_t first_seed) {
     const DifferentialProblem problem =
         draw_problem(first_seed + static_cast<std::uint32_t>(index), dtype);
     const Outcome outcome = run_problem(problem);
+    coverage.count(problem);
     budgeted += problem.budgeted;
     refused += outcome.refused;
     sliced += outcome.sliced;
@@ -222,6 +299,8 @@ void run_differential(DataType dtype, std::uint32_t first_seed) {
   std::printf(
       "%s: %d problems, %d with a budget: %d sliced, %d refused (below the smallest block)\n",
       to_string(dtype), kProblemsPerDataType, budgeted, sliced, refused);
+  std::printf("  covering %s\n", coverage.to_string().c_str());
+  coverage.expect_all(dtype);
 }
 
 TEST(Differential, HostMatchesReferenceF32) {
