@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what einstream's build needs beyond a Debian/Ubuntu image with a C++
-# compiler: CMake, GoogleTest, Google Benchmark, CLI11 and nlohmann-json, and
+# compiler: CMake, GoogleTest, Google Benchmark, CLI11 and nlohmann-json, gfortran
+# (for bindings/fortran), and
 # for scripts/sanitize.sh and scripts/fuzz.sh clang with its sanitizer and
 # libFuzzer runtimes, as Debian packages. Anything already present (from a
 # package or a source install) is left alone, so this is a no-op on a prepared
@@ -37,6 +38,7 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || command -v ninja >/dev/null 2>&1 || missing+=(make)
 command -v clang++ >/dev/null 2>&1 || missing+=(clang)
+command -v gfortran >/dev/null 2>&1 || missing+=(gfortran)
 have_header gtest/gtest.h || missing+=(libgtest-dev)
 have_header benchmark/benchmark.h || missing+=(libbenchmark-dev)
 have_header nlohmann/json.hpp || missing+=(nlohmann-json3-dev)

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -74,12 +75,22 @@ einstream_status guarded(const char* function, Body&& body) noexcept {
   }
 }
 
+// A C caller may store any int in an enum field, but in C++ reading a value
+// outside the enumerators' range as the enum type is undefined behaviour, so
+// the fields are read as their underlying integer and compared with that.
+template <typename Enum>
+long long enum_value(const Enum& field) {
+  std::underlying_type_t<Enum> value;
+  std::memcpy(&value, &field, sizeof value);
+  return static_cast<long long>(value);
+}
+
 template <typename Pointer>
 void require_pointer(Pointer* pointer, const char* name) {
   if (pointer == nullptr) throw InvalidArgument(std::string(name) + " is NULL");
 }
 
-einstream::DataType to_data_type(einstream_dtype dtype, const std::string& what) {
+einstream::DataType to_data_type(long long dtype, const std::string& what) {
   switch (dtype) {
     case EINSTREAM_F32:
       return einstream::DataType::f32;
@@ -90,7 +101,7 @@ einstream::DataType to_data_type(einstream_dtype dtype, const std::string& what)
     case EINSTREAM_C128:
       return einstream::DataType::c128;
   }
-  throw InvalidArgument(what + " has dtype " + std::to_string(static_cast<int>(dtype)) +
+  throw InvalidArgument(what + " has dtype " + std::to_string(dtype) +
                         "; expected EINSTREAM_F32 (0), EINSTREAM_F64 (1), EINSTREAM_C64 (2) or "
                         "EINSTREAM_C128 (3)");
 }
@@ -119,7 +130,7 @@ einstream::TensorDesc to_tensor_desc(const einstream_tensor_desc& desc, const st
   }
   const auto rank = static_cast<std::size_t>(desc.rank);
   einstream::TensorDesc result;
-  result.dtype = to_data_type(desc.dtype, what);
+  result.dtype = to_data_type(enum_value(desc.dtype), what);
   if (rank > 0) {
     if (desc.extents == nullptr) {
       throw InvalidArgument(what + " has rank " + std::to_string(desc.rank) +
@@ -134,7 +145,7 @@ einstream::TensorDesc to_tensor_desc(const einstream_tensor_desc& desc, const st
 einstream::Options to_options(const einstream_options& options) {
   einstream::Options result;
   result.device = options.device;
-  switch (options.memory_limit_kind) {
+  switch (enum_value(options.memory_limit_kind)) {
     case EINSTREAM_MEMORY_LIMIT_FRACTION:
       if (!(options.memory_limit_fraction > 0.0 && options.memory_limit_fraction <= 1.0)) {
         throw InvalidArgument("options->memory_limit_fraction is " +
@@ -151,11 +162,11 @@ einstream::Options to_options(const einstream_options& options) {
       break;
     default:
       throw InvalidArgument("options->memory_limit_kind is " +
-                            std::to_string(static_cast<int>(options.memory_limit_kind)) +
+                            std::to_string(enum_value(options.memory_limit_kind)) +
                             "; expected EINSTREAM_MEMORY_LIMIT_FRACTION (0) or "
                             "EINSTREAM_MEMORY_LIMIT_BYTES (1)");
   }
-  switch (options.path) {
+  switch (enum_value(options.path)) {
     case EINSTREAM_PATH_AUTO:
       result.path = einstream::PathAlgorithm::automatic;
       break;
@@ -175,10 +186,10 @@ einstream::Options to_options(const einstream_options& options) {
       result.path = einstream::PathAlgorithm::random_greedy;
       break;
     default:
-      throw InvalidArgument("options->path is " + std::to_string(static_cast<int>(options.path)) +
+      throw InvalidArgument("options->path is " + std::to_string(enum_value(options.path)) +
                             "; expected an EINSTREAM_PATH_* value (0 to 5)");
   }
-  switch (options.backend) {
+  switch (enum_value(options.backend)) {
     case EINSTREAM_BACKEND_AUTO:
       result.backend = einstream::Backend::automatic;
       break;
@@ -189,8 +200,7 @@ einstream::Options to_options(const einstream_options& options) {
       result.backend = einstream::Backend::cuda;
       break;
     default:
-      throw InvalidArgument("options->backend is " +
-                            std::to_string(static_cast<int>(options.backend)) +
+      throw InvalidArgument("options->backend is " + std::to_string(enum_value(options.backend)) +
                             "; expected EINSTREAM_BACKEND_AUTO (0), _HOST (1) or _CUDA (2)");
   }
   if (!(options.path_seconds >= 0.0) || std::isinf(options.path_seconds)) {
