@@ -7,8 +7,8 @@
 // is wrong in itself is reported as such whatever shapes come with it.
 #include "planner/parse.hpp"
 
-#include <array>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -18,12 +18,38 @@ namespace einstream::detail {
 namespace {
 
 // Marks "..." in a Term; '.' can never be a label, so it cannot collide.
-constexpr char kEllipsis = '.';
-constexpr int kLabelTableSize = 128;
+constexpr char32_t kEllipsis = U'.';
+
+// Labels are Unicode code points; an ordered map keeps the implicit output's
+// code point order for free and stays small for the common ASCII case.
+template <typename Value>
+using LabelMap = std::map<char32_t, Value>;
+
+// The UTF-8 encoding of a code point the decoder accepted.
+std::string utf8(char32_t code_point) {
+  std::string bytes;
+  const auto value = static_cast<std::uint32_t>(code_point);
+  if (value < 0x80) {
+    bytes += static_cast<char>(value);
+  } else if (value < 0x800) {
+    bytes += static_cast<char>(0xc0 | (value >> 6));
+    bytes += static_cast<char>(0x80 | (value & 0x3f));
+  } else if (value < 0x10000) {
+    bytes += static_cast<char>(0xe0 | (value >> 12));
+    bytes += static_cast<char>(0x80 | ((value >> 6) & 0x3f));
+    bytes += static_cast<char>(0x80 | (value & 0x3f));
+  } else {
+    bytes += static_cast<char>(0xf0 | (value >> 18));
+    bytes += static_cast<char>(0x80 | ((value >> 12) & 0x3f));
+    bytes += static_cast<char>(0x80 | ((value >> 6) & 0x3f));
+    bytes += static_cast<char>(0x80 | (value & 0x3f));
+  }
+  return bytes;
+}
 
 struct Subscript {
-  char label;  // a letter, or kEllipsis
-  // Offset in the caller's expression of the letter or of the first '.'.
+  char32_t label;  // a label code point, or kEllipsis
+  // Byte offset in the caller's expression of the label or of the first '.'.
   std::size_t position;
 };
 
@@ -52,7 +78,7 @@ struct Term {
       if (subscript.label == kEllipsis) {
         result += "...";
       } else {
-        result += subscript.label;
+        result += utf8(subscript.label);
       }
     }
     return result;
@@ -65,25 +91,130 @@ struct Expression {
   Term output;
 };
 
-// A non-whitespace character and where it stood in the caller's string.
+// A non-whitespace code point and the byte offset where its encoding starts
+// in the caller's string.
 struct Symbol {
-  char ch;
+  char32_t ch;
   std::size_t position;
 };
 
-bool is_letter(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
-
-bool is_whitespace(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+// Which code points are labels. opt_einsum itself takes any character but
+// ".,->" and ' ' as a label, and its get_symbol(i) names mode i with
+// 'a'-'z', 'A'-'Z' for i < 52, then chr(i + 140) (U+00C0 up to the
+// surrogates) and chr(i + 2048) (U+E000 up to U+10FFFF). We accept exactly
+// that range, every letter outside it (ASCII letters and the three Latin-1
+// letters U+00AA, U+00B5, U+00BA), and nothing else: ASCII digits and
+// punctuation stay errors as in numpy, as do C1 controls and the Latin-1
+// signs U+00A0-U+00BF. The range from U+00C0 includes non-letters (U+00D7
+// '×', CJK punctuation, private use); they are labels because get_symbol
+// produces them. Surrogates cannot occur: the decoder rejects them. Note
+// that get_symbol(55156..55295) yields lone surrogates (its skip starts 140
+// too late), which Python itself cannot encode as UTF-8, so those 140 symbols
+// are the one part of its sequence that no UTF-8 expression can carry.
+bool is_label(char32_t ch) {
+  return (ch >= U'a' && ch <= U'z') || (ch >= U'A' && ch <= U'Z') || ch == 0xaa || ch == 0xb5 ||
+         ch == 0xba || ch >= 0xc0;
 }
 
-// Control and non-ASCII bytes are shown as escapes so the message stays
-// printable.
-std::string quote_char(char ch) {
-  const auto byte = static_cast<unsigned char>(ch);
-  if (byte >= 0x20 && byte < 0x7f) return std::string("'") + ch + "'";
-  constexpr char kHexDigits[] = "0123456789abcdef";
-  return std::string("'\\x") + kHexDigits[byte >> 4] + kHexDigits[byte & 0xf] + "'";
+// Only ASCII whitespace is skipped; a non-ASCII space from U+00C0 on (U+2000,
+// U+3000) is a label, as get_symbol can produce it.
+bool is_whitespace(char32_t ch) {
+  return ch == U' ' || ch == U'\t' || ch == U'\n' || ch == U'\r' || ch == U'\v' || ch == U'\f';
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+std::string hex_byte(unsigned char byte) {
+  return std::string("0x") + kHexDigits[byte >> 4] + kHexDigits[byte & 0xf];
+}
+
+// "U+00C0", as Unicode writes code points.
+std::string code_point_name(std::uint32_t value) {
+  constexpr char kUpperHexDigits[] = "0123456789ABCDEF";
+  std::string digits;
+  for (std::uint32_t rest = value; rest != 0 || digits.size() < 4; rest >>= 4) {
+    digits.insert(digits.begin(), kUpperHexDigits[rest & 0xf]);
+  }
+  return "U+" + digits;
+}
+
+// Control characters are shown as escapes so the message stays printable;
+// other non-ASCII code points as U+XXXX and then the character itself.
+std::string quote_char(char32_t ch) {
+  const auto value = static_cast<std::uint32_t>(ch);
+  if (value >= 0x20 && value < 0x7f) return std::string("'") + static_cast<char>(value) + "'";
+  if (value < 0x80) {
+    return std::string("'\\x") + kHexDigits[value >> 4] + kHexDigits[value & 0xf] + "'";
+  }
+  const bool printable = value >= 0xa0;  // U+0080-U+009F are C1 controls
+  return code_point_name(value) + (printable ? " '" + utf8(ch) + "'" : std::string());
+}
+
+// Decodes `text` as UTF-8 (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), dropping ASCII whitespace. A malformed sequence is
+// reported at the byte offset where it starts.
+std::vector<Symbol> decode(std::string_view text) {
+  auto fail = [&](std::size_t position, const std::string& what) -> ParseError {
+    return ParseError("invalid UTF-8 at byte " + std::to_string(position) + ": " + what +
+                          "; expressions are UTF-8 text",
+                      std::string(text), position);
+  };
+  std::vector<Symbol> symbols;
+  std::size_t position = 0;
+  while (position < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[position]);
+    int continuation_count = 0;
+    std::uint32_t value = 0;
+    std::uint32_t smallest = 0;  // below this the encoding is overlong
+    if (lead < 0x80) {
+      value = lead;
+    } else if (lead < 0xc0) {
+      throw fail(position, "continuation byte " + hex_byte(lead) + " without a lead byte");
+    } else if (lead < 0xe0) {
+      continuation_count = 1;
+      value = lead & 0x1fu;
+      smallest = 0x80;
+    } else if (lead < 0xf0) {
+      continuation_count = 2;
+      value = lead & 0x0fu;
+      smallest = 0x800;
+    } else if (lead < 0xf8) {
+      continuation_count = 3;
+      value = lead & 0x07u;
+      smallest = 0x10000;
+    } else {
+      throw fail(position, "byte " + hex_byte(lead) + " never occurs in UTF-8");
+    }
+    for (int k = 1; k <= continuation_count; ++k) {
+      const std::size_t at = position + static_cast<std::size_t>(k);
+      if (at >= text.size()) {
+        throw fail(position, "lead byte " + hex_byte(lead) + " wants " +
+                                 std::to_string(continuation_count) +
+                                 " continuation bytes but the expression ends after " +
+                                 std::to_string(k - 1));
+      }
+      const auto byte = static_cast<unsigned char>(text[at]);
+      if ((byte & 0xc0u) != 0x80u) {
+        throw fail(position, "lead byte " + hex_byte(lead) + " wants " +
+                                 std::to_string(continuation_count) +
+                                 " continuation bytes but byte " + std::to_string(at) + " is " +
+                                 hex_byte(byte));
+      }
+      value = (value << 6) | (byte & 0x3fu);
+    }
+    if (value < smallest) {
+      throw fail(position, "overlong encoding of " + code_point_name(value) + " in " +
+                               std::to_string(continuation_count + 1) + " bytes");
+    }
+    if (value >= 0xd800 && value <= 0xdfff) {
+      throw fail(position, "encoded surrogate (UTF-16 halves are not characters)");
+    }
+    if (value > 0x10ffff) throw fail(position, "code point beyond U+10FFFF");
+    const auto ch = static_cast<char32_t>(value);
+    if (!is_whitespace(ch)) symbols.push_back({ch, position});
+    position += static_cast<std::size_t>(continuation_count) + 1;
+  }
+  return symbols;
 }
 
 std::string plural(std::size_t count, const char* singular, const char* plural_form) {
@@ -99,9 +230,10 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return result + "]";
 }
 
-// Pass 1. Whitespace is dropped before anything else, so "- >" and ". . ."
-// read as "->" and "..." (whitespace is ignored anywhere, as in opt_einsum);
-// positions still refer to the caller's string.
+// Pass 1. The text is decoded and whitespace dropped before anything else,
+// so "- >" and ". . ." read as "->" and "..." (whitespace is ignored
+// anywhere, as in opt_einsum); positions are byte offsets into the caller's
+// string.
 Expression split_terms(std::string_view text) {
   const std::string expression_text(text);
   auto fail = [&](const std::string& message, std::size_t position) -> ParseError {
@@ -113,10 +245,7 @@ Expression split_terms(std::string_view text) {
                 symbol.position);
   };
 
-  std::vector<Symbol> symbols;
-  for (std::size_t position = 0; position < text.size(); ++position) {
-    if (!is_whitespace(text[position])) symbols.push_back({text[position], position});
-  }
+  const std::vector<Symbol> symbols = decode(text);
   // An empty expression (or one of only whitespace) is a single scalar
   // operand with a scalar output, as numpy's einsum('', x) reads it.
 
@@ -127,7 +256,7 @@ Expression split_terms(std::string_view text) {
   std::size_t k = 0;
   while (k < symbols.size()) {
     const Symbol& symbol = symbols[k];
-    if (is_letter(symbol.ch)) {
+    if (is_label(symbol.ch)) {
       current.subscripts.push_back({symbol.ch, symbol.position});
       ++k;
     } else if (symbol.ch == '.') {
@@ -173,7 +302,9 @@ Expression split_terms(std::string_view text) {
     } else if (symbol.ch == '>') {
       throw invalid(symbol, "'>' is only valid in the output arrow \"->\"");
     } else {
-      throw invalid(symbol, "labels are letters a-z and A-Z");
+      throw invalid(symbol,
+                    "labels are letters a-z, A-Z, or non-ASCII letters and symbols (any code "
+                    "point from U+00C0 on, as opt_einsum's get_symbol makes them)");
     }
   }
   if (expression.has_explicit_output) {
@@ -187,36 +318,34 @@ Expression split_terms(std::string_view text) {
 // Pass 2: the output may only keep what the inputs have, once.
 void check_output(const Expression& expression, std::string_view text) {
   if (!expression.has_explicit_output) return;
-  std::array<bool, kLabelTableSize> in_inputs{};
+  LabelMap<bool> in_inputs;
   for (const Term& term : expression.inputs) {
     for (const Subscript& subscript : term.subscripts) {
-      if (subscript.label != kEllipsis) in_inputs[static_cast<std::size_t>(subscript.label)] = true;
+      if (subscript.label != kEllipsis) in_inputs[subscript.label] = true;
     }
   }
 
-  std::array<std::size_t, kLabelTableSize> first_position{};
-  std::array<bool, kLabelTableSize> seen{};
+  // The first position in the output of each label met so far.
+  LabelMap<std::size_t> first_position;
   for (const Subscript& subscript : expression.output.subscripts) {
     const std::string position = std::to_string(subscript.position);
     // An output "..." when no input has one stands for no dimensions, as in
     // numpy ('ij->...ji' is 'ij->ji').
     if (subscript.label == kEllipsis) continue;
-    const auto index = static_cast<std::size_t>(subscript.label);
-    if (!in_inputs[index]) {
-      throw ParseError(std::string("output label '") + subscript.label + "' at position " +
-                           position + " is not in any input: every output label must " +
+    if (in_inputs.count(subscript.label) == 0) {
+      throw ParseError("output label '" + utf8(subscript.label) + "' at position " + position +
+                           " is not in any input: every output label must " +
                            "appear in an input term",
                        std::string(text), subscript.position);
     }
-    if (seen[index]) {
-      throw ParseError(std::string("output label '") + subscript.label + "' at position " +
-                           position + " repeats the one at position " +
-                           std::to_string(first_position[index]) +
+    const auto first = first_position.find(subscript.label);
+    if (first != first_position.end()) {
+      throw ParseError("output label '" + utf8(subscript.label) + "' at position " + position +
+                           " repeats the one at position " + std::to_string(first->second) +
                            ": a label may appear at most once in the output",
                        std::string(text), subscript.position);
     }
-    seen[index] = true;
-    first_position[index] = subscript.position;
+    first_position.emplace(subscript.label, subscript.position);
   }
 }
 
@@ -257,8 +386,7 @@ void check_ranks(const Expression& expression,
 // right whichever operand reaches them.
 std::vector<std::vector<Mode>> assign_modes(const Expression& expression,
                                             const std::vector<std::vector<std::int64_t>>& shapes,
-                                            Problem& problem,
-                                            std::array<Mode, kLabelTableSize>& letter_modes,
+                                            Problem& problem, LabelMap<Mode>& letter_modes,
                                             std::vector<Mode>& ellipsis_modes) {
   int ellipsis_rank = 0;
   for (std::size_t input = 0; input < shapes.size(); ++input) {
@@ -274,16 +402,17 @@ std::vector<std::vector<Mode>> assign_modes(const Expression& expression,
     return problem.mode_count() - 1;
   };
 
-  letter_modes.fill(-1);
   bool ellipsis_assigned = false;
   std::vector<std::vector<Mode>> axis_modes(shapes.size());
   for (std::size_t input = 0; input < shapes.size(); ++input) {
     const Term& term = expression.inputs[input];
     for (const Subscript& subscript : term.subscripts) {
       if (subscript.label != kEllipsis) {
-        Mode& mode = letter_modes[static_cast<std::size_t>(subscript.label)];
-        if (mode < 0) mode = add_mode(std::string(1, subscript.label));
-        axis_modes[input].push_back(mode);
+        auto found = letter_modes.find(subscript.label);
+        if (found == letter_modes.end()) {
+          found = letter_modes.emplace(subscript.label, add_mode(utf8(subscript.label))).first;
+        }
+        axis_modes[input].push_back(found->second);
         continue;
       }
       if (!ellipsis_assigned) {
@@ -369,7 +498,7 @@ Problem parse(std::string_view expression_text,
   check_ranks(expression, shapes);
 
   Problem problem;
-  std::array<Mode, kLabelTableSize> letter_modes{};
+  LabelMap<Mode> letter_modes;
   std::vector<Mode> ellipsis_modes;
   const std::vector<std::vector<Mode>> axis_modes =
       assign_modes(expression, shapes, problem, letter_modes, ellipsis_modes);
@@ -397,23 +526,24 @@ Problem parse(std::string_view expression_text,
       if (subscript.label == kEllipsis) {
         problem.output.insert(problem.output.end(), ellipsis_modes.begin(), ellipsis_modes.end());
       } else {
-        problem.output.push_back(letter_modes[static_cast<std::size_t>(subscript.label)]);
+        problem.output.push_back(letter_modes.at(subscript.label));
       }
     }
     return problem;
   }
 
   // numpy's implicit output: ellipsis dimensions, then the labels used once,
-  // in ASCII order (so 'B' comes before 'a').
+  // in code point order (so 'B' comes before 'a', and 'z' before 'À'), as
+  // numpy sorts ASCII and opt_einsum's sorted(set(...)) sorts any label.
   problem.output = ellipsis_modes;
-  std::array<int, kLabelTableSize> uses{};
+  LabelMap<int> uses;
   for (const Term& term : expression.inputs) {
     for (const Subscript& subscript : term.subscripts) {
-      if (subscript.label != kEllipsis) ++uses[static_cast<std::size_t>(subscript.label)];
+      if (subscript.label != kEllipsis) ++uses[subscript.label];
     }
   }
-  for (std::size_t label = 0; label < uses.size(); ++label) {
-    if (uses[label] == 1) problem.output.push_back(letter_modes[label]);
+  for (const auto& [label, count] : uses) {
+    if (count == 1) problem.output.push_back(letter_modes.at(label));
   }
   return problem;
 }

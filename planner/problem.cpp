@@ -11,21 +11,15 @@ std::vector<std::int64_t> Problem::output_extents() const {
   return result;
 }
 
+std::string label_text(const std::string& label) {
+  if (label.compare(0, 3, "...") == 0) return "[" + label + "]";
+  return label;
+}
+
 namespace {
 
-// Letter labels print bare; ellipsis labels ("...0") are bracketed so that
-// neighbouring dimensions stay readable: "[...0][...1]i".
 void append_modes(std::string& text, const std::vector<Mode>& modes, const Problem& problem) {
-  for (Mode mode : modes) {
-    const std::string& label = problem.labels[static_cast<std::size_t>(mode)];
-    if (label.size() == 1) {
-      text += label;
-    } else {
-      text += '[';
-      text += label;
-      text += ']';
-    }
-  }
+  for (Mode mode : modes) text += label_text(problem.labels[static_cast<std::size_t>(mode)]);
 }
 
 }  // namespace

@@ -33,14 +33,19 @@ struct Problem {
   std::vector<Mode> output;
   // Extent of each mode (after broadcasting), indexed by Mode.
   std::vector<std::int64_t> extents;
-  // Printable label of each mode: "i", "K", or "...0", "...1" for the
-  // dimensions covered by an ellipsis (numbered left to right).
+  // Printable label of each mode, UTF-8: "i", "K", "À", or "...0", "...1"
+  // for the dimensions covered by an ellipsis (numbered left to right).
   std::vector<std::string> labels;
 
   int mode_count() const { return static_cast<int>(extents.size()); }
   // Extents of the output, in output axis order.
   std::vector<std::int64_t> output_extents() const;
 };
+
+// A mode's label as it appears in a rendered expression: bare for a letter
+// label (one code point, possibly several UTF-8 bytes), bracketed for an
+// ellipsis dimension ("[...0]") so neighbouring dimensions stay readable.
+std::string label_text(const std::string& label);
 
 // "ij,jk->ik"-style rendering with each mode's label (ellipsis modes render
 // as their labels in brackets), e.g. "ij,jk->ik" or "[...0]i,[...0]i->[...0]".

@@ -247,8 +247,7 @@ std::string step_expression(const detail::Problem& problem, const detail::PathSt
   std::string text;
   auto append_modes = [&](const std::vector<detail::Mode>& modes) {
     for (detail::Mode mode : modes) {
-      const std::string& label = problem.labels[mode];
-      text += label.size() == 1 ? label : "[" + label + "]";
+      text += detail::label_text(problem.labels[mode]);
     }
   };
   for (std::size_t index = 0; index < step.operand_modes.size(); ++index) {

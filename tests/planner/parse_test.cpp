@@ -363,7 +363,10 @@ TEST(Problem, OutputExtentsFollowOutputOrder) {
 TEST(ParseErrors, InvalidCharacterNamesItsPosition) {
   const ParseError error = parse_error("ij,#k", {{2, 3}, {3, 4}});
   EXPECT_EQ(error.position(), 3u);
-  EXPECT_STREQ(error.what(), "invalid character '#' at position 3: labels are letters a-z and A-Z");
+  EXPECT_STREQ(error.what(),
+               "invalid character '#' at position 3: labels are letters a-z, A-Z, or non-ASCII "
+               "letters and symbols (any code point from U+00C0 on, as opt_einsum's get_symbol "
+               "makes them)");
   EXPECT_EQ(error.expression(), "ij,#k");
 
   const ParseError digit = parse_error("i1", {{2, 3}});
@@ -529,6 +532,161 @@ TEST(ShapeErrors, EllipsisDimensionsMustBroadcast) {
   EXPECT_TRUE(contains(message,
                        "ellipsis dimension '...1' has extent 3 in operand 0 (axis 1) but "
                        "5 in operand 1 (axis 0)"));
+}
+
+// --- UTF-8 labels ------------------------------------------------------------
+
+// The UTF-8 encoding of a code point, written out here rather than borrowed
+// from the parser so the tests check it.
+std::string utf8(std::uint32_t code_point) {
+  std::string bytes;
+  if (code_point < 0x80) {
+    bytes += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    bytes += static_cast<char>(0xc0 | (code_point >> 6));
+    bytes += static_cast<char>(0x80 | (code_point & 0x3f));
+  } else if (code_point < 0x10000) {
+    bytes += static_cast<char>(0xe0 | (code_point >> 12));
+    bytes += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+    bytes += static_cast<char>(0x80 | (code_point & 0x3f));
+  } else {
+    bytes += static_cast<char>(0xf0 | (code_point >> 18));
+    bytes += static_cast<char>(0x80 | ((code_point >> 12) & 0x3f));
+    bytes += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+    bytes += static_cast<char>(0x80 | (code_point & 0x3f));
+  }
+  return bytes;
+}
+
+// opt_einsum.get_symbol(i), the labels opt_einsum writes for mode i.
+std::string get_symbol(std::uint32_t i) {
+  constexpr char kBase[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (i < 52) return std::string(1, kBase[i]);
+  if (i >= 55296) return utf8(i + 2048);
+  return utf8(i + 140);
+}
+
+TEST(ParseUtf8, GetSymbolChainOf200OperandsHas201Modes) {
+  constexpr std::uint32_t kOperands = 200;
+  std::string expression;
+  for (std::uint32_t k = 0; k < kOperands; ++k) {
+    if (k > 0) expression += ',';
+    expression += get_symbol(k) + get_symbol(k + 1);
+  }
+  expression += "->" + get_symbol(0) + get_symbol(kOperands);
+  const Problem problem = parse(expression, Shapes(kOperands, {2, 2}));
+
+  ASSERT_EQ(problem.mode_count(), static_cast<int>(kOperands) + 1);
+  for (std::uint32_t mode = 0; mode <= kOperands; ++mode) {
+    EXPECT_EQ(problem.labels[mode], get_symbol(mode)) << "mode " << mode;
+  }
+  for (std::uint32_t k = 0; k < kOperands; ++k) {
+    expect_operand(problem, k, Modes{static_cast<Mode>(k), static_cast<Mode>(k + 1)}, Axes{0, 1},
+                   2);
+  }
+  EXPECT_EQ(problem.output, (Modes{0, static_cast<Mode>(kOperands)}));
+  // Printing gives the expression back: labels are bare UTF-8.
+  EXPECT_EQ(to_string(problem), expression);
+
+  // Implicit output: the two ends, 'a' before chr(340).
+  const std::size_t arrow = expression.find("->");
+  EXPECT_EQ(parse(expression.substr(0, arrow), Shapes(kOperands, {2, 2})).output,
+            (Modes{0, static_cast<Mode>(kOperands)}));
+}
+
+TEST(ParseUtf8, GetSymbolRoundTripsAcrossItsRange) {
+  // Two-, three- and four-byte encodings, the non-letter U+00D7 ('×',
+  // get_symbol(75)), U+2000 (a space, get_symbol(8052)), the last symbol
+  // before the surrogates and the first and last after them.
+  for (const std::uint32_t i :
+       {52u, 75u, 200u, 8052u, 20000u, 55155u, 55296u, 60000u, 0x10ffffu - 2048u}) {
+    const std::string label = get_symbol(i);
+    SCOPED_TRACE("get_symbol(" + std::to_string(i) + ")");
+    const Problem problem = parse(label + "a" + label + "->a", {{3, 2, 3}});
+    ASSERT_EQ(problem.mode_count(), 2);
+    EXPECT_EQ(problem.labels[0], label);
+    expect_operand(problem, 0, Modes{0, 1, 0}, Axes{0, 1, 2}, 3);
+    EXPECT_EQ(problem.output, Modes{1});
+  }
+}
+
+TEST(ParseUtf8, Latin1LettersBelowU00C0AreLabels) {
+  const Problem problem = parse("ªµº", {{2, 3, 4}});
+  EXPECT_EQ(problem.labels, (Labels{"ª", "µ", "º"}));
+  EXPECT_EQ(problem.output, (Modes{0, 1, 2}));
+}
+
+TEST(ParseUtf8, NonLetterSymbolsBelowU00C0AreRejected) {
+  const ParseError copyright = parse_error("αβ,β©", {{2, 3}, {3, 4}});
+  EXPECT_EQ(copyright.position(), 7u);  // α, β: 2 bytes each, ',' 1, β 2
+  EXPECT_TRUE(contains(copyright.what(), "invalid character U+00A9 '©' at position 7"));
+
+  EXPECT_EQ(parse_error("i\u00a0j", {{2, 3}}).position(), 1u);  // no-break space
+  const ParseError control = parse_error("i\u0085", {{2}});     // C1 control: not echoed
+  EXPECT_TRUE(contains(control.what(), "invalid character U+0085 at position 1"));
+}
+
+TEST(ParseUtf8, PositionsAreByteOffsets) {
+  const ParseError missing = parse_error("αβ->γ", {{2, 3}});
+  EXPECT_EQ(missing.position(), 6u);
+  EXPECT_TRUE(contains(missing.what(), "output label 'γ' at position 6 is not in any input"));
+
+  const ParseError repeated = parse_error("αβ->ββ", {{2, 3}});
+  EXPECT_EQ(repeated.position(), 8u);
+  EXPECT_TRUE(contains(repeated.what(), "repeats the one at position 6"));
+}
+
+TEST(ParseUtf8, ImplicitOutputSortsLabelsByCodePoint) {
+  // Modes number by first appearance (é, a, À, Z); the implicit output sorts
+  // by code point as opt_einsum's sorted(set(...)) does: Z, a, À, é.
+  const Problem problem = parse("éaÀZ", {{2, 3, 4, 5}});
+  EXPECT_EQ(problem.labels, (Labels{"é", "a", "À", "Z"}));
+  EXPECT_EQ(problem.output, (Modes{3, 1, 2, 0}));
+}
+
+TEST(ParseUtf8, LabelsPrintAsUtf8) {
+  const Problem problem = parse("αβ,βγ", {{2, 3}, {3, 4}});
+  EXPECT_EQ(to_string(problem), "αβ,βγ->αγ");
+  EXPECT_EQ(to_string(parse("...α->α...", {{2, 3}})), "[...0]α->α[...0]");
+}
+
+TEST(ParseUtf8, ShapeErrorsNameUtf8Labels) {
+  const ShapeError error = shape_error("αβ,βγ", {{2, 3}, {4, 5}});
+  EXPECT_TRUE(contains(error.what(), "label 'β' has extent 3"));
+}
+
+struct InvalidUtf8 {
+  const char* name;
+  std::string expression;
+  std::size_t position;
+  const char* reason;
+};
+
+TEST(ParseUtf8, InvalidUtf8NamesTheByteOffset) {
+  const std::vector<InvalidUtf8> cases = {
+      {"lone continuation byte", "ij\x80", 2, "continuation byte 0x80 without a lead byte"},
+      {"continuation after a complete sequence", "\xc3\xa9\xa9", 2, "continuation byte 0xa9"},
+      {"truncated at the end", "ij,\xce", 3, "ends after 0"},
+      {"truncated by an ASCII byte",
+       "i\xe4\xba"
+       "j",
+       1, "but byte 3 is 0x6a"},
+      {"overlong two-byte 'A'", "i\xc1\x81", 1, "overlong encoding of U+0041 in 2 bytes"},
+      {"overlong three-byte '/'", "\xe0\x80\xaf", 0, "overlong encoding of U+002F in 3 bytes"},
+      {"overlong four-byte U+20AC", "ab\xf0\x82\x82\xac", 2, "overlong encoding of U+20AC"},
+      {"encoded surrogate", "\xed\xa0\x80", 0, "surrogate"},
+      {"beyond U+10FFFF", "i\xf4\x90\x80\x80", 1, "beyond U+10FFFF"},
+      {"byte 0xff", "i->\xff", 3, "byte 0xff never occurs in UTF-8"},
+  };
+  for (const InvalidUtf8& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    const ParseError error = parse_error(bad.expression, {{2}});
+    EXPECT_EQ(error.position(), bad.position);
+    EXPECT_TRUE(
+        contains(error.what(), "invalid UTF-8 at byte " + std::to_string(bad.position) + ": "));
+    EXPECT_TRUE(contains(error.what(), bad.reason));
+    EXPECT_EQ(error.expression(), bad.expression);
+  }
 }
 
 }  // namespace
