@@ -18,7 +18,7 @@
 // Page-locked caller memory (cudaMallocHost, registered by the caller, or
 // registered here when Options::register_host_memory asks) skips staging:
 // blocks whose rows are long enough are DMA'd straight between it and the
-// device as a few 2-D copies (src/host/pitched_copies), and resident
+// device as a few 2-D copies (src/staging/pitched_copies), and resident
 // operands as one copy.
 //
 // Every copy and every block's compute is bracketed by timing events
@@ -45,9 +45,9 @@
 #include "planner/block_cursor.hpp"
 #include "planner/device_layout.hpp"
 #include "src/device_memory.hpp"
-#include "src/host/block_copy.hpp"
-#include "src/host/pitched_copies.hpp"
-#include "src/host/thread_pool.hpp"
+#include "src/staging/block_copy.hpp"
+#include "src/staging/pitched_copies.hpp"
+#include "src/staging/thread_pool.hpp"
 #include "src/memory_span.hpp"
 #include "src/streaming_executor.hpp"
 

@@ -52,7 +52,7 @@
 #include "cuda/resources.hpp"
 #include "einstream/einstream.hpp"
 #include "src/device_memory.hpp"
-#include "src/host/thread_pool.hpp"
+#include "src/staging/thread_pool.hpp"
 
 namespace {
 

@@ -20,7 +20,7 @@
 #include "planner/parse.hpp"
 #include "src/cli/commands.hpp"
 #include "src/device_executor.hpp"
-#include "src/host/thread_pool.hpp"
+#include "src/staging/thread_pool.hpp"
 #include "src/reference.hpp"
 
 namespace einstream::cli {

@@ -51,7 +51,10 @@ class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    directory_ = fs::path(::testing::TempDir()) / (std::string("einstream_cli_") + info->name());
+    // The process id keeps two runs of the suite (two build trees, a
+    // sanitizer build beside the normal one) out of each other's files.
+    directory_ = fs::path(::testing::TempDir()) /
+                 (std::string("einstream_cli_") + info->name() + "_" + std::to_string(::getpid()));
     fs::remove_all(directory_);
     fs::create_directories(directory_);
   }

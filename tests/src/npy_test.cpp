@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <complex>
 #include <cstdint>
@@ -135,7 +136,8 @@ class Npy : public ::testing::Test {
     for (char& c : name) {
       if (c == '/') c = '_';  // typed test suites are named "Suite/0"
     }
-    dir_ = fs::path(::testing::TempDir()) / name;
+    // The process id keeps concurrent runs of the suite apart.
+    dir_ = fs::path(::testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "src/host/thread_pool.hpp"
+#include "src/staging/thread_pool.hpp"
 
 namespace einstream::detail {
 

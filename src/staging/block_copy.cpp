@@ -1,4 +1,4 @@
-#include "src/host/block_copy.hpp"
+#include "src/staging/block_copy.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "src/host/block_copy.hpp"
+#include "src/staging/block_copy.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "einstream/error.hpp"
-#include "src/host/thread_pool.hpp"
+#include "src/staging/thread_pool.hpp"
 
 namespace einstream::detail {
 namespace {

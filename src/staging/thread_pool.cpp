@@ -1,4 +1,4 @@
-#include "src/host/thread_pool.hpp"
+#include "src/staging/thread_pool.hpp"
 
 #include <algorithm>
 #include <string>

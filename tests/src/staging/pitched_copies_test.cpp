@@ -1,4 +1,4 @@
-#include "src/host/pitched_copies.hpp"
+#include "src/staging/pitched_copies.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "src/host/block_copy.hpp"
+#include "src/staging/block_copy.hpp"
 
 namespace einstream::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "src/host/pitched_copies.hpp"
+#include "src/staging/pitched_copies.hpp"
 
 namespace einstream::detail {
 
