@@ -45,10 +45,10 @@
 #include "planner/block_cursor.hpp"
 #include "planner/device_layout.hpp"
 #include "src/device_memory.hpp"
+#include "src/memory_span.hpp"
 #include "src/staging/block_copy.hpp"
 #include "src/staging/pitched_copies.hpp"
 #include "src/staging/thread_pool.hpp"
-#include "src/memory_span.hpp"
 #include "src/streaming_executor.hpp"
 
 namespace einstream::detail {
@@ -134,9 +134,11 @@ void enqueue_pitched(const PitchedCopies& copies, char* host, char* device, bool
 
 }  // namespace
 
-std::uint64_t streaming_fixed_bytes(const Program& program) {
-  return device_aligned(reduce_workspace(program)) +
-         (has_gemm(program) ? kCublasWorkspaceBytes : 0);
+WorkspaceNeeds cuda_workspace_needs() {
+  WorkspaceNeeds needs;
+  needs.reduce_bytes = [](const Program& program) { return reduce_workspace(program); };
+  needs.gemm_bytes = kCublasWorkspaceBytes;
+  return needs;
 }
 
 struct StreamingExecutor::State {
@@ -192,13 +194,8 @@ struct StreamingExecutor::State {
   bool streamed(int input) const { return plan.inputs[input] == Residency::streamed; }
   bool output_streamed() const { return plan.output == Residency::streamed; }
 
-  // The allocation as the planner laid it out for plan.buffering slots per
-  // streamed buffer.
+  // The allocation as the planner laid it out.
   void lay_out() {
-    WorkspaceNeeds needs;
-    needs.reduce_bytes = [](const Program& program) { return reduce_workspace(program); };
-    needs.gemm_bytes = kCublasWorkspaceBytes;
-    layout = device_layout(plan, block_shapes, inputs, output, needs, plan.buffering);
     arena_bytes = layout.arena_bytes;
     reduce_bytes = layout.reduce_bytes;
     cublas_bytes = layout.gemm_bytes;
@@ -230,8 +227,8 @@ struct StreamingExecutor::State {
 };
 
 StreamingExecutor::StreamingExecutor(const Options& options, const Problem& problem,
-                                     const ContractionPath& path, std::vector<TensorDesc> inputs,
-                                     TensorDesc output, SlicePlan plan, std::uint64_t budget) {
+                                     std::vector<TensorDesc> inputs, TensorDesc output,
+                                     DevicePlan plan, std::uint64_t budget) {
   state_ = std::make_unique<State>();
   State& s = *state_;
   s.options = options;
@@ -239,13 +236,14 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   s.problem = &problem;
   s.inputs = std::move(inputs);
   s.output = std::move(output);
-  s.plan = std::move(plan);
+  s.plan = std::move(plan.slice);
+  s.block_shapes = std::move(plan.shapes);
+  s.layout = std::move(plan.layout);
   s.dtype = s.output.dtype;
   for (const TensorDesc& desc : s.inputs) s.input_strides.push_back(desc.effective_strides());
   s.output_strides = s.output.effective_strides();
   s.element = size_of(s.dtype);
 
-  s.block_shapes = block_shapes(problem, path, s.plan, s.inputs, s.output);
   for (const BlockShape& block : s.block_shapes) {
     State::ShapeCopies copies;
     copies.block = &block;
@@ -260,18 +258,6 @@ StreamingExecutor::StreamingExecutor(const Options& options, const Problem& prob
   }
   s.input_slots.resize(s.inputs.size());
   s.lay_out();
-}
-
-bool StreamingExecutor::deepen(int buffering) {
-  State& s = *state_;
-  if (s.memory || buffering <= s.plan.buffering) return false;
-  const int previous = s.plan.buffering;
-  s.plan.buffering = buffering;
-  s.lay_out();
-  if (s.total <= s.budget) return true;
-  s.plan.buffering = previous;
-  s.lay_out();
-  return false;
 }
 
 StreamingExecutor::~StreamingExecutor() {

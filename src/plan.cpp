@@ -102,15 +102,15 @@ detail::Rates slice_rates(const Options& options) {
   return rates;
 }
 
-// CUDA backend, operands in host memory: the slice plan the streaming
+// CUDA backend, operands in host memory: the device plan the streaming
 // executor runs, the whole problem being its one-block case. Over the
 // budget the problem is cut into blocks that fit; within it, blocks are cut
 // only where the time model predicts that overlapping block k+1's copies
 // with block k's compute pays. Pageable memory always crosses through
-// pinned staging. The executor's exact need can exceed the planner's model
-// by kernel workspaces of the block shapes, so the budget given to the
-// planner shrinks by the excess until the executor fits.
-void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t>>& input_strides) {
+// pinned staging. planner/device_plan lays the blocks out exactly; the
+// executor is built once, from that, and creates nothing on the device
+// until it first runs.
+void plan_streaming(PlanState& state) {
   std::uint64_t device_total = 0;
   for (const detail::DeviceInfo& info : detail::list_devices()) {
     if (info.index == state.options.device) device_total = info.total_memory;
@@ -122,32 +122,14 @@ void plan_streaming(PlanState& state, const std::vector<std::vector<std::int64_t
   slicing.budget = budget;
   slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
-  slicing.workspace_of = [](const detail::Program& program) {
-    return detail::streaming_fixed_bytes(program);
-  };
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
-                                      state.output.effective_strides(), slicing);
-    state.sliced = true;
-    state.streaming = std::make_unique<detail::StreamingExecutor>(
-        state.options, state.problem, state.path, state.inputs, state.output, state.slice, budget);
-    const std::uint64_t exact = state.streaming->device_bytes();
-    if (exact <= budget) {
-      // A third buffer per streamed tensor where the budget leaves room: a
-      // block's copy can then start while the two before it are in use,
-      // which absorbs jitter in the host threads and the link.
-      constexpr int kDeepBuffering = 3;
-      if (!state.slice.sliced.empty() && state.streaming->deepen(kDeepBuffering)) {
-        state.slice.buffering = kDeepBuffering;
-      }
-      state.slice.device_bytes = state.streaming->device_bytes();
-      return;
-    }
-    const std::uint64_t excess = exact - budget;
-    if (excess >= slicing.budget) break;
-    slicing.budget -= excess;
-  }
-  // The executor reports the exact need against the limit when it runs.
+  constexpr int kDeepBuffering = 3;
+  detail::DevicePlan device =
+      detail::plan_device(state.problem, state.path, state.inputs, state.output, slicing,
+                          detail::cuda_workspace_needs(), kDeepBuffering);
+  state.slice = device.slice;
+  state.sliced = true;
+  state.streaming = std::make_unique<detail::StreamingExecutor>(
+      state.options, state.problem, state.inputs, state.output, std::move(device), budget);
 }
 
 // Host backend: one block loop. With a memory limit in bytes, the blocks
@@ -228,7 +210,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
                                  state->output.effective_strides());
-  if (state->backend == Backend::cuda) plan_streaming(*state, input_strides);
+  if (state->backend == Backend::cuda) plan_streaming(*state);
   if (state->backend == Backend::host) plan_host(*state, input_strides);
   return state;
 }

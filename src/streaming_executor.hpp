@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "einstream/plan.hpp"
+#include "planner/device_plan.hpp"
 #include "planner/path.hpp"
 #include "planner/problem.hpp"
 #include "planner/slice.hpp"
@@ -17,16 +18,15 @@ namespace einstream::detail {
 
 class StreamingExecutor {
  public:
-  // `problem` must outlive the executor. Lowers one Program per distinct
-  // block extents (edge blocks are shorter) and sizes every buffer; creates
-  // no CUDA object (streams, events, cuBLAS handle and host threads are made
-  // at the first run). Reads the device, TF32, profiling and host
+  // `problem` must outlive the executor. Runs `plan` (planner/device_plan:
+  // its block shapes, lowered, and its exact device layout) as it is;
+  // creates no CUDA object (streams, events, cuBLAS handle and host threads
+  // are made at the first run). Reads the device, TF32, profiling and host
   // registration options; `budget` is the memory limit, resolved when
   // planning. An unsliced plan is the one-block case: every operand
   // resident, pageable ones crossing through a pinned ring.
-  StreamingExecutor(const Options& options, const Problem& problem, const ContractionPath& path,
-                    std::vector<TensorDesc> inputs, TensorDesc output, SlicePlan plan,
-                    std::uint64_t budget);
+  StreamingExecutor(const Options& options, const Problem& problem, std::vector<TensorDesc> inputs,
+                    TensorDesc output, DevicePlan plan, std::uint64_t budget);
   ~StreamingExecutor();
   StreamingExecutor(const StreamingExecutor&) = delete;
   StreamingExecutor& operator=(const StreamingExecutor&) = delete;
@@ -39,20 +39,16 @@ class StreamingExecutor {
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
            ExecutionReport& report);
 
-  // Exact device bytes one run allocates.
+  // Exact device bytes one run allocates: the plan's layout.
   std::uint64_t device_bytes() const;
-
-  // Before the first run: `buffering` slots per streamed buffer instead of
-  // the plan's, if the exact need stays within the budget; says whether it did.
-  bool deepen(int buffering);
 
  private:
   struct State;
   std::unique_ptr<State> state_;
 };
 
-// Bytes the CUDA backend needs besides arena and operands for `program`'s
-// kind of work (cuBLAS and reduce workspaces), for the slicing planner.
-std::uint64_t streaming_fixed_bytes(const Program& program);
+// What the CUDA backend's kernels need besides the arena (reduce
+// workspaces, cuBLAS's workspace), as plain data for the planner.
+WorkspaceNeeds cuda_workspace_needs();
 
 }  // namespace einstream::detail

@@ -1,6 +1,7 @@
 // The planner's device layout: every distinct block shape lowered once, and
 // the exact offsets of the one allocation an execution makes.
 #include "planner/device_layout.hpp"
+#include "planner/device_plan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -127,6 +128,41 @@ TEST(DeviceLayout, SpanBytesCoverNegativeZeroAndGappedStrides) {
   EXPECT_EQ(span_bytes(TensorDesc(DataType::c128, {2, 0, 3})), 0u);
   EXPECT_EQ(span_bytes(TensorDesc(DataType::f32, {})), 4u);
   EXPECT_THROW(span_bytes(TensorDesc(DataType::f32, {3}, {std::int64_t{1} << 62})), ShapeError);
+}
+
+TEST(DevicePlan, EveryBudgetGetsAPlanWhoseExactLayoutFitsIt) {
+  const std::vector<std::vector<std::int64_t>> shapes = {{64, 48, 20}, {48, 20, 33}, {33, 17}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("abc,bcd,de->ae", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  SliceOptions options;
+  options.budget = std::uint64_t{1} << 40;
+  const DevicePlan whole = plan_device(problem, path, inputs, output, options, test_needs(), 3);
+  EXPECT_TRUE(whole.slice.sliced.empty());
+  EXPECT_EQ(whole.shapes.size(), 1u);
+  EXPECT_EQ(whole.slice.device_bytes, whole.layout.total);
+  int sliced = 0;
+  for (std::uint64_t budget = whole.layout.total; budget > whole.layout.total / 8;
+       budget = budget * 7 / 8) {
+    SCOPED_TRACE(budget);
+    options.budget = budget;
+    const DevicePlan plan = plan_device(problem, path, inputs, output, options, test_needs(), 3);
+    EXPECT_LE(plan.layout.total, budget);
+    EXPECT_EQ(plan.slice.device_bytes, plan.layout.total);
+    expect_aligned_and_disjoint(plan.layout);
+    // The layout is the one of its own shapes and buffering, recomputed.
+    const DeviceLayout again =
+        device_layout(plan.slice, plan.shapes, inputs, output, test_needs(), plan.slice.buffering);
+    EXPECT_EQ(again.total, plan.layout.total);
+    // A third buffer per streamed tensor exactly where it fits.
+    if (!plan.slice.sliced.empty() && plan.slice.buffering == 2) {
+      EXPECT_GT(device_layout(plan.slice, plan.shapes, inputs, output, test_needs(), 3).total,
+                budget);
+    }
+    sliced += plan.slice.sliced.empty() ? 0 : 1;
+  }
+  EXPECT_GT(sliced, 0);
 }
 
 }  // namespace

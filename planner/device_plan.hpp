@@ -1,0 +1,38 @@
+// DevicePlan: a block plan completed for one device, as plain data: the
+// slice plan, every block shape lowered once and the exact device layout.
+// Building it is the last planning stage of a CUDA plan with host operands;
+// the executor then only allocates and carves what it says.
+#pragma once
+
+#include <vector>
+
+#include "einstream/tensor.hpp"
+#include "planner/device_layout.hpp"
+#include "planner/path.hpp"
+#include "planner/problem.hpp"
+#include "planner/slice.hpp"
+
+namespace einstream::detail {
+
+struct DevicePlan {
+  SlicePlan slice;  // slice.device_bytes == layout.total
+  std::vector<BlockShape> shapes;
+  DeviceLayout layout;
+};
+
+// Blocks for `options.budget`, laid out exactly. The slicing search models
+// memory from the full block's Program; the exact layout also counts the
+// edge blocks' arenas and workspaces and packed streamed operands, so while
+// it is over the budget the search runs again under the budget less the
+// excess (a few times at most). Where the budget leaves room, streamed
+// buffers get `deep_buffering` slots instead of options.buffering: a
+// block's copy can then start while the blocks before it are in use, which
+// absorbs jitter in the host threads and the link. When no plan fits, the
+// last one is returned (layout.total over the budget): the executor refuses
+// it with a MemoryError naming the need. `needs` also sizes the search's
+// per-Program workspace unless options.workspace_of is set.
+DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
+                       const std::vector<TensorDesc>& inputs, const TensorDesc& output,
+                       SliceOptions options, const WorkspaceNeeds& needs, int deep_buffering);
+
+}  // namespace einstream::detail
