@@ -227,7 +227,11 @@ TEST(PathBudget, DpOnThirtyOperandsStopsWithTheBestFound) {
     const ContractionPath path = find_path(problem, algorithm, with_seconds(0.05));
     EXPECT_EQ(evaluate_path(problem, path.linear()).flops, path.flops);
     EXPECT_LE(path.flops, greedy);
-    EXPECT_TRUE(stopped(path, PathAlgorithm::dp));
+    // dp alone cannot finish this network in 50 ms on any machine. Under
+    // auto, how far each search gets depends on the machine's load (on a
+    // loaded one dp may not start before the budget is gone), so only the
+    // path's validity is checked there.
+    if (algorithm == PathAlgorithm::dp) EXPECT_TRUE(stopped(path, PathAlgorithm::dp));
   }
 }
 
