@@ -15,18 +15,8 @@
 #include "einstream/error.hpp"
 
 namespace einstream::detail {
-namespace {
 
-// Marks "..." in a Term; '.' can never be a label, so it cannot collide.
-constexpr char32_t kEllipsis = U'.';
-
-// Labels are Unicode code points; an ordered map keeps the implicit output's
-// code point order for free and stays small for the common ASCII case.
-template <typename Value>
-using LabelMap = std::map<char32_t, Value>;
-
-// The UTF-8 encoding of a code point the decoder accepted.
-std::string utf8(char32_t code_point) {
+std::string encode_utf8(char32_t code_point) {
   std::string bytes;
   const auto value = static_cast<std::uint32_t>(code_point);
   if (value < 0x80) {
@@ -46,6 +36,16 @@ std::string utf8(char32_t code_point) {
   }
   return bytes;
 }
+
+namespace {
+
+// Marks "..." in a Term; '.' can never be a label, so it cannot collide.
+constexpr char32_t kEllipsis = U'.';
+
+// Labels are Unicode code points; an ordered map keeps the implicit output's
+// code point order for free and stays small for the common ASCII case.
+template <typename Value>
+using LabelMap = std::map<char32_t, Value>;
 
 struct Subscript {
   char32_t label;  // a label code point, or kEllipsis
@@ -78,7 +78,7 @@ struct Term {
       if (subscript.label == kEllipsis) {
         result += "...";
       } else {
-        result += utf8(subscript.label);
+        result += encode_utf8(subscript.label);
       }
     }
     return result;
@@ -147,7 +147,7 @@ std::string quote_char(char32_t ch) {
     return std::string("'\\x") + kHexDigits[value >> 4] + kHexDigits[value & 0xf] + "'";
   }
   const bool printable = value >= 0xa0;  // U+0080-U+009F are C1 controls
-  return code_point_name(value) + (printable ? " '" + utf8(ch) + "'" : std::string());
+  return code_point_name(value) + (printable ? " '" + encode_utf8(ch) + "'" : std::string());
 }
 
 // Decodes `text` as UTF-8 (RFC 3629: no overlong forms, no surrogates,
@@ -333,15 +333,16 @@ void check_output(const Expression& expression, std::string_view text) {
     // numpy ('ij->...ji' is 'ij->ji').
     if (subscript.label == kEllipsis) continue;
     if (in_inputs.count(subscript.label) == 0) {
-      throw ParseError("output label '" + utf8(subscript.label) + "' at position " + position +
-                           " is not in any input: every output label must " +
+      throw ParseError("output label '" + encode_utf8(subscript.label) + "' at position " +
+                           position + " is not in any input: every output label must " +
                            "appear in an input term",
                        std::string(text), subscript.position);
     }
     const auto first = first_position.find(subscript.label);
     if (first != first_position.end()) {
-      throw ParseError("output label '" + utf8(subscript.label) + "' at position " + position +
-                           " repeats the one at position " + std::to_string(first->second) +
+      throw ParseError("output label '" + encode_utf8(subscript.label) + "' at position " +
+                           position + " repeats the one at position " +
+                           std::to_string(first->second) +
                            ": a label may appear at most once in the output",
                        std::string(text), subscript.position);
     }
@@ -410,7 +411,8 @@ std::vector<std::vector<Mode>> assign_modes(const Expression& expression,
       if (subscript.label != kEllipsis) {
         auto found = letter_modes.find(subscript.label);
         if (found == letter_modes.end()) {
-          found = letter_modes.emplace(subscript.label, add_mode(utf8(subscript.label))).first;
+          found =
+              letter_modes.emplace(subscript.label, add_mode(encode_utf8(subscript.label))).first;
         }
         axis_modes[input].push_back(found->second);
         continue;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,5 +42,9 @@ namespace einstream::detail {
 // and ShapeError when the shapes do not fit the expression (wrong operand
 // count, rank, or conflicting extents), naming the operand, axis and label.
 Problem parse(std::string_view expression, const std::vector<std::vector<std::int64_t>>& shapes);
+
+// The UTF-8 encoding of a Unicode scalar value (not a surrogate, at most
+// U+10FFFF), for writing labels.
+std::string encode_utf8(char32_t code_point);
 
 }  // namespace einstream::detail

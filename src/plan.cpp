@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "einstream/error.hpp"
@@ -241,7 +242,70 @@ std::string step_expression(const detail::Problem& problem, const detail::PathSt
   return text;
 }
 
+// The expression for integer modes: dense id d is labelled a-z, A-Z for
+// d < 52, then U+00C0 + (d - 52), stepping over the surrogates, so any mode
+// count fits and the integer form shares every check of the parser. The
+// output is checked here first so that its errors name the caller's ids.
+std::string expression_from_modes(const std::vector<std::vector<std::int64_t>>& input_modes,
+                                  const std::vector<std::int64_t>& output_modes,
+                                  std::size_t input_count) {
+  if (input_modes.size() != input_count) {
+    throw ShapeError(std::to_string(input_modes.size()) + " mode lists were given for " +
+                     std::to_string(input_count) + " inputs: expected one mode list per input");
+  }
+  std::map<std::int64_t, std::string> labels;
+  auto label_of = [&labels](std::int64_t mode) -> const std::string& {
+    auto found = labels.find(mode);
+    if (found != labels.end()) return found->second;
+    constexpr char kLetters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const std::size_t dense = labels.size();
+    std::string label;
+    if (dense < 52) {
+      label = std::string(1, kLetters[dense]);
+    } else {
+      auto code_point = static_cast<std::uint32_t>(0xc0 + (dense - 52));
+      if (code_point >= 0xd800) code_point += 0x800;
+      if (code_point > 0x10ffff) {
+        throw Error("more than " + std::to_string(dense) + " distinct modes: too many to label");
+      }
+      label = detail::encode_utf8(static_cast<char32_t>(code_point));
+    }
+    return labels.emplace(mode, std::move(label)).first->second;
+  };
+  std::string expression;
+  for (std::size_t input = 0; input < input_modes.size(); ++input) {
+    if (input > 0) expression += ',';
+    for (std::int64_t mode : input_modes[input]) expression += label_of(mode);
+  }
+  expression += "->";
+  std::map<std::int64_t, std::size_t> output_axis;
+  for (std::size_t axis = 0; axis < output_modes.size(); ++axis) {
+    const std::int64_t mode = output_modes[axis];
+    const std::string where =
+        "output mode " + std::to_string(mode) + " (output axis " + std::to_string(axis) + ")";
+    if (labels.count(mode) == 0) {
+      throw ShapeError(where +
+                       " is in no input's mode list: every output mode must appear in "
+                       "an input");
+    }
+    if (!output_axis.emplace(mode, axis).second) {
+      throw ShapeError(where + " repeats output axis " + std::to_string(output_axis[mode]) +
+                       ": a mode may appear at most once in the output");
+    }
+    expression += labels[mode];
+  }
+  return expression;
+}
+
 }  // namespace
+
+Plan::Plan(const std::vector<std::vector<std::int64_t>>& input_modes,
+           const std::vector<std::int64_t>& output_modes, std::vector<TensorDesc> inputs,
+           const Options& options) {
+  // Built before `inputs` is moved from (argument order is unspecified).
+  const std::string expression = expression_from_modes(input_modes, output_modes, inputs.size());
+  state_ = make_plan(expression, std::move(inputs), nullptr, options);
+}
 
 Plan::Plan(std::string_view expression, std::vector<TensorDesc> inputs, const Options& options)
     : state_(make_plan(expression, std::move(inputs), nullptr, options)) {}
@@ -325,11 +389,19 @@ std::string Plan::explain() const {
       operands += (k ? ", " : "") + std::to_string(step.operands[k]);
     }
     operands += step.operands.size() == 1 ? ",)" : ")";
-    char line[256];
-    std::snprintf(line, sizeof line, "  %-5zu %-9s %-30s %-16s %s\n", index, operands.c_str(),
-                  step_expression(problem, step).c_str(), format_count(step.result_size).c_str(),
+    // The contraction is padded by code points, not bytes, so UTF-8 labels
+    // keep the columns, and is never cut short however many modes it has.
+    std::string contraction = step_expression(problem, step);
+    std::size_t width = 0;
+    for (char byte : contraction) width += (static_cast<unsigned char>(byte) & 0xc0) != 0x80;
+    constexpr std::size_t kContractionWidth = 30;
+    if (width < kContractionWidth) contraction.append(kContractionWidth - width, ' ');
+    char head[64];
+    std::snprintf(head, sizeof head, "  %-5zu %-9s ", index, operands.c_str());
+    char counts[64];
+    std::snprintf(counts, sizeof counts, " %-16s %s\n", format_count(step.result_size).c_str(),
                   format_count(step.flops).c_str());
-    os << line;
+    os << head << contraction << counts;
   }
   if (state.sliced) os << detail::to_string(state.slice, problem);
   os << to_string(state.program);
@@ -446,6 +518,21 @@ void einsum(std::string_view expression, const std::vector<ConstTensorView>& inp
   }
   Plan plan(expression, std::move(descs), output.desc, options);
   plan.execute(pointers, output.data, alpha, beta);
+}
+
+void einsum(const std::vector<std::vector<std::int64_t>>& input_modes,
+            const std::vector<std::int64_t>& output_modes,
+            const std::vector<ConstTensorView>& inputs, const TensorView& output,
+            const Options& options) {
+  einsum(input_modes, output_modes, inputs, output, 1.0, 0.0, options);
+}
+
+void einsum(const std::vector<std::vector<std::int64_t>>& input_modes,
+            const std::vector<std::int64_t>& output_modes,
+            const std::vector<ConstTensorView>& inputs, const TensorView& output, Scalar alpha,
+            Scalar beta, const Options& options) {
+  einsum(expression_from_modes(input_modes, output_modes, inputs.size()), inputs, output, alpha,
+         beta, options);
 }
 
 }  // namespace einstream

@@ -138,6 +138,17 @@ class Plan {
   // extents must match the expression's result.
   Plan(std::string_view expression, std::vector<TensorDesc> inputs, TensorDesc output,
        const Options& options = {});
+  // The integer form, as numpy's einsum(op0, sublist0, ..., sublist_out) and
+  // cuTENSOR's mode arrays: input_modes[k] names the modes of inputs[k], one
+  // per axis; a mode is any int64 value (only equality matters), a mode
+  // repeated within one operand takes its diagonal, and every output mode
+  // must appear in some input, once. No ellipsis. The modes become labels
+  // (a-z, A-Z, then code points from U+00C0) in order of first appearance,
+  // which is how explain() and expression() show them. Throws as the
+  // expression form does.
+  Plan(const std::vector<std::vector<std::int64_t>>& input_modes,
+       const std::vector<std::int64_t>& output_modes, std::vector<TensorDesc> inputs,
+       const Options& options = {});
   ~Plan();
   // A moved-from Plan holds nothing: every method but assignment and the
   // destructor throws Error saying so.
@@ -197,5 +208,14 @@ void einsum(std::string_view expression, const std::vector<ConstTensorView>& inp
             const TensorView& output, const Options& options = {});
 void einsum(std::string_view expression, const std::vector<ConstTensorView>& inputs,
             const TensorView& output, Scalar alpha, Scalar beta, const Options& options = {});
+// The same with integer modes (see Plan's integer-mode constructor).
+void einsum(const std::vector<std::vector<std::int64_t>>& input_modes,
+            const std::vector<std::int64_t>& output_modes,
+            const std::vector<ConstTensorView>& inputs, const TensorView& output,
+            const Options& options = {});
+void einsum(const std::vector<std::vector<std::int64_t>>& input_modes,
+            const std::vector<std::int64_t>& output_modes,
+            const std::vector<ConstTensorView>& inputs, const TensorView& output, Scalar alpha,
+            Scalar beta, const Options& options = {});
 
 }  // namespace einstream

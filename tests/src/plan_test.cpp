@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "src/device_executor.hpp"
@@ -314,6 +315,93 @@ TEST(Plan, ExplainSaysWhenAPathSearchStoppedAtItsBudget) {
   options.path_seconds = 0;  // no limit: nothing stops
   options.path = PathAlgorithm::greedy;
   EXPECT_FALSE(contains(Plan(expression, inputs, options).explain(), "stopped at its"));
+}
+
+// --- Integer modes -------------------------------------------------------------
+
+using ModeLists = std::vector<std::vector<std::int64_t>>;
+using ModeList = std::vector<std::int64_t>;
+
+std::vector<double> iota_values(std::size_t count, double start) {
+  std::vector<double> values(count);
+  for (std::size_t k = 0; k < count; ++k) values[k] = start + static_cast<double>(k);
+  return values;
+}
+
+TEST(PlanIntegerModes, MatrixProductMatchesTheExpressionForm) {
+  const std::vector<double> a = iota_values(6, 1.0);
+  const std::vector<double> b = iota_values(12, -4.0);
+  const std::vector<TensorDesc> descs = {f64({2, 3}), f64({3, 4})};
+  // Any int64 values name modes; only equality matters.
+  Plan modes(ModeLists{{7, -3}, {-3, std::int64_t{1} << 40}}, ModeList{std::int64_t{1} << 40, 7},
+             descs);
+  Plan text("ij,jk->ki", descs);
+  EXPECT_EQ(modes.expression(), "ab,bc->ca");
+  EXPECT_EQ(modes.output().extents, text.output().extents);
+  EXPECT_EQ(modes.path().flops, text.path().flops);
+  std::vector<double> from_modes(8), from_text(8);
+  modes.execute({a.data(), b.data()}, from_modes.data());
+  text.execute({a.data(), b.data()}, from_text.data());
+  EXPECT_EQ(from_modes, from_text);
+}
+
+TEST(PlanIntegerModes, RepeatedModeTakesTheDiagonal) {
+  const std::vector<double> a = iota_values(9, 1.0);
+  Plan trace(ModeLists{{5, 5}}, ModeList{}, {f64({3, 3})});
+  double result = 0;
+  trace.execute({a.data()}, &result);
+  EXPECT_EQ(result, 1.0 + 5.0 + 9.0);
+}
+
+TEST(PlanIntegerModes, EinsumFreeFunctionMatchesTheExpressionForm) {
+  const std::vector<double> a = iota_values(6, 1.0);
+  const std::vector<double> b = iota_values(3, 2.0);
+  std::vector<double> from_modes(2, 1.0), from_text(2, 1.0);
+  einsum(ModeLists{{0, 1}, {1}}, ModeList{0}, {{a.data(), f64({2, 3})}, {b.data(), f64({3})}},
+         {from_modes.data(), f64({2})}, 2.0, 0.5);
+  einsum("ij,j->i", {{a.data(), f64({2, 3})}, {b.data(), f64({3})}}, {from_text.data(), f64({2})},
+         2.0, 0.5);
+  EXPECT_EQ(from_modes, from_text);
+}
+
+TEST(PlanIntegerModes, HundredsOfModesNeedNoLetters) {
+  // A chain of 299 matrices: 300 modes, far past a-z and A-Z.
+  ModeLists input_modes;
+  std::vector<TensorDesc> descs;
+  for (std::int64_t k = 0; k < 299; ++k) {
+    input_modes.push_back({1000 + k, 1001 + k});
+    descs.push_back(f64({2, 2}));
+  }
+  Plan plan(input_modes, ModeList{1000, 1299}, descs, Options{});
+  EXPECT_EQ(plan.output().extents, (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(plan.path().path.size(), 298u);
+}
+
+TEST(PlanIntegerModes, ErrorsNameTheCallersModes) {
+  EXPECT_TRUE(contains(message_of<ShapeError>([] {
+                         Plan(ModeLists{{0, 1}}, ModeList{42}, {f64({2, 3})});
+                       }),
+                       "output mode 42 (output axis 0) is in no input's mode list"));
+  EXPECT_TRUE(contains(message_of<ShapeError>([] {
+                         Plan(ModeLists{{0, 1}}, ModeList{1, 1}, {f64({2, 3})});
+                       }),
+                       "output mode 1 (output axis 1) repeats output axis 0"));
+  EXPECT_TRUE(contains(message_of<ShapeError>([] {
+                         Plan(ModeLists{{0, 1}}, ModeList{}, {f64({2, 3}), f64({3})});
+                       }),
+                       "1 mode lists were given for 2 inputs"));
+  // Shapes are checked as for the expression form.
+  EXPECT_TRUE(contains(message_of<ShapeError>([] {
+                         Plan(ModeLists{{0, 1}, {1}}, ModeList{0}, {f64({2, 3}), f64({4})});
+                       }),
+                       "has extent 3"));
+}
+
+TEST(PlanUtf8, ExplainPadsUtf8ContractionsByCodePoints) {
+  const Plan plan("αβ,βγ->αγ", {f64({2, 3}), f64({3, 4})});
+  // Nine code points padded to the 30-wide column, then the result size.
+  EXPECT_TRUE(contains(plan.explain(), "αβ,βγ->αγ" + std::string(22, ' ') + "8 "))
+      << plan.explain();
 }
 
 TEST(Version, IsTheProjectVersion) { EXPECT_STREQ(version(), "0.1.0"); }
