@@ -231,7 +231,9 @@ TEST(PathBudget, DpOnThirtyOperandsStopsWithTheBestFound) {
     // auto, how far each search gets depends on the machine's load (on a
     // loaded one dp may not start before the budget is gone), so only the
     // path's validity is checked there.
-    if (algorithm == PathAlgorithm::dp) EXPECT_TRUE(stopped(path, PathAlgorithm::dp));
+    if (algorithm == PathAlgorithm::dp) {
+      EXPECT_TRUE(stopped(path, PathAlgorithm::dp));
+    }
   }
 }
 
