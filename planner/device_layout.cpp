@@ -1,6 +1,7 @@
 #include "planner/device_layout.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "einstream/error.hpp"
 #include "planner/checked_math.hpp"
@@ -63,10 +64,13 @@ std::uint64_t span_bytes(const TensorDesc& desc) {
   const std::vector<std::int64_t> strides = desc.effective_strides();
   std::int64_t reach = 0;
   bool fits = true;
-  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
+  for (std::size_t axis = 0; axis < desc.extents.size() && fits; ++axis) {
+    if (desc.extents[axis] == 1) continue;  // its stride moves nowhere
     std::int64_t step = 0;
-    const std::int64_t magnitude = strides[axis] < 0 ? -strides[axis] : strides[axis];
-    fits = fits && checked_multiply(desc.extents[axis] - 1, magnitude, &step) &&
+    const std::int64_t stride = strides[axis];
+    // -INT64_MIN does not exist: such a stride cannot step even once.
+    fits = stride != std::numeric_limits<std::int64_t>::min() &&
+           checked_multiply(desc.extents[axis] - 1, stride < 0 ? -stride : stride, &step) &&
            checked_add(reach, step, &reach);
   }
   std::int64_t bytes = 0;
