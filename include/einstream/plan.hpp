@@ -129,6 +129,11 @@ namespace detail {
 struct PlanState;
 }
 
+// Thread safety: distinct Plans are independent and may be built and
+// executed on different threads at once. One Plan's const methods may run
+// concurrently with each other; execute() may not run concurrently with
+// another execute() or with any other method of the same Plan (it reuses
+// the Plan's buffers and writes last_report()).
 class Plan {
  public:
   // Parses and plans `expression` for inputs described by `inputs`; the
