@@ -1,7 +1,8 @@
-// einstream run EXPR IN.npy... -o OUT.npy: evaluate an expression on .npy
-// files. The output is computed in memory and only then written (atomically),
-// so a failure leaves -o untouched. Inputs of different dtypes are promoted
-// in memory as numpy does before planning.
+// einstream run EXPR IN.npy... -o OUT.npy (or run --network FILE.json
+// IN.npy... -o OUT.npy): evaluate an expression or a network file on .npy
+// files. The output is computed in memory and only then written
+// (atomically), so a failure leaves -o untouched. Inputs of different dtypes
+// are promoted in memory as numpy does before planning.
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "einstream/error.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/network_file.hpp"
 #include "src/desc_check.hpp"
 #include "src/npy.hpp"
 
@@ -27,6 +29,7 @@ struct RunFlags {
   std::string expression;
   std::vector<std::string> inputs;
   std::string output;
+  std::string network;  // empty: the expression
   PlanFlags plan;
   bool explain = false;
   bool timing = false;
@@ -139,7 +142,49 @@ void check_inputs_exist(const std::vector<std::string>& inputs) {
   }
 }
 
-void run(const RunFlags& flags) {
+// The network's extents, where it gives them, must be the files'.
+void check_network_extents(const Network& network, const std::string& path,
+                           const std::vector<detail::NpyArray>& arrays) {
+  const std::string what = "network file '" + path + "'";
+  if (arrays.size() != network.input_modes.size()) {
+    throw Error(what + " has " + std::to_string(network.input_modes.size()) + " inputs, but " +
+                std::to_string(arrays.size()) + " .npy files were given");
+  }
+  for (std::size_t operand = 0; operand < arrays.size(); ++operand) {
+    const std::vector<std::int64_t>& modes = network.input_modes[operand];
+    const std::vector<std::int64_t>& extents = arrays[operand].desc.extents;
+    const std::string where = what + ": inputs[" + std::to_string(operand) + "]";
+    if (modes.size() != extents.size()) {
+      throw Error(where + " has " + std::to_string(modes.size()) + " modes, but input " +
+                  std::to_string(operand) + " has " + std::to_string(extents.size()) +
+                  " axes (shape " + to_string(arrays[operand].desc) + ")");
+    }
+    if (!network.has_extents) continue;
+    for (std::size_t axis = 0; axis < modes.size(); ++axis) {
+      const std::int64_t extent = network.extents.at(modes[axis]);
+      if (extent != extents[axis]) {
+        throw Error(where + "[" + std::to_string(axis) + "]: mode " + std::to_string(modes[axis]) +
+                    " has extent " + std::to_string(extent) + " in the file, but input " +
+                    std::to_string(operand) + " has extent " + std::to_string(extents[axis]) +
+                    " on axis " + std::to_string(axis));
+      }
+    }
+  }
+}
+
+void run(const RunFlags& flags_as_parsed) {
+  RunFlags flags = flags_as_parsed;
+  std::optional<Network> network;
+  if (!flags.network.empty()) {
+    // Without an expression every positional is an input, but CLI11 gives
+    // the first one to "expression".
+    if (!flags.expression.empty()) flags.inputs.insert(flags.inputs.begin(), flags.expression);
+    flags.expression.clear();
+    if (flags.inputs.empty()) throw Error("run --network needs the input .npy files");
+    network = read_network_file(flags.network);
+  } else if (flags.expression.empty() || flags.inputs.empty()) {
+    throw Error("run needs EXPR and the input .npy files, or --network FILE.json and the inputs");
+  }
   check_inputs_exist(flags.inputs);
   // Refused before any work: -o must be a regular file or a new name.
   detail::check_output_path(flags.output);
@@ -160,7 +205,9 @@ void run(const RunFlags& flags) {
 
   Options options = flags.plan.options();
   options.profile = !flags.trace.empty();
-  Plan plan(flags.expression, descs, options);
+  if (network) check_network_extents(*network, flags.network, arrays);
+  Plan plan = network ? Plan(network->input_modes, network->output_modes, descs, options)
+                      : Plan(flags.expression, descs, options);
   if (flags.explain) std::cout << plan.explain() << std::flush;
 
   const TensorDesc& output = plan.output();
@@ -184,14 +231,21 @@ void run(const RunFlags& flags) {
 void add_run_command(CLI::App& app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* command = app.add_subcommand("run", "Evaluate an einsum expression on .npy files");
-  command->add_option("expression", flags->expression, "einsum expression, e.g. 'ij,jk->ik'")
-      ->required();
+  // Neither positional is required by CLI11: with --network there is no
+  // expression, and run() checks what is needed.
+  command->add_option("expression", flags->expression,
+                      "einsum expression, e.g. 'ij,jk->ik' (not with --network)");
   // Existence is checked by run(), with a message naming the input.
+  command->add_option("inputs", flags->inputs,
+                      "input .npy files (float32, float64, complex64 or complex128; mixed dtypes "
+                      "are promoted as numpy does)");
   command
-      ->add_option("inputs", flags->inputs,
-                   "input .npy files (float32, float64, complex64 or complex128; mixed dtypes "
-                   "are promoted as numpy does)")
-      ->required();
+      ->add_option("--network", flags->network,
+                   "take the operands' modes from FILE.json instead of EXPR: {\"inputs\": "
+                   "[[0,1],[1,2]], \"output\": [0,2], \"extents\": {\"0\": 2, ...}}, one "
+                   "integer mode list per input file and the output's modes; \"extents\" "
+                   "(keyed by mode id) is optional and checked against the files")
+      ->type_name("FILE.json");
   command
       ->add_option("-o,--output", flags->output,
                    "output .npy file: a regular file (replaced) or a new name; never a link, "

@@ -699,6 +699,191 @@ TEST_F(Cli, PathRejectsMalformedShapes) {
   }
 }
 
+// --network FILE.json: the integer-mode form of `path` and `run`.
+
+std::string write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
+// A 200-tensor ring (tensor k holds modes k and k+1 mod 200, bond 2, a
+// scalar result) has more modes than letters; its path must be a valid
+// linear path that contracts every operand into one.
+TEST_F(Cli, PathNetworkPlansA200TensorRing) {
+  constexpr int kTensors = 200;
+  nlohmann::json network;
+  network["inputs"] = nlohmann::json::array();
+  network["output"] = nlohmann::json::array();
+  network["extents"] = nlohmann::json::object();
+  for (int k = 0; k < kTensors; ++k) {
+    network["inputs"].push_back({k, (k + 1) % kTensors});
+    network["extents"][std::to_string(k)] = 2;
+  }
+  const std::string path = write_text(file("ring.json"), network.dump());
+  const CommandResult result = run("path --network '" + path + "' --json");
+  ASSERT_EQ(result.status, 0) << result.err;
+  const nlohmann::json answer = nlohmann::json::parse(result.out);
+  const auto& steps = answer.at("path");
+  ASSERT_EQ(steps.size(), static_cast<std::size_t>(kTensors - 1)) << result.out;
+  std::size_t operands = kTensors;
+  for (const auto& step : steps) {
+    ASSERT_EQ(step.size(), 2u) << step.dump();
+    const int first = step[0].get<int>();
+    const int second = step[1].get<int>();
+    EXPECT_NE(first, second);
+    EXPECT_GE(std::min(first, second), 0);
+    EXPECT_LT(static_cast<std::size_t>(std::max(first, second)), operands);
+    --operands;
+  }
+  EXPECT_EQ(operands, 1u);
+  EXPECT_GT(answer.at("flops").get<double>(), 0);
+  // A ring contracted well never holds more than a matrix of bond 2 by 2
+  // plus the bonds it cut: far below 2^200.
+  EXPECT_LT(answer.at("largest_intermediate").get<double>(), 1e6) << result.out;
+  // The text form is the plan's step table.
+  const CommandResult text = run("path --network '" + path + "' --path greedy");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_FALSE(text.out.empty());
+}
+
+TEST_F(Cli, RunNetworkMatchesRunExpression) {
+  std::mt19937 random(5);
+  const std::vector<std::vector<std::int64_t>> shapes = {{3, 4}, {4, 5}, {5, 3, 2}};
+  std::string inputs;
+  int index = 0;
+  for (const auto& shape : shapes) {
+    const TensorDesc desc(DataType::f64, shape);
+    const std::vector<unsigned char> data =
+        testing::random_tensor(DataType::f64, desc.element_count(), random);
+    inputs += " '" + save("in" + std::to_string(index++) + ".npy", desc, data.data()) + "'";
+  }
+  const CommandResult expected =
+      run("run 'ij,jk,kil->li'" + inputs + " -o '" + file("expected.npy").string() + "'");
+  ASSERT_EQ(expected.status, 0) << expected.err;
+  const detail::NpyArray reference = detail::read_npy(file("expected.npy").string());
+  // Mode ids are any integers; extents may be given (and are checked) or not.
+  for (const std::string& extents :
+       {std::string(), std::string(R"(, "extents": {"10": 3, "-4": 4, "7": 5, "0": 2})")}) {
+    SCOPED_TRACE(extents);
+    const std::string network = write_text(
+        file("network.json"),
+        R"({"inputs": [[10, -4], [-4, 7], [7, 10, 0]], "output": [0, 10])" + extents + "}");
+    const std::string output = file("actual.npy").string();
+    const CommandResult result =
+        run("run --network '" + network + "'" + inputs + " -o '" + output + "' --backend host");
+    ASSERT_EQ(result.status, 0) << result.err;
+    const detail::NpyArray actual = detail::read_npy(output);
+    ASSERT_EQ(actual.desc.extents, reference.desc.extents);
+    EXPECT_LE(testing::relative_error(DataType::f64, actual.data.data(), reference.data.data(),
+                                      actual.desc.element_count()),
+              testing::tolerance(DataType::f64));
+    fs::remove(output);
+  }
+}
+
+TEST_F(Cli, RunNetworkChecksTheFilesAgainstTheNetwork) {
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6};
+  const std::string a_path = save("a.npy", TensorDesc(DataType::f64, {2, 3}), a.data());
+  const std::string output = file("out.npy").string();
+  struct Failure {
+    std::string network;
+    std::string message;
+  };
+  const std::vector<Failure> failures = {
+      {R"({"inputs": [[0, 1], [1]], "output": [0]})", "has 2 inputs, but 1 .npy files"},
+      {R"({"inputs": [[0]], "output": [0]})", "inputs[0] has 1 modes, but input 0 has 2 axes"},
+      {R"({"inputs": [[0, 1]], "output": [0], "extents": {"0": 2, "1": 4}})",
+       "inputs[0][1]: mode 1 has extent 4 in the file, but input 0 has extent 3"},
+      {R"({"inputs": [[0, 1]], "output": [5]})", "output[0]: mode 5 appears in no input"},
+  };
+  for (const Failure& failure : failures) {
+    SCOPED_TRACE(failure.network);
+    const std::string network = write_text(file("network.json"), failure.network);
+    const CommandResult result =
+        run("run --network '" + network + "' '" + a_path + "' -o '" + output + "' --backend host");
+    EXPECT_EQ(result.status, 1) << result.err;
+    EXPECT_TRUE(contains(result.err, failure.message)) << result.err;
+    EXPECT_FALSE(fs::exists(output));
+  }
+  const CommandResult no_inputs =
+      run("run --network '" + file("network.json").string() + "' -o '" + output + "'");
+  EXPECT_EQ(no_inputs.status, 1);
+  EXPECT_TRUE(contains(no_inputs.err, "needs the input .npy files")) << no_inputs.err;
+  const CommandResult no_expression = run("run -o '" + output + "'");
+  EXPECT_NE(no_expression.status, 0);
+  EXPECT_TRUE(contains(no_expression.err, "--network")) << no_expression.err;
+}
+
+TEST_F(Cli, PathRejectsMalformedNetworkFiles) {
+  struct Failure {
+    std::string text;
+    std::string message;
+  };
+  const std::string ok_tail = R"(, "output": [], "extents": {"0": 2, "1": 3}})";
+  const std::vector<Failure> failures = {
+      {"not json", "not valid JSON"},
+      {"", "not valid JSON"},
+      {"[[0, 1]]", "not an object"},
+      {R"({"output": []})", "missing key \"inputs\""},
+      {R"({"inputs": [[0]]})", "missing key \"output\""},
+      {R"({"inputs": [[0]], "output": [], "extent": {"0": 2}})", "unknown key \"extent\""},
+      {R"({"inputs": {"0": [0]})" + ok_tail, "inputs: expected an array"},
+      {R"({"inputs": [])" + ok_tail, "inputs: a network needs at least one operand"},
+      {R"({"inputs": [0, 1])" + ok_tail, "inputs[0]: expected an array of integer modes"},
+      {R"({"inputs": [[0, "b"]])" + ok_tail,
+       "inputs[0][1]: the mode must be an integer, not string"},
+      {R"({"inputs": [[0, 1.5]])" + ok_tail, "inputs[0][1]: the mode must be an integer"},
+      {R"({"inputs": [[0, 18446744073709551615]])" + ok_tail,
+       "inputs[0][1]: the mode 18446744073709551615 does not fit a signed 64-bit integer"},
+      {R"({"inputs": [[0, 1]], "output": "01", "extents": {"0": 2, "1": 3}})",
+       "output: expected an array of integer modes"},
+      {R"({"inputs": [[0, 1]], "output": [2], "extents": {"0": 2, "1": 3}})",
+       "output[0]: mode 2 appears in no input"},
+      {R"({"inputs": [[0, 1]], "output": [1, 1], "extents": {"0": 2, "1": 3}})",
+       "output[1]: mode 1 appears twice in the output"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": [2, 3]})",
+       "extents: expected an object from mode id to extent"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "1": -3}})",
+       "extents[\"1\"]: extent -3 is negative"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "1": "3"}})",
+       "extents[\"1\"]: the extent must be an integer, not string"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "1": 1e30}})",
+       "extents[\"1\"]: the extent must be an integer"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "1": 9223372036854775808}})",
+       "extents[\"1\"]: the extent 9223372036854775808 does not fit a signed 64-bit integer"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 4294967296, "1": 4294967296}})",
+       "inputs[0]: the operand's element count (the product of its extents) does not fit"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "01": 3}})",
+       "extents[\"01\"]: a key must be a mode id written as a decimal integer"},
+      {R"({"inputs": [[0, 1]], "output": [], "extents": {"0": 2, "1": 3, "9": 4}})",
+       "extents[\"9\"]: mode 9 appears in no input"},
+      {R"({"inputs": [[0, 1], [1, 7]], "output": [], "extents": {"0": 2, "1": 3}})",
+       "inputs[1][1]: mode 7 has no extent"},
+      {R"({"inputs": [[0, 1]], "output": []})", "\"extents\" is required for `path`"},
+  };
+  const std::string network = file("network.json").string();
+  for (const Failure& failure : failures) {
+    SCOPED_TRACE(failure.text);
+    write_text(network, failure.text);
+    const CommandResult result = run("path --network '" + network + "' --json");
+    EXPECT_EQ(result.status, 1) << result.err;
+    EXPECT_TRUE(contains(result.err, "network file '" + network + "'")) << result.err;
+    EXPECT_TRUE(contains(result.err, failure.message)) << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+  }
+  const CommandResult missing = run("path --network '" + file("missing.json").string() + "'");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(contains(missing.err, "the file does not exist")) << missing.err;
+  const CommandResult directory = run("path --network '" + directory_.string() + "'");
+  EXPECT_EQ(directory.status, 1);
+  EXPECT_TRUE(contains(directory.err, "is a directory")) << directory.err;
+  // --network replaces the expression and --shapes.
+  write_text(network, R"({"inputs": [[0]], "output": [0], "extents": {"0": 2}})");
+  EXPECT_NE(run("path --network '" + network + "' --shapes '[[2]]'").status, 0);
+  EXPECT_NE(run("path 'i->i' --network '" + network + "'").status, 0);
+  EXPECT_NE(run("path").status, 0);
+}
+
 // The number after "key": in a one-line JSON object, or NaN when absent.
 double json_number(const std::string& json, const std::string& key) {
   const std::string field = "\"" + key + "\":";
