@@ -22,7 +22,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS="$flags" -DEINSTREAM_ENABLE_CUDA=OFF -DEINSTREAM_BUILD_FUZZ=ON \
   -DEINSTREAM_BUILD_TESTS=OFF -DEINSTREAM_BUILD_BENCH=OFF -DEINSTREAM_BUILD_CLI=OFF \
   -DEINSTREAM_WARNINGS_AS_ERRORS=OFF >/dev/null
-targets=(parse npy plan)
+targets=(parse npy plan network)
 cmake --build "$build" -j"$jobs" --target "${targets[@]/#/einstream_fuzz_}"
 built=$(date +%s)
 

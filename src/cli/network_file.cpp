@@ -83,7 +83,9 @@ Network parse_network(std::string_view text) {
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
+    // Not only parse_error: a number too large for a double ("1e400") is
+    // out_of_range.
     throw Error("not valid JSON (" + std::string(error.what()) + "); " + format);
   }
   if (!document.is_object()) {

@@ -27,4 +27,9 @@ std::string npy_target(const std::uint8_t* data, std::size_t size);
 // host backend and compared with the reference executor.
 std::string plan_target(const std::uint8_t* data, std::size_t size);
 
+// cli::parse_network (the CLI's --network FILE.json reader) on the bytes as
+// the file's text; what it accepts must satisfy the reader's promises and
+// survive a write-back / parse round trip unchanged.
+std::string network_target(const std::uint8_t* data, std::size_t size);
+
 }  // namespace einstream::fuzz
