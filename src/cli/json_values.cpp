@@ -13,7 +13,8 @@ std::vector<std::vector<std::int64_t>> parse_shapes(const std::string& text) {
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error, and out_of_range for numbers no double holds (1e400).
     throw Error("--shapes is not valid JSON (" + std::string(error.what()) + "): " + expected);
   }
   if (!document.is_array()) throw Error("--shapes is not an array: " + expected);
