@@ -691,7 +691,8 @@ TEST_F(Cli, PathTextShowsTheSteps) {
 }
 
 TEST_F(Cli, PathRejectsMalformedShapes) {
-  for (const char* shapes : {"'[[1e400]]'", "'[[2,3]'", "'{\"a\":1}'", "'[[2,-3]]'", "'[[2.5]]'", "'[3]'"}) {
+  for (const char* shapes :
+       {"'[[1e400]]'", "'[[2,3]'", "'{\"a\":1}'", "'[[2,-3]]'", "'[[2.5]]'", "'[3]'"}) {
     SCOPED_TRACE(shapes);
     const CommandResult result = run(std::string("path 'ij' --shapes ") + shapes);
     EXPECT_NE(result.status, 0);
