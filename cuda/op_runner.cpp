@@ -19,11 +19,6 @@ std::uint64_t reduce_workspace(const Program& program) {
   return largest;
 }
 
-bool has_gemm(const Program& program) {
-  return std::any_of(program.ops.begin(), program.ops.end(),
-                     [](const Op& op) { return op.kind == OpKind::gemm; });
-}
-
 namespace {
 
 // Runs the Program's ops; every pointer already on the device.

@@ -21,7 +21,6 @@ constexpr std::uint64_t kCublasWorkspaceBytes = std::uint64_t{32} << 20;
 
 // The largest reduce workspace any op of `program` needs.
 std::uint64_t reduce_workspace(const Program& program);
-bool has_gemm(const Program& program);
 
 struct DevicePointers {
   // Element (0, ..., 0) of each input and of the output, as the Program's

@@ -118,8 +118,7 @@ DeviceLayout device_layout(const SlicePlan& plan, const std::vector<BlockShape>&
     if (needs.reduce_bytes) {
       layout.reduce_bytes = std::max(layout.reduce_bytes, needs.reduce_bytes(shape.program));
     }
-    gemm = gemm || std::any_of(shape.program.ops.begin(), shape.program.ops.end(),
-                               [](const Op& op) { return op.kind == OpKind::gemm; });
+    gemm = gemm || has_gemm(shape.program);
   }
   layout.gemm_bytes = gemm ? needs.gemm_bytes : 0;
   std::uint64_t total = layout.gemm_offset() + device_buffer_aligned(layout.gemm_bytes);

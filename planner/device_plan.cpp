@@ -9,11 +9,6 @@ namespace {
 // Attempts at an exact fit before the last plan is handed over as it is.
 constexpr int kFitAttempts = 4;
 
-bool has_gemm(const Program& program) {
-  return std::any_of(program.ops.begin(), program.ops.end(),
-                     [](const Op& op) { return op.kind == OpKind::gemm; });
-}
-
 }  // namespace
 
 DevicePlan plan_device(const Problem& problem, const ContractionPath& path,

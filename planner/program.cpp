@@ -1,5 +1,6 @@
 #include "planner/program.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -80,6 +81,11 @@ std::int64_t TensorLayout::element_count() const {
 
 std::string to_string(const TensorLayout& layout) {
   return join(layout.extents) + ":" + join(layout.strides);
+}
+
+bool has_gemm(const Program& program) {
+  return std::any_of(program.ops.begin(), program.ops.end(),
+                     [](const Op& op) { return op.kind == OpKind::gemm; });
 }
 
 std::string to_string(const Program& program) {

@@ -94,4 +94,8 @@ std::string to_string(const TensorLayout& layout);
 std::string to_string(const Program& program);
 std::ostream& operator<<(std::ostream& os, const Program& program);
 
+// Whether any op of `program` is a GEMM (the backend then needs its GEMM
+// library's workspace).
+bool has_gemm(const Program& program);
+
 }  // namespace einstream::detail

@@ -20,17 +20,6 @@ constexpr std::uint64_t kDeviceAlignment = kDeviceBufferAlignment;
 
 inline std::uint64_t device_aligned(std::uint64_t bytes) { return device_buffer_aligned(bytes); }
 
-// Device bytes a whole-problem execution allocates when every operand is in
-// host memory: `workspace` (device_workspace_bytes) plus each operand's
-// memory span, aligned. Above the memory limit, the plan streams.
-inline std::uint64_t whole_problem_device_bytes(std::uint64_t workspace,
-                                                const std::vector<TensorDesc>& inputs,
-                                                const TensorDesc& output) {
-  std::uint64_t bytes = workspace + device_aligned(memory_span_bytes(output));
-  for (const TensorDesc& input : inputs) bytes += device_aligned(memory_span_bytes(input));
-  return bytes;
-}
-
 class DeviceAllocation {
  public:
   // `bytes` on device `device`; throws MemoryError when the device is full,
