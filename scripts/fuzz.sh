@@ -16,7 +16,8 @@ jobs=${EINSTREAM_JOBS:-$(nproc)}
 start=$(date +%s)
 
 # Warnings are not errors here: clang warns where the CI's gcc build does not
-# (unused private fields of the CUDA-less stubs), and that build polices them.
+# (an unused private field of the host-only DeviceAllocation), and that build
+# polices them.
 flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS="$flags" -DEINSTREAM_ENABLE_CUDA=OFF -DEINSTREAM_BUILD_FUZZ=ON \

@@ -66,18 +66,20 @@ struct Network {
   }
 };
 
-// A random simple 3-regular graph (configuration model, redrawn until it has
-// no loop or repeated edge); each vertex is an operand, each edge a mode.
+// A random simple 3-regular graph (configuration model: three half-edges per
+// vertex, paired at random, redrawn until there is no loop or repeated edge);
+// each vertex is an operand, each edge a mode.
 Network random_regular_network(int vertices, std::mt19937& random) {
   for (;;) {
-    std::vector<int> stubs;
-    for (int vertex = 0; vertex < vertices; ++vertex) stubs.insert(stubs.end(), 3, vertex);
-    std::shuffle(stubs.begin(), stubs.end(), random);
+    std::vector<int> half_edges;
+    for (int vertex = 0; vertex < vertices; ++vertex)
+      half_edges.insert(half_edges.end(), 3, vertex);
+    std::shuffle(half_edges.begin(), half_edges.end(), random);
     std::set<std::pair<int, int>> edges;
     bool simple = true;
-    for (std::size_t k = 0; k < stubs.size() && simple; k += 2) {
-      const int a = std::min(stubs[k], stubs[k + 1]);
-      const int b = std::max(stubs[k], stubs[k + 1]);
+    for (std::size_t k = 0; k < half_edges.size() && simple; k += 2) {
+      const int a = std::min(half_edges[k], half_edges[k + 1]);
+      const int b = std::max(half_edges[k], half_edges[k + 1]);
       simple = a != b && edges.insert({a, b}).second;
     }
     if (!simple) continue;

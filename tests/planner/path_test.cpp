@@ -202,7 +202,11 @@ TEST(PathBudget, OptimalOnSixtyOperandsStopsWithTheBestFound) {
   EXPECT_LE(path.flops, greedy);
   ASSERT_TRUE(path.stopped_at_budget());
   EXPECT_TRUE(stopped(path, PathAlgorithm::optimal));
-  for (const BudgetStop& stop : path.budget_stops) EXPECT_LE(stop.seconds, 0.2);
+  // BudgetStop::seconds is the share of the budget the search was given (a
+  // setting, not a measured time): no search is given more than the whole.
+  for (const BudgetStop& stop : path.budget_stops) {
+    EXPECT_LE(stop.seconds, 0.2);
+  }
 
   bool stopped_at_budget = false;
   const LinearPath direct = optimal_path(problem, with_seconds(0.1), &stopped_at_budget);
