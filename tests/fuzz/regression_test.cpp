@@ -67,5 +67,9 @@ TEST(FuzzRegressions, PlanInputsMatchTheReference) {
   EXPECT_GT(replay("plan", plan_target), 0u) << "no inputs under " << EINSTREAM_FUZZ_DIR;
 }
 
+TEST(FuzzRegressions, NetworkFileInputsReadOrFailCleanlyAndRoundTrip) {
+  EXPECT_GT(replay("network", network_target), 0u) << "no inputs under " << EINSTREAM_FUZZ_DIR;
+}
+
 }  // namespace
 }  // namespace einstream::fuzz
