@@ -31,6 +31,8 @@ class DeviceAllocation {
 
   void* get() const { return pointer_; }
   std::size_t bytes() const { return bytes_; }
+  // The device ordinal the memory lives on.
+  int device() const { return device_; }
 
   // Synchronous copies of the first `bytes` bytes.
   void copy_from_host(const void* host, std::size_t bytes);
