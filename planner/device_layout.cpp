@@ -125,12 +125,14 @@ DeviceLayout device_layout(const SlicePlan& plan, const std::vector<BlockShape>&
   // Slots are sized for the full block, the first shape (every level at
   // its full block).
   const BlockShape& full = shapes.front();
-  const auto place = [&](bool streamed, const TensorDesc& desc,
+  const auto place = [&](Residency residency, const TensorDesc& desc,
                          const std::vector<std::int64_t>& block_extents) {
     OperandLayout operand;
-    operand.streamed = streamed;
+    operand.streamed = residency == Residency::streamed;
+    operand.in_place = residency == Residency::in_place;
     operand.offset = total;
-    if (streamed) {
+    if (operand.in_place) return operand;  // the caller's memory
+    if (operand.streamed) {
       operand.bytes = device_buffer_aligned(packed_bytes(block_extents, desc.dtype));
       operand.slots = buffering;
       total += static_cast<std::uint64_t>(buffering) * operand.bytes;
@@ -141,10 +143,9 @@ DeviceLayout device_layout(const SlicePlan& plan, const std::vector<BlockShape>&
     return operand;
   };
   for (std::size_t index = 0; index < inputs.size(); ++index) {
-    layout.inputs.push_back(
-        place(plan.inputs[index] == Residency::streamed, inputs[index], full.input_extents[index]));
+    layout.inputs.push_back(place(plan.inputs[index], inputs[index], full.input_extents[index]));
   }
-  layout.output = place(plan.output == Residency::streamed, output, full.output_extents);
+  layout.output = place(plan.output, output, full.output_extents);
   layout.total = total;
   return layout;
 }

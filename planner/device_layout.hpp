@@ -6,10 +6,11 @@
 // The allocation, each buffer 256-byte aligned, in this order: the arena of
 // the largest block Program, the largest reduce workspace, the GEMM library's
 // workspace, then per input either its memory span (resident: copied once,
-// in the caller's layout) or `buffering` packed block slots (streamed), then
-// the output likewise. Block shapes (every level's full block and its
-// shorter last one) are lowered once each: streamed operands packed on the
-// device, resident ones in the caller's layout.
+// in the caller's layout), `buffering` packed block slots (streamed) or
+// nothing (in place: the caller's device memory), then the output likewise.
+// Block shapes (every level's full block and its shorter last one) are
+// lowered once each: streamed operands packed on the device, resident and
+// in-place ones in the caller's layout.
 #pragma once
 
 #include <cstdint>
@@ -59,9 +60,11 @@ struct WorkspaceNeeds {
   std::uint64_t gemm_bytes = 0;
 };
 
-// A resident operand's span, or a streamed one's slots.
+// A resident operand's span, or a streamed one's slots; nothing for one
+// used in place (the caller's device memory).
 struct OperandLayout {
   bool streamed = false;
+  bool in_place = false;
   std::uint64_t offset = 0;  // of the span, or of slot 0
   std::uint64_t bytes = 0;   // the span's, or one slot's (aligned)
   int slots = 0;             // streamed: block buffers

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "einstream/error.hpp"
+
 namespace einstream::detail {
 
 namespace {
@@ -9,11 +11,12 @@ namespace {
 // Attempts at an exact fit before the last plan is handed over as it is.
 constexpr int kFitAttempts = 4;
 
-}  // namespace
-
-DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
-                       const std::vector<TensorDesc>& inputs, const TensorDesc& output,
-                       SliceOptions options, const WorkspaceNeeds& needs, int deep_buffering) {
+// Blocks for options.budget under these workspace needs, laid out exactly:
+// while the exact layout is over the budget, the search runs again under
+// the budget less the excess.
+DevicePlan fit(const Problem& problem, const ContractionPath& path,
+               const std::vector<TensorDesc>& inputs, const TensorDesc& output,
+               SliceOptions options, const WorkspaceNeeds& needs) {
   if (!options.workspace_of) {
     options.workspace_of = [needs](const Program& program) {
       const std::uint64_t reduce = needs.reduce_bytes ? needs.reduce_bytes(program) : 0;
@@ -35,10 +38,62 @@ DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
     if (excess >= options.budget) break;
     options.budget -= excess;
   }
-  if (plan.layout.total <= budget && !plan.slice.sliced.empty() &&
-      deep_buffering > plan.slice.buffering) {
+  return plan;
+}
+
+bool fits(const DevicePlan& plan, std::uint64_t budget) { return plan.layout.total <= budget; }
+
+// The plan without a GEMM workspace, then given what its budget leaves of
+// one (`needs.gemm_bytes` at most).
+DevicePlan lean(const Problem& problem, const ContractionPath& path,
+                const std::vector<TensorDesc>& inputs, const TensorDesc& output,
+                const SliceOptions& options, const WorkspaceNeeds& needs) {
+  WorkspaceNeeds none = needs;
+  none.gemm_bytes = 0;
+  DevicePlan plan = fit(problem, path, inputs, output, options, none);
+  if (fits(plan, options.budget)) {
+    const std::uint64_t left =
+        (options.budget - plan.layout.total) / kDeviceBufferAlignment * kDeviceBufferAlignment;
+    WorkspaceNeeds sized = needs;
+    sized.gemm_bytes = std::min(needs.gemm_bytes, left);
+    plan.layout =
+        device_layout(plan.slice, plan.shapes, inputs, output, sized, plan.slice.buffering);
+  }
+  return plan;
+}
+
+}  // namespace
+
+DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
+                       const std::vector<TensorDesc>& inputs, const TensorDesc& output,
+                       SliceOptions options, const WorkspaceNeeds& needs, int deep_buffering) {
+  const std::uint64_t budget = options.budget;
+  // The GEMM library's workspace is sized to what the budget leaves: the
+  // whole one when the problem fits with it unsliced; otherwise the plan
+  // without one (given what its budget leaves) is also made, and the faster
+  // prediction of the two that fit wins. A small budget thus still runs
+  // where the operands and the arena fit.
+  DevicePlan plan;
+  bool planned = false;
+  try {
+    plan = fit(problem, path, inputs, output, options, needs);
+    planned = true;
+  } catch (const MemoryError&) {
+    if (needs.gemm_bytes == 0) throw;
+  }
+  const bool uses_gemm = planned ? plan.layout.gemm_bytes > 0 : needs.gemm_bytes > 0;
+  if (uses_gemm && (!planned || !fits(plan, budget) || !plan.slice.sliced.empty())) {
+    DevicePlan without = lean(problem, path, inputs, output, options, needs);
+    if (!planned || !fits(plan, budget) ||
+        (fits(without, budget) && without.slice.seconds < plan.slice.seconds)) {
+      plan = std::move(without);
+    }
+  }
+  if (fits(plan, budget) && !plan.slice.sliced.empty() && deep_buffering > plan.slice.buffering) {
+    WorkspaceNeeds laid = needs;
+    laid.gemm_bytes = plan.layout.gemm_bytes;
     DeviceLayout deeper =
-        device_layout(plan.slice, plan.shapes, inputs, output, needs, deep_buffering);
+        device_layout(plan.slice, plan.shapes, inputs, output, laid, deep_buffering);
     if (deeper.total <= budget) {
       plan.slice.buffering = deep_buffering;
       plan.layout = std::move(deeper);

@@ -24,12 +24,17 @@ struct DevicePlan {
 // memory from the full block's Program; the exact layout also counts the
 // edge blocks' arenas and workspaces and packed streamed operands, so while
 // it is over the budget the search runs again under the budget less the
-// excess (a few times at most). Where the budget leaves room, streamed
-// buffers get `deep_buffering` slots instead of options.buffering: a
-// block's copy can then start while the blocks before it are in use, which
-// absorbs jitter in the host threads and the link. When no plan fits, the
-// last one is returned (layout.total over the budget): the executor refuses
-// it with a MemoryError naming the need. `needs` also sizes the search's
+// excess (a few times at most). The GEMM library's workspace
+// (`needs.gemm_bytes`) is sized to what the budget leaves, down to none:
+// when the problem does not fit unsliced with all of it, the plan without
+// one is made too and the faster of the two that fit is kept. Where the
+// budget leaves room, streamed buffers get `deep_buffering` slots instead
+// of options.buffering: a block's copy can then start while the blocks
+// before it are in use, which absorbs jitter in the host threads and the
+// link. Operands options.in_place_* marks take no device bytes. When no
+// plan fits, the last one is returned (layout.total over the budget): the
+// executor refuses it with a MemoryError naming the need; MemoryError is
+// thrown when not even the operands fit. `needs` also sizes the search's
 // per-Program workspace unless options.workspace_of is set.
 DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
                        const std::vector<TensorDesc>& inputs, const TensorDesc& output,

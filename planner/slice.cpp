@@ -45,6 +45,18 @@ SlicePlan evaluate_slices(const Problem& problem, const ContractionPath& path, D
   return evaluator.evaluate(clamped);
 }
 
+const char* to_string(Residency residency) {
+  switch (residency) {
+    case Residency::resident:
+      return "resident";
+    case Residency::streamed:
+      return "streamed";
+    case Residency::in_place:
+      return "in-place";
+  }
+  return "?";
+}
+
 std::string to_string(const SlicePlan& plan, const Problem& problem) {
   std::ostringstream os;
   auto gigabytes = [](double bytes) {
@@ -64,10 +76,9 @@ std::string to_string(const SlicePlan& plan, const Problem& problem) {
   }
   os << "  residency    ";
   for (std::size_t index = 0; index < plan.inputs.size(); ++index) {
-    os << " in" << index << ':'
-       << (plan.inputs[index] == Residency::resident ? "resident" : "streamed");
+    os << " in" << index << ':' << to_string(plan.inputs[index]);
   }
-  os << " out:" << (plan.output == Residency::resident ? "resident" : "streamed") << '\n';
+  os << " out:" << to_string(plan.output) << '\n';
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3g s", plan.seconds);
   os << "  device bytes  " << plan.device_bytes << " (" << plan.buffering

@@ -65,6 +65,12 @@ struct SliceOptions {
   std::function<std::uint64_t(const Program&)> workspace_of;
   // Block buffers per streamed operand: 2 overlaps copy and compute.
   int buffering = 2;
+  // Operands the backend reads and writes where they are (a CUDA plan's
+  // operands in device memory): they take no device bytes of the budget and
+  // cross no link; their blocks are views into the caller's layout. One flag
+  // per input (empty: none); the output's alone.
+  std::vector<bool> in_place_inputs;
+  bool in_place_output = false;
   // When the whole problem fits: also search sliced plans and keep one the
   // time model predicts faster (block k+1's copies overlapping block k's
   // compute and block k-1's copy back). A backend that overlaps copies with
@@ -79,7 +85,12 @@ struct SlicedMode {
   std::int64_t blocks = 1;  // ceil(extent / block)
 };
 
-enum class Residency { resident, streamed };
+// resident: copied to the device once, whole, in the caller's layout;
+// streamed: moved block by block through packed device slots; in_place:
+// used where it is (already in device memory, or the host backend's views).
+enum class Residency { resident, streamed, in_place };
+
+const char* to_string(Residency residency);
 
 struct SlicePlan {
   // Sliced modes in loop order, outermost first; empty when the whole

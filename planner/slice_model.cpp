@@ -63,7 +63,11 @@ Evaluator::Evaluator(const Problem& problem, const ContractionPath& path, DataTy
   for (Mode mode : problem.output) is_output_[mode] = true;
   std::vector<int> output_axes(problem.output.size());
   std::iota(output_axes.begin(), output_axes.end(), 0);
-  output_span_ = span(problem.output, output_axes, output_strides);
+  // An operand used in place takes no device bytes and crosses no link: it
+  // is modelled as resident with an empty span, which least_memory keeps
+  // resident and no flip improves; plan_of names it in place.
+  output_in_place_ = options.in_place_output;
+  output_span_ = output_in_place_ ? 0 : span(problem.output, output_axes, output_strides);
   output_full_ = element_;
   for (Mode mode : problem.output) output_full_ *= static_cast<double>(problem.extents[mode]);
   for (std::size_t index = 0; index < problem.inputs.size(); ++index) {
@@ -71,7 +75,9 @@ Evaluator::Evaluator(const Problem& problem, const ContractionPath& path, DataTy
     std::vector<int> multiplicity(modes, 0);
     for (Mode mode : input.modes) ++multiplicity[mode];
     multiplicity_.push_back(std::move(multiplicity));
-    input_span_.push_back(span(input.modes, input.axes, input_strides[index]));
+    in_place_.push_back(index < options.in_place_inputs.size() && options.in_place_inputs[index]);
+    input_span_.push_back(in_place_.back() ? 0
+                                           : span(input.modes, input.axes, input_strides[index]));
   }
 }
 
@@ -289,7 +295,7 @@ BlockModel Evaluator::block_model(const Blocks& blocks, const Program* program) 
   for (int index = 0; index < input_count(); ++index) {
     model.slot_bytes.push_back(slot_bytes(index, blocks));
     model.pass_bytes.push_back(pass_bytes(index, blocks));
-    model.varies.push_back(carries_any(index, model.sliced));
+    model.varies.push_back(!in_place_[index] && carries_any(index, model.sliced));
     for (const SlicedMode& sliced : model.sliced) {
       model.carries.push_back(carries(index, sliced.mode));
     }
@@ -605,7 +611,7 @@ std::vector<std::tuple<double, Residency, std::vector<int>>> Evaluator::order_ca
   const int levels = static_cast<int>(model.sliced.size());
   std::vector<std::tuple<double, Residency, std::vector<int>>> candidates;
   for (Residency output : {Residency::resident, Residency::streamed}) {
-    if (output == Residency::streamed && !model.output_sliced) continue;
+    if (output == Residency::streamed && (!model.output_sliced || output_in_place_)) continue;
     Placement placement = base;
     placement.output = output;
     if (memory(model, placement) > budget_) continue;
@@ -629,6 +635,10 @@ SlicePlan Evaluator::plan_of(const BlockModel& model, const Placement& placement
   for (int level : placement.order) plan.sliced.push_back(model.sliced[level]);
   plan.inputs = placement.inputs;
   plan.output = placement.output;
+  for (int index = 0; index < input_count(); ++index) {
+    if (in_place_[index]) plan.inputs[index] = Residency::in_place;
+  }
+  if (output_in_place_) plan.output = Residency::in_place;
   plan.block_count = model.block_count < 9.2e18 ? static_cast<std::int64_t>(model.block_count)
                                                 : std::numeric_limits<std::int64_t>::max();
   plan.device_bytes = static_cast<std::uint64_t>(memory(model, placement));

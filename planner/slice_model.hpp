@@ -244,7 +244,9 @@ class Evaluator {
   std::vector<std::vector<Mode>> step_modes_;  // per step: the modes it carries
   std::vector<bool> is_output_;
   std::vector<std::vector<int>> multiplicity_;  // per input and mode
-  std::vector<double> input_span_;
+  std::vector<double> input_span_;              // 0 for an operand used in place
+  std::vector<bool> in_place_;                  // per input
+  bool output_in_place_ = false;
   double output_span_ = 0, output_full_ = 0;
   std::vector<std::vector<Mode>> intermediates_;          // modes of each result but the output
   std::map<Blocks, std::pair<SlicePlan, double>> plans_;  // with the working memory

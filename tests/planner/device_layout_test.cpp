@@ -152,17 +152,87 @@ TEST(DevicePlan, EveryBudgetGetsAPlanWhoseExactLayoutFitsIt) {
     EXPECT_EQ(plan.slice.device_bytes, plan.layout.total);
     expect_aligned_and_disjoint(plan.layout);
     // The layout is the one of its own shapes and buffering, recomputed.
+    WorkspaceNeeds laid = test_needs();
+    laid.gemm_bytes = plan.layout.gemm_bytes;
     const DeviceLayout again =
-        device_layout(plan.slice, plan.shapes, inputs, output, test_needs(), plan.slice.buffering);
+        device_layout(plan.slice, plan.shapes, inputs, output, laid, plan.slice.buffering);
     EXPECT_EQ(again.total, plan.layout.total);
     // A third buffer per streamed tensor exactly where it fits.
     if (!plan.slice.sliced.empty() && plan.slice.buffering == 2) {
-      EXPECT_GT(device_layout(plan.slice, plan.shapes, inputs, output, test_needs(), 3).total,
-                budget);
+      EXPECT_GT(device_layout(plan.slice, plan.shapes, inputs, output, laid, 3).total, budget);
     }
     sliced += plan.slice.sliced.empty() ? 0 : 1;
   }
   EXPECT_GT(sliced, 0);
+}
+
+TEST(DevicePlan, GemmWorkspaceShrinksToWhatTheBudgetLeaves) {
+  const std::vector<std::vector<std::int64_t>> shapes = {{40, 30}, {30, 50}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("ab,bc->ac", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  WorkspaceNeeds needs = test_needs();
+  needs.gemm_bytes = std::uint64_t{1} << 20;  // far more than the operands
+  SliceOptions options;
+  options.budget = std::uint64_t{1} << 40;
+  const DevicePlan roomy = plan_device(problem, path, inputs, output, options, needs, 3);
+  EXPECT_EQ(roomy.layout.gemm_bytes, needs.gemm_bytes);
+  const std::uint64_t operands = roomy.layout.total - roomy.layout.gemm_offset() -
+                                 device_buffer_aligned(roomy.layout.gemm_bytes);
+  // A budget a quarter of the workspace still runs the whole problem, with
+  // the rest of the budget as the workspace; one the operands fill leaves none.
+  for (const std::uint64_t budget : {needs.gemm_bytes / 4, roomy.layout.gemm_offset() + operands}) {
+    SCOPED_TRACE(budget);
+    options.budget = budget;
+    const DevicePlan plan = plan_device(problem, path, inputs, output, options, needs, 3);
+    EXPECT_LE(plan.layout.total, budget);
+    EXPECT_TRUE(plan.slice.sliced.empty());
+    EXPECT_LT(plan.layout.gemm_bytes, needs.gemm_bytes);
+    EXPECT_EQ(plan.layout.gemm_bytes % kDeviceBufferAlignment, 0u);
+    EXPECT_LT(budget - plan.layout.total, kDeviceBufferAlignment);
+    expect_aligned_and_disjoint(plan.layout);
+  }
+}
+
+TEST(DevicePlan, OperandsInPlaceTakeNoDeviceBytesAndTheirIntermediatesAreSliced) {
+  // Device-resident operands of 4 MB each whose 2 MB intermediate does not fit a
+  // 1 MB budget: the plan slices it and lays out nothing for the operands.
+  const std::vector<std::vector<std::int64_t>> shapes = {{1000, 1000}, {1000, 500}, {500, 4}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("ab,bc,cd->ad", shapes);
+  const ContractionPath path = evaluate_path(problem, {{0, 1}, {0, 1}});
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  SliceOptions options;
+  options.budget = std::uint64_t{1} << 20;
+  options.in_place_inputs.assign(3, true);
+  options.in_place_output = true;
+  const DevicePlan plan = plan_device(problem, path, inputs, output, options, test_needs(), 3);
+  EXPECT_LE(plan.layout.total, options.budget);
+  EXPECT_FALSE(plan.slice.sliced.empty());
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    EXPECT_EQ(plan.slice.inputs[index], Residency::in_place);
+    EXPECT_TRUE(plan.layout.inputs[index].in_place);
+    EXPECT_FALSE(plan.layout.inputs[index].streamed);
+  }
+  EXPECT_EQ(plan.slice.output, Residency::in_place);
+  EXPECT_TRUE(plan.layout.output.in_place);
+  EXPECT_EQ(plan.slice.bytes_to_device, 0.0);
+  EXPECT_EQ(plan.slice.bytes_to_host, 0.0);
+  // Nothing but the arena and the workspaces.
+  EXPECT_EQ(plan.layout.total,
+            plan.layout.gemm_offset() + device_buffer_aligned(plan.layout.gemm_bytes));
+  for (const BlockShape& shape : plan.shapes) {
+    EXPECT_LE(static_cast<std::uint64_t>(shape.program.arena_bytes), plan.layout.arena_bytes);
+  }
+  // Mixed: input 0 on the host is resident or streamed, the others in place.
+  options.in_place_inputs = {false, true, true};
+  options.budget = std::uint64_t{8} << 20;
+  const DevicePlan mixed = plan_device(problem, path, inputs, output, options, test_needs(), 3);
+  EXPECT_LE(mixed.layout.total, options.budget);
+  EXPECT_NE(mixed.slice.inputs[0], Residency::in_place);
+  EXPECT_GT(mixed.slice.bytes_to_device, 0.0);
+  EXPECT_EQ(mixed.slice.inputs[1], Residency::in_place);
 }
 
 }  // namespace
