@@ -17,7 +17,7 @@
 #include "src/device_executor.hpp"
 #include "src/device_memory.hpp"
 #include "src/devices.hpp"
-#include "src/host/sliced_executor.hpp"
+#include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
 #include "src/streaming_executor.hpp"
 
@@ -42,7 +42,7 @@ struct PlanState {
   bool sliced = false;
   SlicePlan slice;
   // Host backend: the block loop, the whole problem being its one-block case.
-  std::unique_ptr<SlicedHostExecutor> host;
+  std::unique_ptr<HostBlockExecutor> host;
   // CUDA backend over budget: the blocks stream from host memory.
   std::unique_ptr<StreamingExecutor> streaming;
   ExecutionReport report;
@@ -137,6 +137,7 @@ void plan_streaming(PlanState& state) {
 // that fit it; otherwise the whole problem as one block, running the Program
 // already lowered.
 void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& input_strides) {
+  std::vector<detail::BlockShape> shapes;
   if (state.options.memory_limit.kind == MemoryLimit::Kind::bytes) {
     detail::SliceOptions slicing;
     slicing.budget = state.options.memory_limit.resolve(0);
@@ -149,10 +150,19 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
     state.slice.inputs.assign(state.inputs.size(), detail::Residency::resident);
     state.slice.flops = state.path.flops;
   }
-  state.host = std::make_unique<detail::SlicedHostExecutor>(
-      state.problem, state.path, state.output.dtype, input_strides,
-      state.output.effective_strides(), state.slice);
-  if (state.slice.sliced.empty()) state.host->use_program({}, state.program);
+  if (state.slice.sliced.empty()) {
+    detail::BlockShape whole;
+    whole.program = state.program;
+    for (const TensorDesc& desc : state.inputs) whole.input_extents.push_back(desc.extents);
+    whole.output_extents = state.output.extents;
+    shapes.push_back(std::move(whole));
+  } else {
+    shapes = detail::host_block_shapes(state.problem, state.path, state.slice, state.inputs,
+                                       state.output);
+  }
+  state.host = std::make_unique<detail::HostBlockExecutor>(
+      state.problem, state.output.dtype, input_strides, state.output.effective_strides(),
+      state.slice, std::move(shapes));
 }
 
 std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<TensorDesc> inputs,
@@ -478,8 +488,7 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     state_->device->fill_timing(report);
     return;
   }
-  state_->host->run(inputs, output, alpha, beta);
-  report.blocks = state.slice.block_count;
+  report.blocks = state_->host->run(inputs, output, alpha, beta);
 }
 
 PathInfo contraction_path(std::string_view expression,
