@@ -39,6 +39,10 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || command -v ninja >/dev/null 2>&1 || missing+=(make)
 command -v clang++ >/dev/null 2>&1 || missing+=(clang)
 command -v gfortran >/dev/null 2>&1 || missing+=(gfortran)
+# The Python package (scripts/python-test.sh): Debian keeps venv and the
+# interpreter's headers out of python3.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1 || missing+=(python3-dev)
 have_header gtest/gtest.h || missing+=(libgtest-dev)
 have_header benchmark/benchmark.h || missing+=(libbenchmark-dev)
 have_header nlohmann/json.hpp || missing+=(nlohmann-json3-dev)

@@ -1,0 +1,94 @@
+"""Keyword arguments to einstream.Options, with the old tool's names as aliases."""
+
+import numbers
+
+from . import _einstream
+
+# An integer memory limit below this is more likely a mistaken fraction (1
+# meaning "the whole device") than a byte count; the C++ parser refuses a
+# bare "1" for the same reason.
+_SMALLEST_BYTE_LIMIT = 1024
+DEFAULT_MEMORY_LIMIT = 0.9
+
+
+def memory_limit(value):
+    """A MemoryLimit from a fraction (float), bytes (int) or text ('4GiB', '90%')."""
+    if isinstance(value, _einstream.MemoryLimit):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("memory_limit must be a float fraction, int bytes or a string, not a bool")
+    if isinstance(value, numbers.Integral):
+        if value < _SMALLEST_BYTE_LIMIT:
+            raise ValueError(
+                f"memory_limit={value} (an int) means {value} bytes, which is too few to be "
+                f"meant: pass a fraction of the device as a float (e.g. {float(value)}) or "
+                f"bytes of at least {_SMALLEST_BYTE_LIMIT} (or a string such as '512B')"
+            )
+        return _einstream.MemoryLimit.from_bytes(int(value))
+    if isinstance(value, numbers.Real):
+        return _einstream.MemoryLimit.from_fraction(float(value))
+    if isinstance(value, str):
+        return _einstream.MemoryLimit.parse(value)
+    raise TypeError(
+        "memory_limit must be a fraction of the device (float, e.g. 0.9), bytes (int) or a "
+        f"string such as '4GiB' or '90%', not {type(value).__name__}"
+    )
+
+
+def device(value):
+    """(index or None, wants_host) from 0, 'cuda:1', 'cuda', 'cpu' or a torch.device."""
+    if value is None:
+        return None, False
+    if hasattr(value, "type") and hasattr(value, "index") and not isinstance(value, str):
+        value = str(value)  # torch.device('cuda', 1) -> 'cuda:1'
+    if isinstance(value, bool):
+        raise TypeError("device must be an index, 'cuda:N' or 'cpu', not a bool")
+    if isinstance(value, numbers.Integral):
+        index = int(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text == "cpu":
+            return None, True
+        if text == "cuda":
+            return None, False
+        if text.startswith("cuda:"):
+            text = text[len("cuda:"):]
+        try:
+            index = int(text)
+        except ValueError:
+            raise ValueError(
+                f"device {value!r} is not a CUDA device: expected an index, 'cuda', 'cuda:N' "
+                "or 'cpu'"
+            ) from None
+    else:
+        raise TypeError(f"device must be an index, 'cuda:N' or 'cpu', not {type(value).__name__}")
+    if index < 0:
+        raise ValueError(f"device index {index} is negative")
+    return index, False
+
+
+def pick(name, value, alias_name, alias_value, default=None):
+    """The value of a keyword given under its name or its old alias, not both."""
+    if alias_value is not None:
+        if value is not None:
+            raise TypeError(f"got both {name} and its alias {alias_name}; pass one")
+        return alias_value
+    return default if value is None else value
+
+
+def options(memory_limit_value, device_index, backend, path, register_host_memory, allow_tf32):
+    result = _einstream.Options()
+    result.memory_limit = memory_limit(memory_limit_value)
+    result.device = 0 if device_index is None else device_index
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be 'auto', 'host' or 'cuda', not {type(backend).__name__}")
+    result.backend = backend
+    if not isinstance(path, str):
+        raise TypeError(
+            "path must name an algorithm ('auto', 'naive', 'greedy', 'optimal', 'dp', "
+            f"'random-greedy'), not {type(path).__name__}"
+        )
+    result.path = path.replace("_", "-")
+    result.register_host_memory = bool(register_host_memory)
+    result.allow_tf32 = bool(allow_tf32)
+    return result

@@ -1,0 +1,110 @@
+"""einstream.Plan and einstream.contract_path."""
+
+import threading
+
+import numpy
+import pytest
+
+import einstream
+from conftest import assert_matches, random_array
+
+
+def test_plan_from_shapes_runs_many_times(rng):
+    plan = einstream.Plan("ij,jk->ik", (4, 5), (5, 6), dtype="float32", backend="host")
+    assert plan.shape == (4, 6) and plan.dtype == numpy.float32 and plan.backend == "host"
+    assert plan.path == [(0, 1)]
+    for _ in range(3):
+        a = random_array(rng, (4, 5), numpy.float32)
+        b = random_array(rng, (5, 6), numpy.float32)
+        assert_matches(plan(a, b), (a.astype(numpy.float64) @ b).astype(numpy.float32))
+
+
+def test_plan_from_example_arrays_and_accumulate(rng):
+    a, b = random_array(rng, (4, 5)), random_array(rng, (5, 6))
+    plan = einstream.Plan("ij,jk->ik", a, b)
+    out = numpy.ones((4, 6))
+    assert plan(a, b, out=out, alpha=2.0, beta=1.0) is out
+    assert_matches(out, 2 * (a @ b) + 1)
+    with pytest.raises(ValueError, match="needs out"):
+        plan(a, b, beta=1.0)
+
+
+def test_plan_takes_new_strides(rng):
+    a, b = random_array(rng, (4, 5)), random_array(rng, (5, 6))
+    plan = einstream.Plan("ij,jk->ik", (4, 5), (5, 6))
+    assert_matches(plan(a, b), a @ b)
+    transposed = numpy.asfortranarray(a)
+    assert_matches(plan(transposed, b[::-1][::-1]), a @ b)
+    assert_matches(plan(a[::-1], b), a[::-1] @ b)
+
+
+def test_plan_refuses_other_shapes_and_dtypes(rng):
+    plan = einstream.Plan("ij,jk->ik", (4, 5), (5, 6))
+    with pytest.raises(einstream.ShapeError, match=r"made for f64\[4, 5\]"):
+        plan(numpy.ones((4, 4)), numpy.ones((4, 6)))
+    with pytest.raises(einstream.ShapeError, match="f32"):
+        plan(numpy.ones((4, 5), numpy.float32), numpy.ones((5, 6), numpy.float32))
+    with pytest.raises(TypeError, match="takes 2 operands"):
+        plan(numpy.ones((4, 5)))
+    with pytest.raises(einstream.ShapeError, match="dtype=float32 was given"):
+        einstream.Plan("ij->", numpy.ones((2, 2)), dtype="float32")
+
+
+def test_plan_explain_and_info(rng):
+    plan = einstream.Plan("ij,jk,kl->il", (10, 20), (20, 30), (30, 5), dtype=numpy.complex64)
+    text = plan.explain()
+    assert "ij,jk,kl->il" in text and "c64" in text
+    assert str(plan.info) == text
+    assert plan.info.opt_cost > 0
+    assert "einstream.Plan" in repr(plan)
+    assert plan.workspace_bytes >= 0
+
+
+def test_plan_from_several_threads(rng):
+    a, b = random_array(rng, (30, 40)), random_array(rng, (40, 50))
+    plan = einstream.Plan("ij,jk->ik", a, b)
+    results = [None] * 4
+
+    def work(slot):
+        results[slot] = plan(a, b)
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        assert_matches(result, a @ b)
+
+
+def test_contract_path_is_opt_einsums_format():
+    path, info = einstream.contract_path("ij,jk,kl->il", (4, 5), (5, 6), (6, 2))
+    assert path == [(1, 2), (0, 1)]
+    assert all(isinstance(step, tuple) for step in path)
+    assert info.path == path and info.eq == "ij,jk,kl->il"
+    # FLOPs as opt_einsum counts them: 2 * 5*6*2 + 2 * 4*5*2.
+    assert info.opt_cost == 200
+    assert info.largest_intermediate == 10
+    assert "jk,kl->jl" in str(info)
+    assert "PathInfo" in repr(info)
+
+
+def test_contract_path_from_arrays_and_mixed(rng):
+    a, b = random_array(rng, (4, 5)), random_array(rng, (5, 6))
+    from_arrays, _ = einstream.contract_path("ij,jk->ik", a, b)
+    mixed, info = einstream.contract_path("ij,jk->ik", a, (5, 6))
+    assert from_arrays == mixed == [(0, 1)]
+    assert "f64" in str(info)
+    _, info32 = einstream.contract_path("ij,jk->ik", (4, 5), (5, 6), dtype="float32")
+    assert "f32" in str(info32)
+
+
+def test_contract_path_matches_opt_einsum_when_installed():
+    opt_einsum = pytest.importorskip("opt_einsum")
+    shapes = [(8, 16), (16, 4), (4, 32), (32, 8)]
+    formula = "ab,bc,cd,de->ae"
+    ours, info = einstream.contract_path(formula, *shapes, path="optimal")
+    theirs, their_info = opt_einsum.contract_path(formula, *shapes, shapes=True,
+                                                   optimize="optimal")
+    assert info.opt_cost == pytest.approx(float(their_info.opt_cost))
+    assert len(ours) == len(theirs)
