@@ -66,15 +66,17 @@ struct PathSearchOptions {
   // 0 means no cap. Paths over the cap are rejected where a path under it
   // exists; otherwise the search ignores the cap.
   double memory_cap = 0;
-  // random-greedy: number of greedy runs.
+  // random-greedy: number of greedy runs; hyper: number of trials.
   int trials = 128;
   // Wall-time budget of the whole search in seconds (<= 0: no limit, and
   // optimal or dp may then run for hours on a large network). optimal, dp
   // and random-greedy stop when it runs out and return the best path found so
   // far, never worse than greedy's; greedy itself is not timed, since it is
-  // the floor the others fall back to.
+  // the floor the others fall back to. hyper stops sampling at half of it
+  // and reconfiguring at all of it.
   double seconds = 1.0;
-  // random-greedy: seed of the sampling; equal seeds give equal paths.
+  // random-greedy and hyper: seed of the sampling; equal seeds give equal
+  // paths (where the trial count, not the budget, ends the search).
   std::uint64_t seed = 0;
 };
 
@@ -105,6 +107,17 @@ LinearPath dp_path(const Problem& problem, const PathSearchOptions& options,
 LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& options,
                               bool* stopped_at_budget = nullptr);
 
+// The hyper-optimizing search (after cotengra's HyperOptimizer): options.trials
+// trials, each a greedy run with random temperature and cost weighting or a
+// recursive bisection of the operand graph (METIS where the build has it)
+// with random part counts and imbalance, run in parallel on host threads;
+// then small subtrees of the best few trees are re-optimized exactly. The
+// first trial is the plain greedy. Reproducible for a given seed when the
+// trial count, not the budget, ends the sampling; stopping at the budget
+// counts as stopped_at_budget. planner/path_hyper.hpp has the knobs.
+LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
+                      bool* stopped_at_budget = nullptr);
+
 // Repeatedly contracts the pair of operands sharing a mode whose result is
 // smallest relative to its inputs (opt_einsum's greedy score: size of the
 // result minus the sizes of the two inputs), then joins disconnected parts by
@@ -117,9 +130,9 @@ LinearPath greedy_path(const Problem& problem, const PathSearchOptions& options)
 // The path `algorithm` finds, with its cost. Except for naive, each search
 // also runs after simplify() (reductions alone, subset merges) and the
 // cheaper result is kept (under the memory cap where one fits). automatic
-// runs optimal while the operands are few, dp while they are moderate, and
-// random-greedy beyond (counted on each form it searches), always beside
-// greedy, and keeps the cheapest. All of it shares options.seconds; the
+// runs optimal while the operands are few, dp and random-greedy while they
+// are moderate, and hyper beyond (counted on each form it searches), always
+// beside greedy, and keeps the cheapest. All of it shares options.seconds; the
 // searches the budget cut short are listed in the result's budget_stops.
 ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
                           const PathSearchOptions& options = {});

@@ -25,7 +25,8 @@ namespace {
 // Operand counts up to which the exact searches are cheap enough for auto:
 // optimal's branch and bound stays in milliseconds to about 8 operands, dp on
 // sparse networks to about 30. Counted per form of the problem (as given, or
-// after simplification), since that is what the search runs on.
+// after simplification), since that is what the search runs on. Between the
+// two auto runs random-greedy beside dp; beyond dp's range, hyper.
 constexpr int kAutoOptimalOperands = 8;
 constexpr int kAutoDpOperands = 30;
 // Under auto, the most of the budget the exact searches may take together.
@@ -90,7 +91,10 @@ std::vector<PathAlgorithm> timed_searches(PathAlgorithm algorithm, int operands)
     return {algorithm};
   }
   std::vector<PathAlgorithm> searches;
-  if (operands > kAutoOptimalOperands) searches.push_back(PathAlgorithm::random_greedy);
+  if (operands > kAutoDpOperands) searches.push_back(PathAlgorithm::hyper);
+  if (operands > kAutoOptimalOperands && operands <= kAutoDpOperands) {
+    searches.push_back(PathAlgorithm::random_greedy);
+  }
   if (operands <= kAutoOptimalOperands) searches.push_back(PathAlgorithm::optimal);
   if (operands <= kAutoDpOperands) searches.push_back(PathAlgorithm::dp);
   return searches;
@@ -108,6 +112,8 @@ LinearPath timed_search(const Problem& problem, PathAlgorithm algorithm,
       return dp_path(problem, options, stopped_at_budget, &known);
     case PathAlgorithm::random_greedy:
       return random_greedy_path(problem, options, stopped_at_budget);
+    case PathAlgorithm::hyper:
+      return hyper_path(problem, options, stopped_at_budget);
     default:
       break;
   }
@@ -172,10 +178,11 @@ ContractionPath find_path(const Problem& problem, PathAlgorithm algorithm,
       runs.emplace_back(&form, search);
     }
   }
-  // Run the timed searches algorithm by algorithm (the cheap random-greedy
-  // before the exact ones), each over every form.
+  // Run the timed searches algorithm by algorithm (the sampling ones before
+  // the exact ones), each over every form.
   auto order = [](PathAlgorithm search) {
-    return search == PathAlgorithm::random_greedy ? 0 : search == PathAlgorithm::optimal ? 1 : 2;
+    if (search == PathAlgorithm::random_greedy || search == PathAlgorithm::hyper) return 0;
+    return search == PathAlgorithm::optimal ? 1 : 2;
   };
   std::stable_sort(runs.begin(), runs.end(),
                    [&](const auto& a, const auto& b) { return order(a.second) < order(b.second); });

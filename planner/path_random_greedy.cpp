@@ -22,16 +22,6 @@ namespace einstream::detail {
 
 namespace {
 
-// Ranges of the per-run knobs (temperature: log10 bounds): cotengra's 'greedy'
-// hyper-parameter space. On random 3- and 4-regular networks of 80-200
-// operands, narrower ranges (alpha fixed at 1, or temperature <= 0.1) found
-// paths as cheap or up to 10^0.3 dearer for 128 runs.
-constexpr double kLogTemperatureMin = -3.0;
-constexpr double kLogTemperatureMax = 0.0;
-constexpr double kAlphaMin = 0.1;
-constexpr double kAlphaMax = 4.0;
-constexpr int kBranchCount = 8;
-
 bool over_cap(const GreedyOutcome& outcome, double memory_cap) {
   return memory_cap > 0 && outcome.largest_before_output > memory_cap;
 }
@@ -56,7 +46,7 @@ LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& o
 
   GreedyParameters parameters;
   parameters.memory_cap = options.memory_cap;
-  parameters.branch_count = kBranchCount;
+  parameters.branch_count = kGreedyBranchCount;
   GreedyOutcome best = greedy_search(problem, parameters, nullptr);
 
   for (int trial = 1; trial < options.trials; ++trial) {
@@ -64,9 +54,11 @@ LinearPath random_greedy_path(const Problem& problem, const PathSearchOptions& o
     // Both knobs are drawn before the run so that a run stopped early leaves
     // the sequence of later runs unchanged.
     const double log_temperature =
-        kLogTemperatureMin + (kLogTemperatureMax - kLogTemperatureMin) * unit_interval(random);
+        kGreedyLogTemperatureMin +
+        (kGreedyLogTemperatureMax - kGreedyLogTemperatureMin) * unit_interval(random);
     parameters.temperature = std::pow(10.0, log_temperature);
-    parameters.alpha = kAlphaMin + (kAlphaMax - kAlphaMin) * unit_interval(random);
+    parameters.alpha =
+        kGreedyAlphaMin + (kGreedyAlphaMax - kGreedyAlphaMin) * unit_interval(random);
     std::mt19937_64 run_random(random());
     parameters.flops_bound =
         over_cap(best, options.memory_cap) ? std::numeric_limits<double>::infinity() : best.flops;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what einstream's build needs beyond a Debian/Ubuntu image with a C++
 # compiler: CMake, GoogleTest, Google Benchmark, CLI11 and nlohmann-json, gfortran
-# (for bindings/fortran), and
+# (for bindings/fortran), METIS (the hyper path search's graph partitioner; the
+# build works without it), and
 # for scripts/sanitize.sh and scripts/fuzz.sh clang with its sanitizer and
 # libFuzzer runtimes, as Debian packages. Anything already present (from a
 # package or a source install) is left alone, so this is a no-op on a prepared
@@ -47,6 +48,7 @@ have_header gtest/gtest.h || missing+=(libgtest-dev)
 have_header benchmark/benchmark.h || missing+=(libbenchmark-dev)
 have_header nlohmann/json.hpp || missing+=(nlohmann-json3-dev)
 have_header CLI/CLI.hpp || missing+=(libcli11-dev)
+have_header metis.h || missing+=(libmetis-dev)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # clang's sanitizer and libFuzzer runtimes come in a package of their own

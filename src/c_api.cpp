@@ -185,9 +185,12 @@ einstream::Options to_options(const einstream_options& options) {
     case EINSTREAM_PATH_RANDOM_GREEDY:
       result.path = einstream::PathAlgorithm::random_greedy;
       break;
+    case EINSTREAM_PATH_HYPER:
+      result.path = einstream::PathAlgorithm::hyper;
+      break;
     default:
       throw InvalidArgument("options->path is " + std::to_string(enum_value(options.path)) +
-                            "; expected an EINSTREAM_PATH_* value (0 to 5)");
+                            "; expected an EINSTREAM_PATH_* value (0 to 6)");
   }
   switch (enum_value(options.backend)) {
     case EINSTREAM_BACKEND_AUTO:

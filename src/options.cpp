@@ -46,18 +46,20 @@ const char* to_string(PathAlgorithm path) {
       return "dp";
     case PathAlgorithm::random_greedy:
       return "random-greedy";
+    case PathAlgorithm::hyper:
+      return "hyper";
   }
   return "invalid";
 }
 
 PathAlgorithm path_algorithm_from_string(const std::string& name) {
-  for (PathAlgorithm path :
-       {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy,
-        PathAlgorithm::optimal, PathAlgorithm::dp, PathAlgorithm::random_greedy}) {
+  for (PathAlgorithm path : {PathAlgorithm::automatic, PathAlgorithm::naive, PathAlgorithm::greedy,
+                             PathAlgorithm::optimal, PathAlgorithm::dp,
+                             PathAlgorithm::random_greedy, PathAlgorithm::hyper}) {
     if (name == to_string(path)) return path;
   }
   throw Error("unknown path algorithm '" + name +
-              "': expected auto, naive, greedy, optimal, dp or random-greedy");
+              "': expected auto, naive, greedy, optimal, dp, random-greedy or hyper");
 }
 
 MemoryLimit MemoryLimit::from_bytes(std::uint64_t bytes) {

@@ -64,6 +64,7 @@ module einstream
   integer(c_int), parameter, public :: einstream_path_optimal = 3
   integer(c_int), parameter, public :: einstream_path_dp = 4
   integer(c_int), parameter, public :: einstream_path_random_greedy = 5
+  integer(c_int), parameter, public :: einstream_path_hyper = 6
   integer(c_int), parameter, public :: einstream_memory_limit_fraction = 0
   integer(c_int), parameter, public :: einstream_memory_limit_bytes = 1
 

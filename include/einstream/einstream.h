@@ -79,7 +79,8 @@ typedef enum einstream_path_algorithm {
   EINSTREAM_PATH_GREEDY = 2,
   EINSTREAM_PATH_OPTIMAL = 3,
   EINSTREAM_PATH_DP = 4,
-  EINSTREAM_PATH_RANDOM_GREEDY = 5
+  EINSTREAM_PATH_RANDOM_GREEDY = 5,
+  EINSTREAM_PATH_HYPER = 6 /* hyper-optimizer: greedy and partitioning trials, then reconfiguration */
 } einstream_path_algorithm;
 
 typedef enum einstream_memory_limit_kind {

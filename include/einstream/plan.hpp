@@ -30,16 +30,19 @@ enum class Backend {
 };
 
 enum class PathAlgorithm {
-  automatic,      // exact searches while they are cheap, random-greedy beyond
+  automatic,      // exact searches while they are cheap, hyper beyond
   naive,          // contract operands left to right, as written
   greedy,         // repeatedly contract the pair whose result shrinks memory most
   optimal,        // exhaustive branch and bound: minimum FLOPs (up to ~12 operands)
   dp,             // dynamic programming over connected subgraphs (up to ~30-40 operands)
   random_greedy,  // many randomized greedy runs, keeping the cheapest
+  hyper,          // hyper-optimizer: randomized greedy and graph-partitioning trials
+                  // (path_trials of them, over host threads), then exact re-optimization
+                  // of small subtrees; for large networks (30-1000 operands)
 };
 
 // "host"/"cuda"/"auto" and "auto"/"naive"/"greedy"/"optimal"/"dp"/
-// "random-greedy"; the parsers throw Error
+// "random-greedy"/"hyper"; the parsers throw Error
 // naming the accepted values.
 const char* to_string(Backend backend);
 Backend backend_from_string(const std::string& name);

@@ -34,15 +34,16 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
   }
   command
       .add_option("--path", path,
-                  "contraction path algorithm: auto, naive, greedy, optimal, dp or random-greedy")
-      ->check(CLI::IsMember({"auto", "naive", "greedy", "optimal", "dp", "random-greedy"}))
+                  "contraction path algorithm: auto, naive, greedy, optimal, dp, random-greedy "
+                  "or hyper")
+      ->check(CLI::IsMember({"auto", "naive", "greedy", "optimal", "dp", "random-greedy", "hyper"}))
       ->capture_default_str();
   command
       .add_option("--max-intermediate", max_intermediate,
                   "largest intermediate the path may create: bytes with an optional suffix "
                   "(KiB, MiB, GiB, K, M, G, KB, MB, GB)")
       ->type_name("SIZE");
-  command.add_option("--path-trials", path_trials, "random-greedy: number of trials")
+  command.add_option("--path-trials", path_trials, "random-greedy and hyper: number of trials")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command

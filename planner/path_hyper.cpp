@@ -1,0 +1,244 @@
+// The hyper-optimizing path search, after cotengra's HyperOptimizer: many
+// trials, each building a tree with its own draw of the hyper-parameters
+// (greedy with random temperature and costmod, or recursive bisection with
+// random part counts, imbalance and group size), then exact reconfiguration
+// of small subtrees of the best few trees.
+//
+// The tuner is random sampling, the cheap end of cotengra's optlib choices:
+// at a sub-second budget a model of the cost surface would cost as much as
+// the trials it saves. Trials run in batches of a fixed size over a few host
+// threads, and the budget is looked at between batches only, so which trials
+// run depends on the clock alone, never on thread timing: trial i draws its
+// parameters from a generator seeded by (seed, i), and trees are ranked by
+// (over the memory cap?, FLOPs, trial index). Equal seeds therefore give
+// equal paths whenever the trial count, not the budget, ends the sampling and
+// reconfiguration finishes (it stops where its sweeps change nothing).
+//
+// The budget: sampling gets kSamplingShare of it, reconfiguration the rest
+// (and whatever sampling left over). Trial 0 is the plain greedy, so the
+// result never costs more than greedy_path's; on small networks dp's tree
+// (trial -1) is a candidate too.
+#include "planner/path_hyper.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "planner/path_budget.hpp"
+#include "planner/path_hyper_trial.hpp"
+#include "planner/path_reconfigure.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+constexpr double kSamplingShare = 0.5;
+// Trials per thread in a batch: the budget is looked at between batches.
+constexpr int kTrialsPerThread = 2;
+// Trees kept from sampling for reconfiguration.
+constexpr std::size_t kCandidates = 4;
+// Bisection's space: parts per split, imbalance (log10, 0.01 to 0.5) and the
+// largest group joined without a split (at most kExactJoinMaxTensors is
+// joined exactly, larger groups by greedy).
+constexpr int kPartsMin = 2;
+constexpr int kPartsMax = 5;
+constexpr double kLogImbalanceMin = -2.0;
+constexpr double kLogImbalanceMax = -0.3;
+constexpr int kCutoffMin = 4;
+constexpr int kCutoffMax = 16;
+// Networks up to this many operands also get dp's tree as a candidate
+// (within kDpShare of the budget): there dp is fast and exact among paths
+// without outer products, which trials and reconfiguration of 10-tensor
+// subtrees can miss by a fraction of a percent.
+constexpr int kDpOperands = 20;
+constexpr double kDpShare = 0.25;
+// Subtree sizes reconfiguration sweeps with, one after the other: the small
+// one settles quickly, the large one then finds what it missed.
+constexpr int kReconfigureSizes[] = {8, 10};
+
+// SplitMix64's finalizer: seeds for trials that differ in every bit.
+std::uint64_t mix(std::uint64_t value) {
+  value += 0x9e3779b97f4a7c15ull;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+  return value ^ (value >> 31);
+}
+
+double uniform(std::mt19937_64& random, double low, double high) {
+  return low + (high - low) * unit_interval(random);
+}
+
+int uniform_int(std::mt19937_64& random, int low, int high) {
+  return std::min(high, low + static_cast<int>(unit_interval(random) * (high - low + 1)));
+}
+
+struct Candidate {
+  Candidate(int trial_index, PathTree built, double memory_cap)
+      : trial(trial_index), tree(std::move(built)) {
+    measure(memory_cap);
+  }
+  void measure(double memory_cap) {
+    flops = tree.flops();
+    over_cap = memory_cap > 0 && tree.largest_before_output() > memory_cap;
+  }
+
+  int trial;
+  PathTree tree;
+  double flops = 0;
+  bool over_cap = false;
+};
+
+bool ranks_before(const Candidate& a, const Candidate& b) {
+  if (a.over_cap != b.over_cap) return !a.over_cap;
+  if (a.flops != b.flops) return a.flops < b.flops;
+  return a.trial < b.trial;
+}
+
+// Keeps the kCandidates best, one per cost (equal costs are nearly always
+// the same tree, and reconfiguring it twice finds nothing new).
+void keep(std::vector<Candidate>& best, Candidate candidate) {
+  for (const Candidate& kept : best) {
+    if (kept.over_cap == candidate.over_cap && kept.flops == candidate.flops) return;
+  }
+  best.push_back(std::move(candidate));
+  std::sort(best.begin(), best.end(), ranks_before);
+  if (best.size() > kCandidates) best.pop_back();
+}
+
+TrialParameters draw_parameters(int trial, const PathSearchOptions& options,
+                                const HyperOptions& hyper, std::mt19937_64& random) {
+  TrialParameters parameters;
+  parameters.greedy.memory_cap = options.memory_cap;
+  parameters.greedy.branch_count = kGreedyBranchCount;
+  if (trial == 0) return parameters;  // the plain greedy
+  parameters.greedy.temperature =
+      std::pow(10.0, uniform(random, kGreedyLogTemperatureMin, kGreedyLogTemperatureMax));
+  parameters.greedy.alpha = uniform(random, kGreedyAlphaMin, kGreedyAlphaMax);
+  // Every knob is drawn whatever the method, so the sequence is fixed.
+  const bool bisection = unit_interval(random) < hyper.bisection_share;
+  parameters.parts = uniform_int(random, kPartsMin, kPartsMax);
+  parameters.imbalance = std::pow(10.0, uniform(random, kLogImbalanceMin, kLogImbalanceMax));
+  parameters.cutoff = uniform_int(random, kCutoffMin, kCutoffMax);
+  parameters.partitioner = hyper.partitioner;
+  parameters.method = bisection ? TrialMethod::bisection : TrialMethod::greedy;
+  return parameters;
+}
+
+// Runs work(0..count-1) on up to `threads` threads (the caller's among them),
+// rethrowing the first failure once all have stopped.
+template <typename Work>
+void parallel_for(int count, int threads, const Work& work) {
+  std::atomic<int> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    for (int index = next++; index < count; index = next++) {
+      try {
+        work(index);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int thread = 1; thread < std::min(threads, count); ++thread) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the others do the work
+    }
+  }
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+int thread_count(const HyperOptions& hyper) {
+  if (hyper.threads > 0) return std::min(hyper.threads, kHyperMaxThreads);
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(hardware, 1, kHyperMaxThreads);
+}
+
+}  // namespace
+
+LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
+                      const HyperOptions& hyper, bool* stopped_at_budget) {
+  if (stopped_at_budget != nullptr) *stopped_at_budget = false;
+  if (problem.inputs.size() <= 2) return greedy_path(problem, options);
+
+  const bool timed = options.seconds > 0;
+  SearchDeadline deadline(options.seconds);
+  SearchDeadline sampling(timed && hyper.reconfigure ? options.seconds * kSamplingShare
+                                                     : options.seconds);
+  const TreeNetwork network(problem);
+  const OperandGraph graph(network);
+  const int threads = thread_count(hyper);
+  const int trials = std::max(1, options.trials);
+  const int batch = threads * kTrialsPerThread;
+
+  std::vector<Candidate> best;
+  bool cut_short = false;
+  if (network.operand_count() <= kDpOperands) {
+    PathSearchOptions exact = options;
+    exact.seconds = timed ? options.seconds * kDpShare : 0;
+    bool dp_stopped = false;
+    const LinearPath dp = dp_path(problem, exact, &dp_stopped);
+    cut_short = dp_stopped;
+    keep(best, Candidate(-1, PathTree::from_linear(network, dp), options.memory_cap));
+  }
+  for (int first = 0; first < trials; first += batch) {
+    if (first > 0 && sampling.passed()) {
+      cut_short = true;
+      break;
+    }
+    const int count = std::min(batch, trials - first);
+    std::vector<std::unique_ptr<Candidate>> results(static_cast<std::size_t>(count));
+    parallel_for(count, threads, [&](int k) {
+      const int trial = first + k;
+      std::mt19937_64 random(mix(options.seed ^ mix(static_cast<std::uint64_t>(trial))));
+      const TrialParameters parameters = draw_parameters(trial, options, hyper, random);
+      results[k] = std::make_unique<Candidate>(
+          trial, run_trial(problem, network, graph, parameters, random), options.memory_cap);
+    });
+    for (std::unique_ptr<Candidate>& result : results) keep(best, std::move(*result));
+  }
+
+  if (hyper.reconfigure) {
+    std::vector<char> finished(best.size(), 1);
+    parallel_for(static_cast<int>(best.size()), threads, [&](int k) {
+      SearchDeadline own = deadline;
+      for (int size : kReconfigureSizes) {
+        ReconfigureOptions reconfiguration;
+        reconfiguration.subtree_tensors = size;
+        reconfiguration.memory_cap = options.memory_cap;
+        if (!reconfigure(best[k].tree, reconfiguration, own)) {
+          finished[k] = 0;
+          break;
+        }
+      }
+      best[k].measure(options.memory_cap);
+    });
+    cut_short = cut_short || std::find(finished.begin(), finished.end(), 0) != finished.end();
+    std::stable_sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.over_cap != b.over_cap) return !a.over_cap;
+      return a.flops < b.flops;
+    });
+  }
+  if (stopped_at_budget != nullptr) *stopped_at_budget = cut_short;
+  return best.front().tree.linear();
+}
+
+LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
+                      bool* stopped_at_budget) {
+  return hyper_path(problem, options, HyperOptions{}, stopped_at_budget);
+}
+
+}  // namespace einstream::detail

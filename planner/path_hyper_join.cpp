@@ -1,0 +1,208 @@
+// exact_join: the subset DP of path_dp.cpp cut down to a handful of tensors,
+// so that it can run thousands of times a search. Modes become bits of one
+// word, a subset's modes the OR of its tensors', and what a subset keeps is
+// what it shares with the rest of the group or with the group's outside; the
+// product of the extents of a mode mask is read from tables of 8-bit chunks,
+// so a split costs a few lookups. Every split of every subset is tried
+// (3^k / 2), outer products included: at k <= 10 that is cheaper than
+// deciding which to skip.
+#include "planner/path_hyper_join.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace einstream::detail {
+
+namespace {
+
+using ModeMask = std::uint64_t;
+constexpr int kMaskBits = 64;
+constexpr int kChunkBits = 8;
+constexpr int kChunks = kMaskBits / kChunkBits;
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+int lowest_bit(std::uint32_t mask) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_ctz(mask);
+#else
+  int index = 0;
+  while (!(mask & 1u)) {
+    mask >>= 1;
+    ++index;
+  }
+  return index;
+#endif
+}
+
+// Product of the extents of the modes in a mask.
+class MaskProduct {
+ public:
+  explicit MaskProduct(const std::vector<double>& extents) {
+    chunks_ = static_cast<int>((extents.size() + kChunkBits - 1) / kChunkBits);
+    for (int chunk = 0; chunk < chunks_; ++chunk) {
+      std::array<double, 256>& table = tables_[chunk];
+      table[0] = 1;
+      for (int bits = 1; bits < 256; ++bits) {
+        const int low = lowest_bit(static_cast<std::uint32_t>(bits));
+        const std::size_t mode = static_cast<std::size_t>(chunk * kChunkBits + low);
+        const double extent = mode < extents.size() ? extents[mode] : 1.0;
+        table[bits] = table[bits & (bits - 1)] * extent;
+      }
+    }
+  }
+  double operator()(ModeMask mask) const {
+    double product = 1;
+    for (int chunk = 0; chunk < chunks_ && mask != 0; ++chunk, mask >>= kChunkBits) {
+      product *= tables_[chunk][mask & 0xff];
+    }
+    return product;
+  }
+
+ private:
+  int chunks_ = 0;
+  std::array<std::array<double, 256>, kChunks> tables_{};
+};
+
+// NaN (0 x inf) would make a comparison false both ways.
+double ordered(double value) { return std::isnan(value) ? kInfinity : value; }
+
+}  // namespace
+
+bool exact_join(const PathTree& tree, const std::vector<int>& nodes, double memory_cap,
+                JoinOrder* order) {
+  const int count = static_cast<int>(nodes.size());
+  if (count < 2 || count > kExactJoinMaxTensors) return false;
+  // Local bits for the group's modes.
+  const std::vector<Mode> modes = modes_of(tree, nodes);
+  if (modes.size() > static_cast<std::size_t>(kMaskBits)) return false;
+  std::vector<double> extents;
+  for (Mode mode : modes) extents.push_back(tree.network().extents[mode]);
+  const MaskProduct product(extents);
+  auto bit_of = [&](Mode mode) {
+    return ModeMask{1} << (std::lower_bound(modes.begin(), modes.end(), mode) - modes.begin());
+  };
+  std::vector<ModeMask> tensor_modes(count, 0);
+  for (int k = 0; k < count; ++k) {
+    for (Mode mode : tree.node(nodes[k]).modes) tensor_modes[k] |= bit_of(mode);
+  }
+  ModeMask outside = 0;
+  for (Mode mode : kept_modes(tree, nodes)) outside |= bit_of(mode);
+
+  const std::uint32_t full = (std::uint32_t{1} << count) - 1;
+  const std::size_t subsets = std::size_t{full} + 1;
+  std::vector<ModeMask> held(subsets, 0);
+  for (std::uint32_t set = 1; set <= full; ++set) {
+    held[set] = held[set & (set - 1)] | tensor_modes[lowest_bit(set)];
+  }
+  std::vector<ModeMask> kept(subsets, 0);
+  std::vector<double> best(subsets, kInfinity);
+  std::vector<std::uint32_t> split(subsets, 0);
+  // A tensor itself holds modes no other has (an input's own summed modes):
+  // the first step on it pays for them, so a single tensor keeps them all.
+  for (std::uint32_t set = 1; set <= full; ++set) {
+    const bool single = (set & (set - 1)) == 0;
+    kept[set] = single ? held[set] : held[set] & (held[full ^ set] | outside);
+    if (single) best[set] = 0;
+  }
+  for (std::uint32_t set = 1; set <= full; ++set) {
+    if ((set & (set - 1)) == 0) continue;
+    if (memory_cap > 0 && set != full && product(kept[set]) > memory_cap) continue;
+    // Splits whose first half holds the set's lowest tensor, each once.
+    const std::uint32_t low = set & (~set + 1);
+    const std::uint32_t rest = set ^ low;
+    double cheapest = kInfinity;
+    std::uint32_t cheapest_split = 0;
+    for (std::uint32_t sub = rest;; sub = (sub - 1) & rest) {
+      const std::uint32_t first = low | sub;
+      const std::uint32_t second = set ^ first;
+      if (second != 0) {
+        const double below = best[first] + best[second];
+        if (below < cheapest) {
+          const ModeMask involved = kept[first] | kept[second];
+          const double step = product(involved) * (involved != kept[set] ? 2.0 : 1.0);
+          const double cost = ordered(below + step);
+          if (cost < cheapest) {
+            cheapest = cost;
+            cheapest_split = first;
+          }
+        }
+      }
+      if (sub == 0) break;
+    }
+    best[set] = cheapest;
+    split[set] = cheapest_split;
+  }
+  if (!(best[full] < kInfinity)) return false;
+
+  // Steps children first, in SSA numbering.
+  JoinOrder result;
+  result.flops = best[full];
+  std::vector<std::pair<std::uint32_t, bool>> stack{{full, false}};
+  std::vector<int> slot_of(subsets, -1);
+  for (int k = 0; k < count; ++k) slot_of[std::uint32_t{1} << k] = k;
+  while (!stack.empty()) {
+    auto [set, expanded] = stack.back();
+    stack.pop_back();
+    if (slot_of[set] >= 0) continue;
+    const std::uint32_t first = split[set];
+    const std::uint32_t second = set ^ first;
+    if (expanded) {
+      result.steps.emplace_back(slot_of[first], slot_of[second]);
+      slot_of[set] = count + static_cast<int>(result.steps.size()) - 1;
+      continue;
+    }
+    stack.push_back({set, true});
+    stack.push_back({second, false});
+    stack.push_back({first, false});
+  }
+  *order = std::move(result);
+  return true;
+}
+
+int apply_join(PathTree& tree, const std::vector<int>& nodes, const JoinOrder& order) {
+  std::vector<int> slots = nodes;
+  for (const auto& [first, second] : order.steps)
+    slots.push_back(tree.join(slots[first], slots[second]));
+  return slots.back();
+}
+
+int greedy_join(PathTree& tree, const std::vector<int>& nodes, const GreedyParameters& parameters,
+                std::mt19937_64* random) {
+  if (nodes.size() == 1) return nodes[0];
+  // The group as a problem of its own: each tensor's modes renumbered
+  // densely, the output what the group keeps.
+  const std::vector<Mode> modes = modes_of(tree, nodes);
+  auto local = [&](Mode mode) {
+    return static_cast<Mode>(std::lower_bound(modes.begin(), modes.end(), mode) - modes.begin());
+  };
+  Problem group;
+  for (Mode mode : modes) {
+    group.extents.push_back(static_cast<std::int64_t>(tree.network().extents[mode]));
+  }
+  group.labels.assign(modes.size(), std::string());
+  for (int id : nodes) {
+    ProblemOperand operand;
+    for (Mode mode : tree.node(id).modes) operand.modes.push_back(local(mode));
+    operand.rank = static_cast<int>(operand.modes.size());
+    for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
+    group.inputs.push_back(std::move(operand));
+  }
+  for (Mode mode : kept_modes(tree, nodes)) group.output.push_back(local(mode));
+
+  GreedyParameters unbounded = parameters;
+  unbounded.flops_bound = kInfinity;
+  return tree.join_path(nodes, greedy_search(group, unbounded, random).path);
+}
+
+int best_join(PathTree& tree, const std::vector<int>& nodes, const GreedyParameters& parameters,
+              std::mt19937_64* random) {
+  if (nodes.size() == 1) return nodes[0];
+  JoinOrder order;
+  if (exact_join(tree, nodes, parameters.memory_cap, &order)) return apply_join(tree, nodes, order);
+  return greedy_join(tree, nodes, parameters, random);
+}
+
+}  // namespace einstream::detail
