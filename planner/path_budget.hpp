@@ -1,5 +1,5 @@
 // The wall-time budget that the timed path searches (optimal, dp,
-// random-greedy) watch: PathSearchOptions::seconds from the moment the search
+// random-greedy, hyper) watch: PathSearchOptions::seconds from the moment the search
 // starts.
 #pragma once
 

@@ -43,7 +43,7 @@ constexpr double kSamplingShare = 0.5;
 // Trials per thread in a batch: the budget is looked at between batches.
 constexpr int kTrialsPerThread = 2;
 // Trees kept from sampling for reconfiguration.
-constexpr std::size_t kCandidates = 4;
+constexpr std::size_t kCandidates = 16;
 // Bisection's space: parts per split, imbalance (log10, 0.01 to 0.5) and the
 // largest group joined without a split (at most kExactJoinMaxTensors is
 // joined exactly, larger groups by greedy).
@@ -57,7 +57,7 @@ constexpr int kCutoffMax = 16;
 // (within kDpShare of the budget): there dp is fast and exact among paths
 // without outer products, which trials and reconfiguration of 10-tensor
 // subtrees can miss by a fraction of a percent.
-constexpr int kDpOperands = 20;
+constexpr int kDpOperands = 30;
 constexpr double kDpShare = 0.25;
 // Subtree sizes reconfiguration sweeps with, one after the other: the small
 // one settles quickly, the large one then finds what it missed.

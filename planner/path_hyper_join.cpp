@@ -69,6 +69,29 @@ class MaskProduct {
 // NaN (0 x inf) would make a comparison false both ways.
 double ordered(double value) { return std::isnan(value) ? kInfinity : value; }
 
+// The results of `nodes` as a problem of their own, for greedy_search.
+Problem group_problem(const PathTree& tree, const std::vector<int>& nodes) {
+  // Each tensor's modes renumbered densely, the output what the group keeps.
+  const std::vector<Mode> modes = modes_of(tree, nodes);
+  auto local = [&](Mode mode) {
+    return static_cast<Mode>(std::lower_bound(modes.begin(), modes.end(), mode) - modes.begin());
+  };
+  Problem group;
+  for (Mode mode : modes) {
+    group.extents.push_back(static_cast<std::int64_t>(tree.network().extents[mode]));
+  }
+  group.labels.assign(modes.size(), std::string());
+  for (int id : nodes) {
+    ProblemOperand operand;
+    for (Mode mode : tree.node(id).modes) operand.modes.push_back(local(mode));
+    operand.rank = static_cast<int>(operand.modes.size());
+    for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
+    group.inputs.push_back(std::move(operand));
+  }
+  for (Mode mode : kept_modes(tree, nodes)) group.output.push_back(local(mode));
+  return group;
+}
+
 }  // namespace
 
 bool exact_join(const PathTree& tree, const std::vector<int>& nodes, double memory_cap,
@@ -172,29 +195,9 @@ int apply_join(PathTree& tree, const std::vector<int>& nodes, const JoinOrder& o
 int greedy_join(PathTree& tree, const std::vector<int>& nodes, const GreedyParameters& parameters,
                 std::mt19937_64* random) {
   if (nodes.size() == 1) return nodes[0];
-  // The group as a problem of its own: each tensor's modes renumbered
-  // densely, the output what the group keeps.
-  const std::vector<Mode> modes = modes_of(tree, nodes);
-  auto local = [&](Mode mode) {
-    return static_cast<Mode>(std::lower_bound(modes.begin(), modes.end(), mode) - modes.begin());
-  };
-  Problem group;
-  for (Mode mode : modes) {
-    group.extents.push_back(static_cast<std::int64_t>(tree.network().extents[mode]));
-  }
-  group.labels.assign(modes.size(), std::string());
-  for (int id : nodes) {
-    ProblemOperand operand;
-    for (Mode mode : tree.node(id).modes) operand.modes.push_back(local(mode));
-    operand.rank = static_cast<int>(operand.modes.size());
-    for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
-    group.inputs.push_back(std::move(operand));
-  }
-  for (Mode mode : kept_modes(tree, nodes)) group.output.push_back(local(mode));
-
   GreedyParameters unbounded = parameters;
   unbounded.flops_bound = kInfinity;
-  return tree.join_path(nodes, greedy_search(group, unbounded, random).path);
+  return tree.join_path(nodes, greedy_search(group_problem(tree, nodes), unbounded, random).path);
 }
 
 int best_join(PathTree& tree, const std::vector<int>& nodes, const GreedyParameters& parameters,

@@ -11,7 +11,7 @@
 namespace einstream::detail {
 
 struct ReconfigureOptions {
-  // Tensors of each re-optimized subtree (2 .. kExactJoinMaxTensors).
+  // Tensors of each re-optimized subtree (3 .. kExactJoinMaxTensors).
   int subtree_tensors = 8;
   // As PathSearchOptions::memory_cap: no new intermediate over it, and a
   // subtree with one over it is replaced by one within it where one exists.
