@@ -1,6 +1,6 @@
 // The one place cuBLAS status codes become einstream::CudaError, with the
 // call's source text, file and line (as EINSTREAM_CUDA_CHECK does for the
-// runtime).
+// runtime, and with the same fault injection: FaultSite::cublas_call).
 #pragma once
 
 #include <cublas_v2.h>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "einstream/error.hpp"
+#include "src/fault_injection.hpp"
 
 namespace einstream::detail {
 
@@ -20,10 +21,16 @@ namespace einstream::detail {
 
 }  // namespace einstream::detail
 
-#define EINSTREAM_CUBLAS_CHECK(call)                                                         \
-  do {                                                                                       \
-    const cublasStatus_t einstream_status_ = (call);                                         \
-    if (einstream_status_ != CUBLAS_STATUS_SUCCESS) {                                        \
-      ::einstream::detail::throw_cublas_error(einstream_status_, #call, __FILE__, __LINE__); \
-    }                                                                                        \
+#define EINSTREAM_CUBLAS_CHECK(call)                                                              \
+  do {                                                                                            \
+    constexpr bool einstream_is_call_ = ::einstream::detail::is_call_text(#call);                 \
+    if (einstream_is_call_ && ::einstream::detail::FaultInjection::fails_now(                     \
+                                  ::einstream::detail::FaultSite::cublas_call)) {                 \
+      ::einstream::detail::throw_injected_cuda_error(::einstream::detail::FaultSite::cublas_call, \
+                                                     #call, __FILE__, __LINE__);                  \
+    }                                                                                             \
+    const cublasStatus_t einstream_status_ = (call);                                              \
+    if (einstream_status_ != CUBLAS_STATUS_SUCCESS) {                                             \
+      ::einstream::detail::throw_cublas_error(einstream_status_, #call, __FILE__, __LINE__);      \
+    }                                                                                             \
   } while (0)

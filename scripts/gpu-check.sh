@@ -8,8 +8,9 @@
 #                        [--filter GTEST_FILTER] [--sanitizer-filter GTEST_FILTER]
 #                        [--tool-timeout SECONDS]
 #
-# Under the sanitizers the tests that provoke CUDA errors on purpose are
-# left out (--sanitizer-filter's default); logs go to DIR/gpu-check/.
+# Under the sanitizers the tests that provoke CUDA errors on purpose (real
+# ones, or injected: CudaFaultInjection) are left out (--sanitizer-filter's
+# default); logs go to DIR/gpu-check/.
 # Exit status 0 when the suite passes and every tool reports no error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 build=build-gpu-check
 tools=memcheck,racecheck,initcheck
 filter='*'
-sanitizer_filter='-CudaBackend.FailedCallsSurfaceAsCudaError'
+sanitizer_filter='-CudaBackend.FailedCallsSurfaceAsCudaError:CudaFaultInjection.*'
 tool_timeout=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --filter) filter=$2; shift 2 ;;
     --sanitizer-filter) sanitizer_filter=$2; shift 2 ;;
     --tool-timeout) tool_timeout=$2; shift 2 ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

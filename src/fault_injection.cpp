@@ -5,7 +5,6 @@
 namespace einstream::detail {
 namespace {
 
-std::atomic<std::int64_t> countdowns[kFaultSiteCount];
 std::atomic<std::int64_t> pass_counts[kFaultSiteCount];
 
 int index_of(FaultSite site) { return static_cast<int>(site); }
@@ -18,6 +17,10 @@ const char* to_string(FaultSite site) {
       return "thread pool task dispatch";
     case FaultSite::npy_write:
       return "npy file write";
+    case FaultSite::cuda_runtime_call:
+      return "CUDA runtime call";
+    case FaultSite::cublas_call:
+      return "cuBLAS call";
   }
   return "unknown site";
 }
@@ -25,7 +28,7 @@ const char* to_string(FaultSite site) {
 void FaultInjection::arm(FaultSite site, std::int64_t k) {
   if (k < 0) throw Error("FaultInjection::arm: k is " + std::to_string(k) + "; pass k >= 1, or 0");
   pass_counts[index_of(site)].store(0);
-  countdowns[index_of(site)].store(k);
+  countdowns_[index_of(site)].store(k);
 }
 
 void FaultInjection::disarm_all() {
@@ -34,12 +37,8 @@ void FaultInjection::disarm_all() {
 
 std::int64_t FaultInjection::passes(FaultSite site) { return pass_counts[index_of(site)].load(); }
 
-std::atomic<std::int64_t>& FaultInjection::countdown(FaultSite site) {
-  return countdowns[index_of(site)];
-}
-
 bool FaultInjection::count_pass(FaultSite site) {
-  std::atomic<std::int64_t>& remaining = countdown(site);
+  std::atomic<std::int64_t>& remaining = countdowns_[index_of(site)];
   std::int64_t previous = remaining.load();
   // Compare-and-swap rather than fetch_sub, so passes after the failing one
   // find the countdown at zero instead of driving it negative.
@@ -56,6 +55,12 @@ void FaultInjection::check(FaultSite site) {
 
 std::string FaultInjection::message(FaultSite site) {
   return std::string("injected fault: ") + to_string(site);
+}
+
+void throw_injected_cuda_error(FaultSite site, const char* call, const char* file, int line) {
+  throw CudaError(std::string(call) + " failed: " + FaultInjection::message(site) +
+                      " (the call was not made) at " + file + ":" + std::to_string(line),
+                  call, file, line);
 }
 
 }  // namespace einstream::detail
