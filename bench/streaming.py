@@ -66,6 +66,9 @@ TARGETS = {
     ("compute-bound", "pinned"): 1.15,
     ("compute-bound", "registered"): 1.15,
     ("compute-bound", "pageable"): 1.15,
+    # Operands in device memory: nothing crosses, the floor is the GEMM term.
+    ("compute-bound", "device"): 1.15,
+    ("transfer-bound", "device"): 1.15,
 }
 # DESIGN.md's measured anchors (H100), for --dry-run estimates only.
 ANCHOR_LINK = 54e9

@@ -13,13 +13,11 @@
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
 #include "planner/slice.hpp"
+#include "src/cuda_executor.hpp"
 #include "src/desc_check.hpp"
-#include "src/device_executor.hpp"
-#include "src/device_memory.hpp"
 #include "src/devices.hpp"
 #include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
-#include "src/streaming_executor.hpp"
 
 namespace einstream {
 
@@ -37,18 +35,15 @@ struct PlanState {
   Program program;
   // The block plan: with a memory limit in bytes on the host backend, the
   // blocks that fit it (a simulation of the device budget the CUDA backend
-  // streams under); on the CUDA backend, the streaming executor's plan.
+  // streams under); on the CUDA backend, the plan for host operands.
   // `sliced` says explain() shows it.
   bool sliced = false;
   SlicePlan slice;
-  // Host backend: the block loop, the whole problem being its one-block case.
+  // One executor per backend, each running the one block loop; the whole
+  // problem is its one-block case.
   std::unique_ptr<HostBlockExecutor> host;
-  // CUDA backend over budget: the blocks stream from host memory.
-  std::unique_ptr<StreamingExecutor> streaming;
+  std::unique_ptr<CudaExecutor> cuda;
   ExecutionReport report;
-  // Created at the first CUDA execution: it owns the stream, cuBLAS handle
-  // and device memory, reused by later executions.
-  std::unique_ptr<DeviceExecutor> device;
 };
 
 }  // namespace detail
@@ -103,34 +98,32 @@ detail::Rates slice_rates(const Options& options) {
   return rates;
 }
 
-// CUDA backend, operands in host memory: the device plan the streaming
-// executor runs, the whole problem being its one-block case. Over the
-// budget the problem is cut into blocks that fit; within it, blocks are cut
-// only where the time model predicts that overlapping block k+1's copies
-// with block k's compute pays. Pageable memory always crosses through
-// pinned staging. planner/device_plan lays the blocks out exactly; the
-// executor is built once, from that, and creates nothing on the device
-// until it first runs.
-void plan_streaming(PlanState& state) {
+// CUDA backend: the executor plans the blocks for host operands now (and
+// for device operands, used in place, at the first execution that passes
+// them). Over the budget the problem is cut into blocks that fit; within
+// it, blocks are cut only where the time model predicts that overlapping
+// block k+1's copies with block k's compute pays. Pageable memory always
+// crosses through pinned staging. planner/device_plan lays the blocks out
+// exactly; nothing is created on the device until the first execution.
+void plan_cuda(PlanState& state) {
+  const std::vector<detail::DeviceInfo> devices = detail::list_devices();
   std::uint64_t device_total = 0;
-  for (const detail::DeviceInfo& info : detail::list_devices()) {
+  for (const detail::DeviceInfo& info : devices) {
     if (info.index == state.options.device) device_total = info.total_memory;
   }
-  if (device_total == 0) return;  // the executor reports the bad device index
-  const std::uint64_t budget = state.options.memory_limit.resolve(device_total);
-
+  if (device_total == 0) {
+    throw Error("backend 'cuda': device " + std::to_string(state.options.device) +
+                " does not exist (" + std::to_string(devices.size()) +
+                " CUDA device(s) visible); set Options::device to one of them");
+  }
   detail::SliceOptions slicing;
-  slicing.budget = budget;
+  slicing.budget = state.options.memory_limit.resolve(device_total);
   slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
-  constexpr int kDeepBuffering = 3;
-  detail::DevicePlan device =
-      detail::plan_device(state.problem, state.path, state.inputs, state.output, slicing,
-                          detail::cuda_workspace_needs(), kDeepBuffering);
-  state.slice = device.slice;
+  state.cuda = std::make_unique<detail::CudaExecutor>(state.options, state.problem, state.path,
+                                                      state.inputs, state.output, slicing);
+  state.slice = state.cuda->host_plan();
   state.sliced = true;
-  state.streaming = std::make_unique<detail::StreamingExecutor>(
-      state.options, state.problem, state.inputs, state.output, std::move(device), budget);
 }
 
 // Host backend: one block loop. With a memory limit in bytes, the blocks
@@ -221,7 +214,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
                                  state->output.effective_strides());
-  if (state->backend == Backend::cuda) plan_streaming(*state);
+  if (state->backend == Backend::cuda) plan_cuda(*state);
   if (state->backend == Backend::host) plan_host(*state, input_strides);
   return state;
 }
@@ -344,10 +337,7 @@ const Options& Plan::options() const { return state().options; }
 Backend Plan::backend() const { return state().backend; }
 const PathInfo& Plan::path() const { return state().path_info; }
 std::uint64_t Plan::workspace_bytes() const {
-  if (state().backend == Backend::cuda) {
-    if (state_->streaming) return state_->streaming->device_bytes();
-    return detail::device_workspace_bytes(state_->program);
-  }
+  if (state().backend == Backend::cuda) return state_->cuda->device_bytes();
   return static_cast<std::uint64_t>(state_->program.arena_bytes);
 }
 
@@ -464,28 +454,7 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     }
   }
   if (state.backend == Backend::cuda) {
-    // A streaming plan streams host operands; device operands run whole.
-    // Only streaming plans pay for the pointer queries.
-    const auto any_on_device = [&] {
-      return detail::is_device_pointer(output) ||
-             std::any_of(inputs.begin(), inputs.end(),
-                         [](const void* input) { return detail::is_device_pointer(input); });
-    };
-    if (state_->streaming && !any_on_device()) {
-      state_->streaming->run(inputs, output, alpha, beta, report);
-      return;
-    }
-    if (!state_->device) {
-      state_->device =
-          std::make_unique<detail::DeviceExecutor>(state.options.device, state.options.allow_tf32);
-      state_->device->set_profile(state.options.profile);
-    }
-    state_->device->run(state.program, state.inputs, inputs, state.output, output, alpha, beta,
-                        state.options.memory_limit);
-    report.bytes_to_device = state_->device->last_bytes_to_device();
-    report.bytes_to_host = state_->device->last_bytes_to_host();
-    report.device_bytes = state_->device->last_device_bytes();
-    state_->device->fill_timing(report);
+    state_->cuda->run(inputs, output, alpha, beta, report);
     return;
   }
   report.blocks = state_->host->run(inputs, output, alpha, beta);

@@ -2,7 +2,7 @@
 // memory and exceed the device-memory limit, so they stream block by block.
 //
 //   einstream_streaming_bench bench/ooc.json --out results.json [--only a,b]
-//       [--repeat 3] [--modes pageable,pinned,registered] [--trace-dir DIR]
+//       [--repeat 3] [--modes pageable,pinned,registered,device] [--trace-dir DIR]
 //
 // Each run first measures its own ceilings: pinned H2D and D2H bandwidth and
 // pageable H2D bandwidth (1 GiB copies), and the cuBLAS GEMM rate (8192^3,
@@ -13,9 +13,11 @@
 // Host memory modes: "pageable" (ordinary memory, every page touched),
 // "pinned" (cudaMallocHost), "registered" (ordinary memory and
 // Options::register_host_memory; the warm-up execution pays the
-// registration). Pageable and registered share one set of buffers, filled
-// once; the pinned set is allocated after they are freed, so a problem never
-// holds two copies of its input.
+// registration); "device" (the operands and the output copied into device
+// memory first, untimed: they are used in place, nothing crosses the link,
+// and the floor is the GEMM term alone). Pageable, registered and device
+// share one set of host buffers, filled once; the pinned set is allocated
+// after they are freed, so a problem never holds two copies of its input.
 //
 // Correctness: output slices (the first output mode fixed at its first,
 // middle and last index, and further output modes while the slice is costly)
@@ -80,7 +82,7 @@ constexpr double kMaxReferenceFlops = 2e9;
 constexpr double kHostMarginBytes = 4e9;
 constexpr std::size_t kPageBytes = 4096;
 
-const std::vector<std::string> kModes = {"pageable", "pinned", "registered"};
+const std::vector<std::string> kModes = {"pageable", "pinned", "registered", "device"};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -117,7 +119,7 @@ struct Arguments {
   std::string out_path = "streaming-results.json";
   std::vector<std::string> only;
   int repeat = 3;
-  std::vector<std::string> modes = kModes;
+  std::vector<std::string> modes = {"pageable", "pinned", "registered"};
   std::string trace_dir;
   int device = 0;
   std::string command_line;
@@ -129,13 +131,14 @@ struct UsageError : std::runtime_error {
 
 constexpr const char* kUsage =
     "usage: einstream_streaming_bench PROBLEMS.json [--out RESULTS.json] [--only NAME,...]\n"
-    "           [--repeat N] [--modes pageable,pinned,registered] [--trace-dir DIR] [--device N]\n"
+    "           [--repeat N] [--modes pageable,pinned,registered,device] [--trace-dir DIR] "
+    "[--device N]\n"
     "  PROBLEMS.json  problems as in bench/ooc.json\n"
     "  --out          where the results go, rewritten after every measurement\n"
     "                 (default streaming-results.json)\n"
     "  --only         run only these problems\n"
     "  --repeat       timed executions per problem and mode after one warm-up (default 3)\n"
-    "  --modes        host memory of inputs and output (default all three)\n"
+    "  --modes        where inputs and output live (default pageable,pinned,registered)\n"
     "  --trace-dir    write one Chrome trace per problem (pinned mode, one extra execution)\n"
     "  --device       CUDA device (default 0)\n";
 
@@ -865,8 +868,26 @@ Json run_mode(const Context& context, const OocProblem& problem, const std::stri
   Json entry;
   Options options = cuda_options(context, problem);
   options.register_host_memory = mode == "registered";
-  const std::vector<const void*> inputs = buffers.input_pointers();
+  std::vector<const void*> inputs = buffers.input_pointers();
   void* output = buffers.output->get();
+  // Device mode: copies in device memory, which the plan uses in place.
+  std::vector<std::unique_ptr<einstream::detail::DeviceAllocation>> on_device;
+  const bool device_mode = mode == "device";
+  if (device_mode) {
+    for (std::size_t operand = 0; operand < inputs.size(); ++operand) {
+      const auto bytes = static_cast<std::size_t>(problem.input_elements(operand)) *
+                         einstream::size_of(problem.dtype);
+      on_device.push_back(
+          std::make_unique<einstream::detail::DeviceAllocation>(bytes, context.arguments.device));
+      on_device.back()->copy_from_host(inputs[operand], bytes);
+      inputs[operand] = on_device.back()->get();
+    }
+    on_device.push_back(std::make_unique<einstream::detail::DeviceAllocation>(
+        static_cast<std::size_t>(problem.output_bytes()), context.arguments.device));
+    output = on_device.back()->get();
+  }
+  const double floor_seconds = device_mode ? floor.gemm_seconds : floor.seconds();
+  const char* floor_term = device_mode ? "GEMM" : floor.term();
 
   std::vector<double> seconds;
   std::vector<ExecutionReport> reports;
@@ -883,6 +904,13 @@ Json run_mode(const Context& context, const OocProblem& problem, const std::stri
       reports.back().timeline.clear();
     }
   }  // a registered plan unregisters the buffers here, before they are freed
+  if (device_mode) {
+    on_device.back()->copy_to_host(buffers.output->get(),
+                                   static_cast<std::size_t>(problem.output_bytes()));
+    output = buffers.output->get();
+    inputs = buffers.input_pointers();
+    on_device.clear();
+  }
 
   std::vector<std::size_t> order(seconds.size());
   for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
@@ -894,7 +922,8 @@ Json run_mode(const Context& context, const OocProblem& problem, const std::stri
   entry["median_seconds"] = median_seconds;
   entry["min_seconds"] = *std::min_element(seconds.begin(), seconds.end());
   entry["times_seconds"] = seconds;
-  entry["ratio_to_floor"] = median_seconds / floor.seconds();
+  entry["ratio_to_floor"] = median_seconds / floor_seconds;
+  entry["floor_seconds"] = floor_seconds;
   entry["link_GBps"] = link_bytes / median_seconds / 1e9;
   entry["problem_GBps"] = (problem.input_bytes() + problem.output_bytes()) / median_seconds / 1e9;
   entry["TFLOPps"] = problem_record["flops"].get<double>() / median_seconds / 1e12;
@@ -933,7 +962,7 @@ Json run_mode(const Context& context, const OocProblem& problem, const std::stri
   char row[256];
   std::snprintf(
       row, sizeof row, "%10.4f %10.4f (%-4s) %7.3fx %7lld %8.2f %10.1f %7.0f%% %6.0f%% %10.3f  %s",
-      median_seconds, floor.seconds(), floor.term(), median_seconds / floor.seconds(),
+      median_seconds, floor_seconds, floor_term, median_seconds / floor_seconds,
       static_cast<long long>(report.blocks), static_cast<double>(report.bytes_to_device) / 1e9,
       link_bytes / median_seconds / 1e9, report.overlap * 100, direct * 100, report.staging_seconds,
       check.c_str());
@@ -1015,7 +1044,7 @@ void run_problem(const Context& context, const OocProblem& problem, Json& record
   // Pageable and registered share ordinary buffers; the pinned ones are
   // allocated after those are freed.
   const std::vector<std::pair<bool, std::vector<std::string>>> groups = {
-      {false, {"pageable", "registered"}}, {true, {"pinned"}}};
+      {false, {"pageable", "registered", "device"}}, {true, {"pinned"}}};
   for (const auto& [pinned, modes] : groups) {
     std::vector<std::string> selected;
     for (const std::string& mode : modes) {

@@ -19,9 +19,9 @@
 #include "einstream/error.hpp"
 #include "planner/parse.hpp"
 #include "src/cli/commands.hpp"
-#include "src/device_executor.hpp"
-#include "src/staging/thread_pool.hpp"
+#include "src/cuda_executor.hpp"
 #include "src/reference.hpp"
+#include "src/staging/thread_pool.hpp"
 
 namespace einstream::cli {
 

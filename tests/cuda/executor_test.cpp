@@ -14,7 +14,7 @@
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
-#include "src/device_executor.hpp"
+#include "src/cuda_executor.hpp"
 #include "src/reference.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/random_problems.hpp"
@@ -174,22 +174,16 @@ TEST(CudaBackend, LargerContractionsMatchTheReference) {
   }
 }
 
-// The backend allocates exactly what the plan reports: the workspace for
-// device-resident operands, plus each host operand's span (256-byte aligned).
+// The backend allocates exactly what the plan lays out, for every placement
+// of the operands: with host operands what Plan::workspace_bytes() says
+// (the arena, workspaces and each operand's span); with device operands,
+// used in place, the arena and workspaces alone, and nothing crosses.
 TEST(CudaBackend, AllocatesExactlyThePlansReportedMemory) {
   EINSTREAM_REQUIRE_GPU();
   const std::string expression = "ij,jk,kl->il";
   const std::vector<std::vector<std::int64_t>> shapes = {{64, 48}, {48, 32}, {32, 16}};
   std::vector<TensorDesc> descs;
   for (const auto& shape : shapes) descs.emplace_back(DataType::f32, shape);
-  const TensorDesc output_desc(DataType::f32, {64, 16});
-  const detail::Problem problem = detail::parse(expression, shapes);
-  const detail::ContractionPath path = detail::find_path(problem, PathAlgorithm::automatic);
-  std::vector<std::vector<std::int64_t>> strides;
-  for (const TensorDesc& desc : descs) strides.push_back(desc.effective_strides());
-  const detail::Program program =
-      detail::lower(problem, path, DataType::f32, strides, output_desc.effective_strides());
-
   Options options;
   options.backend = Backend::cuda;
   Plan plan(expression, descs, options);
@@ -198,48 +192,44 @@ TEST(CudaBackend, AllocatesExactlyThePlansReportedMemory) {
   std::vector<std::vector<unsigned char>> host;
   std::vector<const void*> host_pointers, device_pointers;
   std::vector<std::unique_ptr<DeviceMemory>> device;
+  std::uint64_t spans = 0;
   for (const TensorDesc& desc : descs) {
     host.push_back(random_tensor(DataType::f32, desc.element_count(), random));
     host_pointers.push_back(host.back().data());
     device.push_back(std::make_unique<DeviceMemory>(host.back().size()));
     device.back()->upload(host.back());
     device_pointers.push_back(device.back()->get());
+    spans += (host.back().size() + 255) / 256 * 256;
   }
   std::vector<float> out(64 * 16);
+  spans += (out.size() * sizeof(float) + 255) / 256 * 256;
   DeviceMemory device_out(out.size() * sizeof(float));
 
-  detail::DeviceExecutor executor(0, false);
-  executor.run(program, descs, device_pointers, output_desc, device_out.get(), 1.0, 0.0,
-               MemoryLimit{});
-  EXPECT_EQ(executor.last_device_bytes(), detail::device_workspace_bytes(program));
-  executor.run(program, descs, host_pointers, output_desc, out.data(), 1.0, 0.0, MemoryLimit{});
-  std::uint64_t staged = 0;
-  for (const auto& bytes : host) staged += (bytes.size() + 255) / 256 * 256;
-  staged += (out.size() * sizeof(float) + 255) / 256 * 256;
-  EXPECT_EQ(executor.last_device_bytes(), detail::device_workspace_bytes(program) + staged);
-  // The plan with host operands runs this whole problem in one block and
-  // allocates exactly its workspace: the same arena, workspaces and spans.
-  EXPECT_EQ(plan.workspace_bytes(), detail::device_workspace_bytes(program) + staged);
   plan.execute(host_pointers, out.data());
   EXPECT_EQ(plan.last_report().device_bytes, plan.workspace_bytes());
-
-  // Device inputs run the whole problem in place: a limit one byte under
-  // that need is refused before anything runs, with the bytes needed and
-  // available; the output is untouched.
-  const std::uint64_t output_span = (out.size() * sizeof(float) + 255) / 256 * 256;
-  const std::uint64_t in_place = detail::device_workspace_bytes(program) + output_span;
-  Options tight = options;
-  tight.memory_limit = MemoryLimit::from_bytes(in_place - 1);
-  Plan limited(expression, descs, tight);
-  std::vector<float> untouched(out.size(), 42.0f);
-  try {
-    limited.execute(device_pointers, untouched.data());
-    ADD_FAILURE() << "expected MemoryError";
-  } catch (const MemoryError& error) {
-    EXPECT_EQ(error.bytes_needed(), in_place);
-    EXPECT_EQ(error.bytes_available(), in_place - 1);
+  EXPECT_GE(plan.workspace_bytes(), spans);
+  plan.execute(device_pointers, device_out.get());
+  const ExecutionReport in_place = plan.last_report();
+  EXPECT_EQ(in_place.device_bytes, plan.workspace_bytes() - spans);
+  EXPECT_EQ(in_place.bytes_to_device, 0u);
+  EXPECT_EQ(in_place.bytes_to_host, 0u);
+  const std::vector<float> on_device = device_out.download<float>(out.size());
+  for (std::size_t index = 0; index < out.size(); ++index) {
+    ASSERT_NEAR(on_device[index], out[index], 1e-4f * (1.0f + std::fabs(out[index])));
   }
-  for (float value : untouched) ASSERT_EQ(value, 42.0f);
+
+  // Device operands under a limit far below the GEMM library's workspace:
+  // the workspace shrinks to what the limit leaves; the result is the same.
+  Options tight = options;
+  tight.memory_limit = MemoryLimit::from_bytes(std::uint64_t{64} << 10);
+  Plan limited(expression, descs, tight);
+  DeviceMemory limited_out(out.size() * sizeof(float));
+  limited.execute(device_pointers, limited_out.get());
+  EXPECT_LE(limited.last_report().device_bytes, std::uint64_t{64} << 10);
+  const std::vector<float> again = limited_out.download<float>(out.size());
+  for (std::size_t index = 0; index < out.size(); ++index) {
+    ASSERT_NEAR(again[index], out[index], 1e-4f * (1.0f + std::fabs(out[index])));
+  }
 }
 
 TEST(CudaBackend, ExecutorAccountingMatchesTheWorkspace) {
@@ -322,9 +312,13 @@ TEST(CudaBackend, FailedCallsSurfaceAsCudaError) {
   Options options;
   options.backend = Backend::cuda;
   options.device = 1 << 10;
-  Plan plan("ij->ji", {TensorDesc(DataType::f32, {2, 3})}, options);
-  std::vector<float> in(6, 1.0f), out(6);
-  EXPECT_THROW(plan.execute({in.data()}, out.data()), Error);
+  try {
+    Plan plan("ij->ji", {TensorDesc(DataType::f32, {2, 3})}, options);
+    ADD_FAILURE() << "expected Error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("device 1024 does not exist"), std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(CudaBackend, AutomaticBackendPicksTheGpu) {

@@ -18,6 +18,7 @@
 #include "tests/support/against_reference.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/random_problems.hpp"
+#include "tests/support/tensors.hpp"
 
 namespace einstream {
 namespace {
@@ -444,6 +445,120 @@ TEST(CudaProfile, WholeExecutionsAreTimedWhenProfiling) {
   EXPECT_LE(streamed.error, testing::tolerance(DataType::f32));
   EXPECT_GT(streamed.report.compute_seconds, 0.0);
   EXPECT_TRUE(streamed.report.timeline.empty());
+}
+
+// Runs `expression` with input k on the device where bit k of `on_device`
+// is set, and the output there where bit `shapes.size()` is; the relative
+// error against the reference and the execution's report.
+struct PlacedRun {
+  double error = 0;
+  ExecutionReport report;
+  std::string explain;
+};
+
+PlacedRun run_placed(const std::string& expression,
+                     const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
+                     const Options& options, unsigned on_device, Scalar alpha, Scalar beta,
+                     std::mt19937& random) {
+  const std::vector<TensorDesc> descs = descs_of(shapes, dtype);
+  Plan plan(expression, descs, options);
+  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<std::unique_ptr<testing::DeviceMemory>> device;
+  std::vector<const void*> pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+  for (std::size_t index = 0; index < descs.size(); ++index) {
+    inputs.push_back(testing::random_tensor(dtype, descs[index].element_count(), random));
+    reference_inputs.push_back({inputs.back().data(), dtype, descs[index].effective_strides()});
+    if (on_device >> index & 1) {
+      device.push_back(std::make_unique<testing::DeviceMemory>(inputs.back().size()));
+      device.back()->upload(inputs.back());
+      pointers.push_back(device.back()->get());
+    } else {
+      pointers.push_back(inputs.back().data());
+    }
+  }
+  const std::int64_t count = plan.output().element_count();
+  const std::vector<unsigned char> initial = testing::random_tensor(dtype, count, random);
+  std::vector<unsigned char> actual = initial, expected = initial;
+  if (on_device >> descs.size() & 1) {
+    testing::DeviceMemory output(actual.size());
+    output.upload(actual);
+    plan.execute(pointers, output.get(), alpha, beta);
+    actual = output.download<unsigned char>(actual.size());
+  } else {
+    plan.execute(pointers, actual.data(), alpha, beta);
+  }
+  detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
+                           {expected.data(), dtype, plan.output().effective_strides()}, alpha,
+                           beta);
+  return {testing::relative_error(dtype, actual.data(), expected.data(), count), plan.last_report(),
+          plan.explain()};
+}
+
+// Device-resident operands whose intermediate (2 MiB) does not fit the
+// budget (1 MiB) are sliced, not refused; PyTorch runs out of memory on
+// such problems. Every mix of host and device operands under a budget the
+// host operands can stream in gives the reference's result.
+TEST(CudaInPlace, DeviceOperandsWhoseIntermediatesDoNotFitAreSliced) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::string expression = "ab,bc,cd->ad";
+  const std::vector<std::vector<std::int64_t>> shapes = {{512, 256}, {256, 1024}, {1024, 8}};
+  std::mt19937 random(21);
+  const unsigned everything = (1u << (shapes.size() + 1)) - 1;
+  const PlacedRun all =
+      run_placed(expression, shapes, DataType::f32, cuda_with_limit(std::uint64_t{1} << 20),
+                 everything, 1.0, 0.0, random);
+  EXPECT_LE(all.error, testing::tolerance(DataType::f32));
+  EXPECT_GT(all.report.blocks, 1);
+  EXPECT_LE(all.report.device_bytes, std::uint64_t{1} << 20);
+  EXPECT_EQ(all.report.bytes_to_device, 0u);
+  EXPECT_EQ(all.report.bytes_to_host, 0u);
+  for (unsigned placement = 0; placement <= everything; ++placement) {
+    SCOPED_TRACE("placement " + std::to_string(placement));
+    const PlacedRun run =
+        run_placed(expression, shapes, DataType::f64, cuda_with_limit(std::uint64_t{3} << 20),
+                   placement, 0.5, -1.0, random);
+    EXPECT_LE(run.error, testing::tolerance(DataType::f64)) << run.explain;
+    EXPECT_LE(run.report.device_bytes, std::uint64_t{3} << 20);
+  }
+}
+
+// Random problems with every operand on the device, under budgets from just
+// under their in-place need down to an eighth of it.
+TEST(CudaInPlace, RandomDeviceProblemsMatchTheReferenceUnderTightBudgets) {
+  EINSTREAM_REQUIRE_GPU();
+  int sliced = 0, refused = 0;
+  for (unsigned seed = 0; seed < 40; ++seed) {
+    std::mt19937 random(seed);
+    testing::RandomProblemLimits limits;
+    limits.max_extent = 12;
+    limits.allow_zero_extents = false;
+    const testing::RandomProblem problem = testing::random_problem(random, limits);
+    const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
+                                                 DataType::c128}[seed % 4];
+    const unsigned everything = (1u << (problem.shapes.size() + 1)) - 1;
+    Options generous;
+    generous.backend = Backend::cuda;
+    const std::uint64_t whole = run_placed(problem.expression, problem.shapes, dtype, generous,
+                                           everything, 1.0, 0.0, random)
+                                    .report.device_bytes;
+    for (std::uint64_t budget : {whole - 1, whole / 2, whole / 8}) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression + " " +
+                   to_string(dtype) + " budget " + std::to_string(budget));
+      try {
+        const PlacedRun run = run_placed(problem.expression, problem.shapes, dtype,
+                                         cuda_with_limit(budget), everything, 1.5, -0.5, random);
+        EXPECT_LE(run.error, testing::tolerance(dtype)) << run.explain;
+        EXPECT_LE(run.report.device_bytes, budget);
+        if (run.report.blocks > 1) ++sliced;
+      } catch (const MemoryError& error) {
+        ++refused;  // not even one element's block fits: said so, never run
+        EXPECT_GT(error.bytes_needed(), budget);
+      }
+    }
+  }
+  std::printf("in-place executions sliced: %d, refused: %d\n", sliced, refused);
+  EXPECT_GT(sliced, 10);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "src/device_executor.hpp"
+#include "src/cuda_executor.hpp"
 
 namespace einstream {
 namespace {

@@ -1,0 +1,170 @@
+#include "cuda/staging.hpp"
+
+#include <algorithm>
+
+#include "cuda/check.hpp"
+#include "src/staging/block_copy.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t element) {
+  std::uint64_t bytes = element;
+  for (std::int64_t extent : extents) bytes *= static_cast<std::uint64_t>(extent);
+  return bytes;
+}
+
+}  // namespace
+
+void PinnedRing::allocate() {
+  if (!chunks_.empty()) return;
+  for (int chunk = 0; chunk < kRingChunks; ++chunk) {
+    chunks_.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
+  }
+}
+
+void PinnedRing::upload(CopyContext& context, const char* host, char* device, std::uint64_t bytes,
+                        bool page_locked, cudaStream_t h2d, const std::string& name) {
+  StreamTimeline& timeline = context.timeline;
+  context.tally.to_device += bytes;
+  if (page_locked || bytes <= kDirectCopyBytes) {
+    (page_locked ? context.tally.direct : context.tally.staged) += bytes;
+    const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
+    EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d));
+    timeline.close(span, h2d);
+    // A pageable source is read by the time the call returns, so the
+    // caller may reuse it; a page-locked one is the caller's to keep.
+    return;
+  }
+  context.tally.staged += bytes;
+  allocate();
+  // The pool copies chunk k+1 into one pinned buffer while the DMA engine
+  // moves chunk k out of another.
+  for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
+    const int slot = static_cast<int>(chunk % kRingChunks);
+    const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+    copied_[slot].synchronize();
+    context.timed(name, [&] {
+      gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, chunks_[slot]->get(),
+                   &context.pool);
+    });
+    const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
+    EINSTREAM_CUDA_CHECK(
+        cudaMemcpyAsync(device + offset, chunks_[slot]->get(), size, cudaMemcpyHostToDevice, h2d));
+    timeline.close(span, h2d);
+    copied_[slot].record(h2d);
+  }
+}
+
+void PinnedRing::download(CopyContext& context, const char* device, char* host, std::uint64_t bytes,
+                          bool page_locked, cudaStream_t d2h) {
+  StreamTimeline& timeline = context.timeline;
+  context.tally.to_host += bytes;
+  if (page_locked || bytes <= kDirectCopyBytes) {
+    (page_locked ? context.tally.direct : context.tally.staged) += bytes;
+    const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
+    EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h));
+    timeline.close(span, d2h);
+    EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(d2h));
+    return;
+  }
+  context.tally.staged += bytes;
+  allocate();
+  const std::uint64_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
+  auto enqueue = [&](std::uint64_t chunk) {
+    const int slot = static_cast<int>(chunk % kRingChunks);
+    const std::uint64_t offset = chunk * kChunkBytes;
+    const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
+    EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(chunks_[slot]->get(), device + offset,
+                                         std::min(kChunkBytes, bytes - offset),
+                                         cudaMemcpyDeviceToHost, d2h));
+    timeline.close(span, d2h);
+    copied_[slot].record(d2h);
+  };
+  enqueue(0);
+  for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+    // Chunk k+1 goes to the next buffer, whose scatter (of an earlier
+    // chunk) is done, while chunk k is scattered.
+    if (chunk + 1 < chunks) enqueue(chunk + 1);
+    const int slot = static_cast<int>(chunk % kRingChunks);
+    const std::uint64_t offset = chunk * kChunkBytes;
+    const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+    copied_[slot].synchronize();
+    context.timed("scatter out", [&] {
+      scatter_block(chunks_[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,
+                    &context.pool);
+    });
+  }
+}
+
+void Slots::size(std::uint64_t offset, std::uint64_t bytes, int slots) {
+  device_offset = offset;
+  slot_bytes = bytes;
+  count = slots;
+  staging.clear();
+  copied.clear();
+  released.clear();
+  restart();
+}
+
+void Slots::make_events() {
+  while (static_cast<int>(copied.size()) < count) {
+    copied.push_back(std::make_unique<Event>());
+    released.push_back(std::make_unique<Event>());
+  }
+}
+
+void Slots::make_staging() {
+  if (direct) return;
+  while (static_cast<int>(staging.size()) < count) {
+    staging.push_back(std::make_unique<PinnedBuffer>(slot_bytes));
+  }
+}
+
+void block_to_device(CopyContext& context, Slots& slots, int slot, char* device, const char* host,
+                     const std::vector<std::int64_t>& extents,
+                     const std::vector<std::int64_t>& strides, std::size_t element,
+                     const std::optional<PitchedCopies>& copies, cudaStream_t h2d,
+                     const std::string& name) {
+  const std::uint64_t bytes = packed_bytes(extents, element);
+  context.tally.to_device += bytes;
+  if (slots.direct) {
+    context.tally.direct += bytes;
+    slots.released[slot]->wait_on(h2d);
+    const int span = context.timeline.open(StreamTimeline::kH2D, h2d, name);
+    enqueue_pitched(*copies, const_cast<char*>(host), device, true, h2d);
+    context.timeline.close(span, h2d);
+    return;
+  }
+  context.tally.staged += bytes;
+  context.timed(name, [&] {
+    gather_block(host, extents, strides, element, slots.staging[slot]->get(), &context.pool);
+  });
+  slots.released[slot]->wait_on(h2d);
+  const int span = context.timeline.open(StreamTimeline::kH2D, h2d, name);
+  EINSTREAM_CUDA_CHECK(
+      cudaMemcpyAsync(device, slots.staging[slot]->get(), bytes, cudaMemcpyHostToDevice, h2d));
+  context.timeline.close(span, h2d);
+}
+
+void enqueue_pitched(const PitchedCopies& copies, char* host, char* device, bool to_device,
+                     cudaStream_t stream) {
+  const std::int64_t copy_bytes = copies.width * copies.height;
+  for (std::int64_t copy = 0; copy < copies.count(); ++copy) {
+    char* strided = host + copies.offset(copy);
+    char* packed = device + copy * copy_bytes;
+    const auto width = static_cast<std::size_t>(copies.width);
+    const auto height = static_cast<std::size_t>(copies.height);
+    const auto pitch = static_cast<std::size_t>(copies.pitch);
+    if (to_device) {
+      EINSTREAM_CUDA_CHECK(cudaMemcpy2DAsync(packed, width, strided, pitch, width, height,
+                                             cudaMemcpyHostToDevice, stream));
+    } else {
+      EINSTREAM_CUDA_CHECK(cudaMemcpy2DAsync(strided, pitch, packed, width, width, height,
+                                             cudaMemcpyDeviceToHost, stream));
+    }
+  }
+}
+
+}  // namespace einstream::detail
