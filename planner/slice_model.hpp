@@ -6,6 +6,7 @@
 // asks this model; nothing else includes it.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <tuple>
@@ -13,12 +14,20 @@
 #include <vector>
 
 #include "einstream/tensor.hpp"
+#include "planner/device_layout.hpp"
 #include "planner/path.hpp"
 #include "planner/problem.hpp"
 #include "planner/program.hpp"
 #include "planner/slice.hpp"
 
 namespace einstream::detail {
+
+// Bytes rounded up to whole device buffers (planner/device_layout aligns
+// every buffer to kDeviceBufferAlignment).
+inline double aligned(double bytes) {
+  const auto alignment = static_cast<double>(kDeviceBufferAlignment);
+  return std::ceil(bytes / alignment) * alignment;
+}
 
 // Block size per mode (the full extent where a mode is not sliced).
 using Blocks = std::vector<std::int64_t>;
