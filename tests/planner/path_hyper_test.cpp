@@ -389,5 +389,27 @@ TEST(PathHyper, MeasuresAgainstRandomGreedy) {
   }
 }
 
+// Figures for the report: planning time and cost at the default budget (1 s)
+// on large networks, where the budget, not the trial count, ends the search.
+TEST(PathHyper, MeasuresLargeNetworksAtTheDefaultBudget) {
+  for (const auto& [vertices, degree] :
+       {std::pair{300, 3}, std::pair{300, 4}, std::pair{1000, 3}}) {
+    const Problem problem = regular_network(vertices, degree, 1, 2, 2);
+    PathSearchOptions options;
+    bool stopped = false;
+    const auto start = std::chrono::steady_clock::now();
+    const LinearPath path = hyper_path(problem, options, &stopped);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    expect_valid(problem, path);
+    const double random_greedy = flops_of(problem, random_greedy_path(problem, options));
+    std::printf(
+        "%4d-operand %d-regular, bond 2: log10 flops random-greedy %.2f, hyper %.2f "
+        "in %.3f s%s\n",
+        vertices, degree, std::log10(random_greedy), std::log10(flops_of(problem, path)), seconds,
+        stopped ? " (stopped at the budget)" : "");
+  }
+}
+
 }  // namespace
 }  // namespace einstream::detail
