@@ -310,31 +310,28 @@ void sweep(const Scenario& scenario, FaultSite site, bool cold) {
   EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "a sticky CUDA error after the sweep";
 }
 
-TEST_F(CudaFaultInjection, SlicedStreamingExecutionSurvivesEveryFailedCall) {
-  EINSTREAM_REQUIRE_GPU();
-  const Scenario scenario = scenarios()[0];
+// Every sweep of a scenario: both sites, on a Plan's first and later
+// executions.
+void sweep_every_call(const Scenario& scenario) {
   for (const FaultSite site : {FaultSite::cuda_runtime_call, FaultSite::cublas_call}) {
     sweep(scenario, site, /*cold=*/true);
     sweep(scenario, site, /*cold=*/false);
   }
+}
+
+TEST_F(CudaFaultInjection, SlicedStreamingExecutionSurvivesEveryFailedCall) {
+  EINSTREAM_REQUIRE_GPU();
+  sweep_every_call(scenarios()[0]);
 }
 
 TEST_F(CudaFaultInjection, UnslicedExecutionSurvivesEveryFailedCall) {
   EINSTREAM_REQUIRE_GPU();
-  const Scenario scenario = scenarios()[1];
-  for (const FaultSite site : {FaultSite::cuda_runtime_call, FaultSite::cublas_call}) {
-    sweep(scenario, site, /*cold=*/true);
-    sweep(scenario, site, /*cold=*/false);
-  }
+  sweep_every_call(scenarios()[1]);
 }
 
 TEST_F(CudaFaultInjection, DevicePointerExecutionSurvivesEveryFailedCall) {
   EINSTREAM_REQUIRE_GPU();
-  const Scenario scenario = scenarios()[2];
-  for (const FaultSite site : {FaultSite::cuda_runtime_call, FaultSite::cublas_call}) {
-    sweep(scenario, site, /*cold=*/true);
-    sweep(scenario, site, /*cold=*/false);
-  }
+  sweep_every_call(scenarios()[2]);
 }
 
 // The hook itself, without a Plan: an armed site fails exactly its k-th
