@@ -457,7 +457,7 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     state_->cuda->run(inputs, output, alpha, beta, report);
     return;
   }
-  report.blocks = state_->host->run(inputs, output, alpha, beta);
+  state_->host->run(inputs, output, alpha, beta, state.options.profile, report);
 }
 
 PathInfo contraction_path(std::string_view expression,

@@ -40,6 +40,13 @@ std::string to_string(const ExecutionReport& report) {
                      std::to_string(report.blocks) + " block(s), " +
                      formatted("%.4f s", report.seconds) + ", " +
                      formatted("%.3g GFLOP/s", report.flops_per_second() * 1e-9) + "\n";
+  // The host backend has no device and no link: its line says where the
+  // time went instead of listing zeros.
+  if (report.backend == Backend::host) {
+    text += "  compute " + formatted("%.4f s", report.compute_seconds) +
+            " on the calling thread (no device, nothing crosses a link)\n";
+    return text;
+  }
   text += "  host -> device " + gigabytes(report.bytes_to_device) + ", device -> host " +
           gigabytes(report.bytes_to_host) + ", link " +
           formatted("%.3g GB/s", report.link_bytes_per_second() * 1e-9) + ", device memory " +

@@ -15,7 +15,7 @@ struct TraceSpan {
   // Where it ran: "H2D stream", "compute stream", "D2H stream" (the CUDA
   // backend's streams, timed with CUDA events), "host staging" (the calling
   // thread's gathers and scatters), "host thread N" (the staging pool's
-  // threads).
+  // threads), "host compute" (the host backend's ops).
   std::string track;
   // What ran, e.g. "block 3: in1", "gather block 3: in1".
   std::string name;
@@ -43,8 +43,9 @@ struct ExecutionReport {
   double flops = 0;
   // Busy time of the CUDA backend's three streams, from CUDA events:
   // host-to-device copies, compute (kernels and GEMMs), device-to-host
-  // copies. Streaming plans always measure them; a whole-problem execution
-  // does when Options::profile is set (0 otherwise, and on the host backend).
+  // copies; every CUDA execution measures them. On the host backend
+  // compute_seconds is the calling thread's time in block Programs and the
+  // copy times are 0.
   double h2d_seconds = 0;
   double compute_seconds = 0;
   double d2h_seconds = 0;
@@ -54,15 +55,15 @@ struct ExecutionReport {
   // one's, 0 when they ran one after another (and 0 when fewer than two
   // streams did anything).
   double overlap = 0;
-  // Streaming plans: of the bytes crossing the link, those DMA'd straight
-  // from or to page-locked caller memory (pinned or registered), and those
-  // that went through einstream's pinned staging buffers (pageable caller
-  // memory). 0 for whole-problem executions, which copy each operand once.
+  // Of the bytes crossing the link, those DMA'd straight from or to
+  // page-locked caller memory (pinned or registered), and those that went
+  // through einstream's pinned staging buffers (pageable caller memory).
   std::uint64_t bytes_direct = 0;
   std::uint64_t bytes_staged = 0;
   // Every span of the execution's timeline, when Options::profile is set
-  // (empty otherwise). Streaming plans list each block's copies and compute
-  // and each gather and scatter.
+  // (empty otherwise). CUDA executions list each block's copies and compute
+  // and each gather and scatter; host executions each op of each block
+  // (track "host compute").
   std::vector<TraceSpan> timeline;
 
   double flops_per_second() const { return seconds > 0 ? flops / seconds : 0; }

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 #include "planner/device_layout.hpp"
 #include "planner/problem.hpp"
@@ -28,8 +29,11 @@ class HostBlockExecutor {
 
   // out = alpha * einsum + beta * out: a block that sums part of a sliced
   // summed mode adds into the output (beta = 1 after the first such block).
-  // Returns the number of blocks run.
-  std::int64_t run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta);
+  // Fills the report's block count and compute time (the calling thread's
+  // time in block Programs) and, with `profile`, a timeline span per op of
+  // every block on the track "host compute".
+  void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
+           bool profile, ExecutionReport& report);
 
   const SlicePlan& plan() const { return plan_; }
   const std::vector<BlockShape>& shapes() const { return shapes_; }

@@ -67,8 +67,11 @@ class Runner {
         beta_(scalar(beta)),
         beta_is_zero_(beta == Scalar(0.0)) {}
 
-  void run(const Program& program) {
-    for (const Op& op : program.ops) {
+  void run(const Program& program, const HostExecutor::OpObserver* observer) {
+    for (std::size_t index = 0; index < program.ops.size(); ++index) {
+      const Op& op = program.ops[index];
+      const auto begin =
+          observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       switch (op.kind) {
         case OpKind::permute:
           permute(program, op);
@@ -83,6 +86,7 @@ class Runner {
           gemm(program, op);
           break;
       }
+      if (observer) (*observer)(index, begin, std::chrono::steady_clock::now());
     }
   }
 
@@ -202,22 +206,24 @@ class Runner {
 }  // namespace
 
 void HostExecutor::run(const Program& program, const std::vector<const void*>& inputs, void* output,
-                       Scalar alpha, Scalar beta) {
+                       Scalar alpha, Scalar beta, const OpObserver* observer) {
   if (arena_.size() < static_cast<std::size_t>(program.arena_bytes)) {
     arena_.assign(static_cast<std::size_t>(program.arena_bytes), 0);
   }
   switch (program.dtype) {
     case DataType::f32:
-      Runner<float>(inputs, output, arena_.data(), alpha, beta).run(program);
+      Runner<float>(inputs, output, arena_.data(), alpha, beta).run(program, observer);
       return;
     case DataType::f64:
-      Runner<double>(inputs, output, arena_.data(), alpha, beta).run(program);
+      Runner<double>(inputs, output, arena_.data(), alpha, beta).run(program, observer);
       return;
     case DataType::c64:
-      Runner<std::complex<float>>(inputs, output, arena_.data(), alpha, beta).run(program);
+      Runner<std::complex<float>>(inputs, output, arena_.data(), alpha, beta)
+          .run(program, observer);
       return;
     case DataType::c128:
-      Runner<std::complex<double>>(inputs, output, arena_.data(), alpha, beta).run(program);
+      Runner<std::complex<double>>(inputs, output, arena_.data(), alpha, beta)
+          .run(program, observer);
       return;
     default:
       break;

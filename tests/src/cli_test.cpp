@@ -185,12 +185,14 @@ TEST_F(Cli, RunReportSaysWhatTheExecutionDid) {
                                    " --backend host --memory-limit 8KiB --report --explain");
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "execution: host backend")) << result.out;
+  EXPECT_TRUE(contains(result.out, "on the calling thread (no device")) << result.out;
+  EXPECT_FALSE(contains(result.out, "host -> device")) << result.out;
   EXPECT_TRUE(contains(result.out, "blocks, loop order")) << result.out;
   EXPECT_FALSE(contains(result.out, "1 block(s)")) << result.out;
 }
 
-// The host backend may record no spans: the trace must still be a Chrome
-// trace, and the temporary file it went through must be gone.
+// The host backend's trace has one span per op of every block on its
+// "host compute" track, and the temporary file it went through is gone.
 TEST_F(Cli, RunTraceWritesAChromeTrace) {
   std::vector<double> a(40 * 30);
   for (std::size_t index = 0; index < a.size(); ++index) a[index] = static_cast<double>(index);
@@ -205,6 +207,13 @@ TEST_F(Cli, RunTraceWritesAChromeTrace) {
   EXPECT_TRUE(contains(text, "traceEvents")) << text;
   const nlohmann::json trace = nlohmann::json::parse(text);
   EXPECT_TRUE(trace.at("traceEvents").is_array()) << text;
+  int spans = 0;
+  for (const auto& event : trace.at("traceEvents")) {
+    if (event.value("ph", "") == "X") ++spans;
+  }
+  EXPECT_GT(spans, 1) << text;  // the 8 KiB budget cuts the transpose into blocks
+  EXPECT_TRUE(contains(text, "host compute")) << text;
+  EXPECT_TRUE(contains(text, "block 1: op 0 permute")) << text;
   for (const auto& entry : fs::directory_iterator(directory_)) {
     EXPECT_FALSE(contains(entry.path().filename().string(), ".tmp-")) << entry.path();
   }

@@ -68,6 +68,21 @@ TEST(Report, ComputeAloneHasNoBandwidth) {
   EXPECT_FALSE(contains(text, "nan")) << text;
 }
 
+// The host backend has no device and no link: its report says where the
+// time went instead of listing zero bytes.
+TEST(Report, HostBackendReportsComputeNotZeroTransfers) {
+  ExecutionReport report;
+  report.backend = Backend::host;
+  report.blocks = 3;
+  report.seconds = 0.25;
+  report.compute_seconds = 0.2;
+  const std::string text = to_string(report);
+  EXPECT_TRUE(contains(text, "execution: host backend, 3 block(s)")) << text;
+  EXPECT_TRUE(contains(text, "compute 0.2000 s on the calling thread")) << text;
+  EXPECT_FALSE(contains(text, "host -> device")) << text;
+  EXPECT_FALSE(contains(text, "streams busy")) << text;
+}
+
 TEST(Report, DirectAndStagedBytesAppearWhenSet) {
   ExecutionReport report = cuda_report();
   report.bytes_direct = 6'000'000'000;
