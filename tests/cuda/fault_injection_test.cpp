@@ -77,20 +77,6 @@ std::vector<TensorDesc> descs_of(const Scenario& scenario) {
   return descs;
 }
 
-Options options_for(const Scenario& scenario) {
-  Options options;
-  options.backend = Backend::cuda;
-  if (!scenario.streamed) return options;
-  const TensorDesc output(kDataType,
-                          detail::parse(scenario.expression, scenario.shapes).output_extents());
-  const auto [whole, least] =
-      testing::device_needs(scenario.expression, descs_of(scenario), output, options);
-  EXPECT_GT(least, 0u);
-  EXPECT_LT(least, whole);
-  options.memory_limit = MemoryLimit::from_bytes(least + (whole - least) / 3);
-  return options;
-}
-
 // The operands where the scenario puts them, with their host contents, the
 // output's initial value and the reference's result.
 class Operands {
@@ -169,6 +155,35 @@ class Operands {
   std::int64_t output_count_ = 0;
 };
 
+Options cuda_options() {
+  Options options;
+  options.backend = Backend::cuda;
+  return options;
+}
+
+// A memory limit under the whole need at which the scenario's Plan slices:
+// the largest of least + (whole - least) / 2^i that runs in more than one
+// block (how many blocks a limit gives is the planner's choice), so the
+// sweep has a few blocks to fail in, not hundreds.
+Options sliced_options(const Scenario& scenario, Operands& operands) {
+  Options options = cuda_options();
+  const std::vector<TensorDesc> descs = descs_of(scenario);
+  const TensorDesc output(kDataType,
+                          detail::parse(scenario.expression, scenario.shapes).output_extents());
+  const auto [whole, least] = testing::device_needs(scenario.expression, descs, output, options);
+  EXPECT_GT(least, 0u);
+  EXPECT_LT(least, whole);
+  for (std::uint64_t share = 2; share <= (std::uint64_t{1} << 20); share *= 2) {
+    options.memory_limit = MemoryLimit::from_bytes(least + (whole - least) / share);
+    Plan plan(scenario.expression, descs, options);
+    operands.reset_output();
+    plan.execute(operands.inputs(), operands.output(), kAlpha, kBeta);
+    if (plan.last_report().blocks > 1) return options;
+  }
+  options.memory_limit = MemoryLimit::from_bytes(least);
+  return options;
+}
+
 std::size_t free_device_bytes() {
   std::size_t free_bytes = 0, total_bytes = 0;
   EINSTREAM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -187,8 +202,8 @@ void sweep(const Scenario& scenario, FaultSite site, bool cold) {
   SCOPED_TRACE(std::string(scenario.name) + ", " + detail::to_string(site) +
                (cold ? ", first execution of a Plan" : ", Plan executed before"));
   const std::vector<TensorDesc> descs = descs_of(scenario);
-  const Options options = options_for(scenario);
   Operands operands(scenario);
+  const Options options = scenario.streamed ? sliced_options(scenario, operands) : cuda_options();
   // The output is reset before a site is armed: the test's own copies go
   // through EINSTREAM_CUDA_CHECK too, and must not count as passes.
   auto run = [&](Plan& plan) { plan.execute(operands.inputs(), operands.output(), kAlpha, kBeta); };
