@@ -65,6 +65,7 @@ class Operand:
                  "address")
 
     def __init__(self, array, what):
+        given = type(array).__name__
         self.framework = _framework(array)
         if self.framework == "torch":
             # DLPack refuses tensors that need grad or carry lazy conj/neg
@@ -86,7 +87,7 @@ class Operand:
             dtype, shape, strides, device_type, device, address = _einstream.describe(array)
         except TypeError:
             raise TypeError(
-                f"{what} ({type(array).__name__}) is not an array einstream can read: expected "
+                f"{what} ({given}) is not an array einstream can read: expected "
                 "a numpy array, torch tensor, CuPy array or an object with __dlpack__, "
                 "__cuda_array_interface__ or __array_interface__"
             ) from None

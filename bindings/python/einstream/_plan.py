@@ -251,6 +251,10 @@ class Plan:
         if on_device and self._first.backend != "cuda":
             raise ValueError(f"the plan runs on the {self._first.backend} backend, which reads "
                              "host memory, but an operand is in CUDA device memory")
+        for operand in on_device:
+            if operand.device != self._options.device:
+                raise ValueError(f"the plan runs on cuda:{self._options.device}, but an operand "
+                                 f"is on cuda:{operand.device}")
         with self._lock:
             plan = self._plan_for(described, _layout_operand(out_operand))
             self._last = plan
