@@ -4,15 +4,19 @@
 // random part counts, imbalance and group size), then exact reconfiguration
 // of small subtrees of the best few trees.
 //
-// The tuner is random sampling, the cheap end of cotengra's optlib choices:
-// at a sub-second budget a model of the cost surface would cost as much as
-// the trials it saves. Trials run in batches of a fixed size over a few host
-// threads, and the budget is looked at between batches only, so which trials
-// run depends on the clock alone, never on thread timing: trial i draws its
-// parameters from a generator seeded by (seed, i), and trees are ranked by
-// (over the memory cap?, FLOPs, trial index). Equal seeds therefore give
-// equal paths whenever the trial count, not the budget, ends the sampling and
-// reconfiguration finishes (it stops where its sweeps change nothing).
+// The tuner is the cheap end of cotengra's optlib choices: the first
+// kExploreTrials trials sample the hyper-parameters at random; after that
+// most trials take the parameters of one of the kElite best trials so far
+// and perturb them, a poor man's Bayesian optimizer (at a sub-second budget
+// a model of the cost surface would cost as much as the trials it saves).
+// Trials run in batches of kBatchTrials over a few host threads, the budget
+// is looked at between batches only, and a trial sees the results of earlier
+// batches only, so which trials run and what they draw depends on the clock
+// alone, never on thread timing or count: trial i draws from a generator
+// seeded by (seed, i), and trees are ranked by (over the memory cap?, FLOPs,
+// trial index). Equal seeds therefore give equal paths whenever the trial
+// count, not the budget, ends the sampling and reconfiguration finishes (it
+// stops where its sweeps change nothing).
 //
 // The budget: sampling gets kSamplingShare of it, reconfiguration the rest
 // (and whatever sampling left over). Trial 0 is the plain greedy, so the
@@ -40,8 +44,14 @@ namespace einstream::detail {
 namespace {
 
 constexpr double kSamplingShare = 0.5;
-// Trials per thread in a batch: the budget is looked at between batches.
-constexpr int kTrialsPerThread = 2;
+// Trials per batch: the budget is looked at between batches. Fixed, not per
+// thread, so that the path does not depend on the thread count.
+constexpr int kBatchTrials = 8;
+// Trials drawn at random before the tuner exploits; then the share of trials
+// that perturb one of the kElite best so far.
+constexpr int kExploreTrials = 64;
+constexpr double kExploitShare = 0.75;
+constexpr std::size_t kElite = 8;
 // Trees kept from sampling for reconfiguration.
 constexpr std::size_t kCandidates = 16;
 // Bisection's space: parts per split, imbalance (log10, 0.01 to 0.5) and the
@@ -112,8 +122,45 @@ void keep(std::vector<Candidate>& best, Candidate candidate) {
   if (best.size() > kCandidates) best.pop_back();
 }
 
+// A finished trial, as the tuner sees it.
+struct Scored {
+  TrialParameters parameters;
+  bool over_cap = false;
+  double flops = 0;
+  int trial = 0;
+};
+
+bool scores_before(const Scored& a, const Scored& b) {
+  if (a.over_cap != b.over_cap) return !a.over_cap;
+  if (a.flops != b.flops) return a.flops < b.flops;
+  return a.trial < b.trial;
+}
+
+// `elite`'s parameters, each knob moved a little (within its range).
+TrialParameters perturb(const TrialParameters& elite, std::mt19937_64& random) {
+  TrialParameters parameters = elite;
+  const double log_temperature = parameters.greedy.temperature > 0
+                                     ? std::log10(parameters.greedy.temperature)
+                                     : kGreedyLogTemperatureMin;
+  parameters.greedy.temperature =
+      std::pow(10.0, std::clamp(log_temperature + uniform(random, -0.3, 0.3),
+                                kGreedyLogTemperatureMin, kGreedyLogTemperatureMax));
+  parameters.greedy.alpha = std::clamp(parameters.greedy.alpha + uniform(random, -0.3, 0.3),
+                                       kGreedyAlphaMin, kGreedyAlphaMax);
+  parameters.imbalance =
+      std::pow(10.0, std::clamp(std::log10(parameters.imbalance) + uniform(random, -0.2, 0.2),
+                                kLogImbalanceMin, kLogImbalanceMax));
+  parameters.cutoff =
+      std::clamp(parameters.cutoff + uniform_int(random, -2, 2), kCutoffMin, kCutoffMax);
+  parameters.parts =
+      std::clamp(parameters.parts + uniform_int(random, -1, 1), kPartsMin, kPartsMax);
+  return parameters;
+}
+
+// `elite`: the best trials of the earlier batches, best first.
 TrialParameters draw_parameters(int trial, const PathSearchOptions& options,
-                                const HyperOptions& hyper, std::mt19937_64& random) {
+                                const HyperOptions& hyper, const std::vector<Scored>& elite,
+                                std::mt19937_64& random) {
   TrialParameters parameters;
   parameters.greedy.memory_cap = options.memory_cap;
   parameters.greedy.branch_count = kGreedyBranchCount;
@@ -128,6 +175,13 @@ TrialParameters draw_parameters(int trial, const PathSearchOptions& options,
   parameters.cutoff = uniform_int(random, kCutoffMin, kCutoffMax);
   parameters.partitioner = hyper.partitioner;
   parameters.method = bisection ? TrialMethod::bisection : TrialMethod::greedy;
+  const double exploit = unit_interval(random);
+  const double pick = unit_interval(random);
+  if (trial >= kExploreTrials && !elite.empty() && exploit < kExploitShare) {
+    const std::size_t chosen =
+        std::min(elite.size() - 1, static_cast<std::size_t>(pick * elite.size()));
+    return perturb(elite[chosen].parameters, random);
+  }
   return parameters;
 }
 
@@ -182,7 +236,8 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
   const OperandGraph graph(network);
   const int threads = thread_count(hyper);
   const int trials = std::max(1, options.trials);
-  const int batch = threads * kTrialsPerThread;
+  std::vector<Scored> history;
+  std::vector<Scored> elite;
 
   std::vector<Candidate> best;
   bool cut_short = false;
@@ -194,21 +249,28 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
     cut_short = dp_stopped;
     keep(best, Candidate(-1, PathTree::from_linear(network, dp), options.memory_cap));
   }
-  for (int first = 0; first < trials; first += batch) {
+  for (int first = 0; first < trials; first += kBatchTrials) {
     if (first > 0 && sampling.passed()) {
       cut_short = true;
       break;
     }
-    const int count = std::min(batch, trials - first);
+    const int count = std::min(kBatchTrials, trials - first);
     std::vector<std::unique_ptr<Candidate>> results(static_cast<std::size_t>(count));
+    std::vector<TrialParameters> drawn(static_cast<std::size_t>(count));
     parallel_for(count, threads, [&](int k) {
       const int trial = first + k;
       std::mt19937_64 random(mix(options.seed ^ mix(static_cast<std::uint64_t>(trial))));
-      const TrialParameters parameters = draw_parameters(trial, options, hyper, random);
+      drawn[k] = draw_parameters(trial, options, hyper, elite, random);
       results[k] = std::make_unique<Candidate>(
-          trial, run_trial(problem, network, graph, parameters, random), options.memory_cap);
+          trial, run_trial(problem, network, graph, drawn[k], random), options.memory_cap);
     });
-    for (std::unique_ptr<Candidate>& result : results) keep(best, std::move(*result));
+    for (int k = 0; k < count; ++k) {
+      history.push_back({drawn[k], results[k]->over_cap, results[k]->flops, first + k});
+      keep(best, std::move(*results[k]));
+    }
+    elite = history;
+    std::sort(elite.begin(), elite.end(), scores_before);
+    if (elite.size() > kElite) elite.resize(kElite);
   }
 
   if (hyper.reconfigure) {

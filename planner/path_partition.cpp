@@ -251,6 +251,7 @@ OperandGraph::OperandGraph(const TreeNetwork& network)
 
 std::vector<int> partition(const OperandGraph& graph, const std::vector<int>& members,
                            const PartitionParameters& parameters) {
+  if (members.size() < 2) return std::vector<int>(members.size(), 0);
   const int parts = std::clamp(parameters.parts, 2, static_cast<int>(members.size()));
   const Subgraph subgraph = induce(graph, members);
   std::vector<int> part_of(members.size(), 0);
