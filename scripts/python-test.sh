@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 venv=${EINSTREAM_PYTHON_VENV:-build-python/venv}
+case "$venv" in /*) ;; *) venv=$PWD/$venv ;; esac  # the tests run from another folder
 cuda=${EINSTREAM_PYTHON_CUDA:-OFF}
 
 if [ ! -x "$venv/bin/python" ]; then
