@@ -72,6 +72,10 @@ constexpr double kDpShare = 0.25;
 // Subtree sizes reconfiguration sweeps with, one after the other: the small
 // one settles quickly, the large one then finds what it missed.
 constexpr int kReconfigureSizes[] = {8, 10};
+// Then sweeps growing subtrees of kRandomSweepSize at random, kRandomSweeps
+// of them at most.
+constexpr int kRandomSweepSize = 8;
+constexpr int kRandomSweeps = 4;
 
 // SplitMix64's finalizer: seeds for trials that differ in every bit.
 std::uint64_t mix(std::uint64_t value) {
@@ -285,6 +289,15 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
           finished[k] = 0;
           break;
         }
+      }
+      if (finished[k]) {
+        std::mt19937_64 random(mix(options.seed ^ mix(~static_cast<std::uint64_t>(best[k].trial))));
+        ReconfigureOptions reconfiguration;
+        reconfiguration.subtree_tensors = kRandomSweepSize;
+        reconfiguration.memory_cap = options.memory_cap;
+        reconfiguration.max_sweeps = kRandomSweeps;
+        reconfiguration.random = &random;
+        finished[k] = reconfigure(best[k].tree, reconfiguration, own) ? 1 : 0;
       }
       best[k].measure(options.memory_cap);
     });

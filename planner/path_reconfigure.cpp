@@ -17,13 +17,27 @@ constexpr double kMinimumSaving = 1e-9;
 // each time, the tensor of the frontier formed by the costliest step (ties:
 // the lower id). `removed` gets top and the expanded nodes: the k-1 steps a
 // replacement rewrites.
-void grow_subtree(const PathTree& tree, int top, int tensors, std::vector<int>& frontier,
-                  std::vector<int>& removed) {
+// With `random`, the expanded tensor is drawn uniformly from the frontier's
+// internal ones instead.
+void grow_subtree(const PathTree& tree, int top, int tensors, std::mt19937_64* random,
+                  std::vector<int>& frontier, std::vector<int>& removed) {
   frontier = {tree.node(top).left, tree.node(top).right};
   removed = {top};
+  std::vector<int> internal;
   while (static_cast<int>(frontier.size()) < tensors) {
     int chosen = -1;
-    for (int k = 0; k < static_cast<int>(frontier.size()); ++k) {
+    if (random != nullptr) {
+      internal.clear();
+      for (int k = 0; k < static_cast<int>(frontier.size()); ++k) {
+        if (!tree.is_leaf(frontier[k])) internal.push_back(k);
+      }
+      if (!internal.empty()) {
+        chosen = internal[std::min(internal.size() - 1,
+                                   static_cast<std::size_t>(unit_interval(*random) *
+                                                            static_cast<double>(internal.size())))];
+      }
+    }
+    for (int k = 0; k < static_cast<int>(frontier.size()) && random == nullptr; ++k) {
       const int id = frontier[k];
       if (tree.is_leaf(id)) continue;
       if (chosen < 0) {
@@ -74,7 +88,7 @@ bool reconfigure(PathTree& tree, const ReconfigureOptions& options, SearchDeadli
     bool changed = false;
     for (int top : order) {
       if (deadline.passed()) return false;
-      grow_subtree(tree, top, tensors, frontier, removed);
+      grow_subtree(tree, top, tensors, options.random, frontier, removed);
       if (frontier.size() < 3) continue;
       double current = 0;
       bool over_cap = false;

@@ -5,6 +5,8 @@
 // of the tree keeps its cost: each replacement lowers the total.
 #pragma once
 
+#include <random>
+
 #include "planner/path_budget.hpp"
 #include "planner/path_hyper_tree.hpp"
 
@@ -18,6 +20,11 @@ struct ReconfigureOptions {
   double memory_cap = 0;
   // Sweeps over the tree; it stops earlier once a sweep changes nothing.
   int max_sweeps = 32;
+  // Where given, a subtree grows by a random tensor of its frontier rather
+  // than the one its costliest step formed (cotengra's 'random' subtree
+  // search): it forms subtrees the fixed growth never does, so sweeps that
+  // have settled find more.
+  std::mt19937_64* random = nullptr;
 };
 
 // Improves `tree` (complete) in place. It never adds an intermediate over
