@@ -223,6 +223,11 @@ TEST(PathPartition, SplitsARingIntoTwoArcs) {
   }
 }
 
+TEST(PathHyper, IsNamedHyper) {
+  EXPECT_STREQ(to_string(PathAlgorithm::hyper), "hyper");
+  EXPECT_EQ(path_algorithm_from_string("hyper"), PathAlgorithm::hyper);
+}
+
 TEST(PathHyper, MatchesTheOptimumOnSmallProblems) {
   for (unsigned seed = 0; seed < 100; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
