@@ -276,14 +276,32 @@ std::string expression_from_modes(const std::vector<std::vector<std::int64_t>>& 
     return labels.emplace(mode, std::move(label)).first->second;
   };
   std::string expression;
+  bool ellipsis = false;  // in some input
   for (std::size_t input = 0; input < input_modes.size(); ++input) {
     if (input > 0) expression += ',';
-    for (std::int64_t mode : input_modes[input]) expression += label_of(mode);
+    if (std::count(input_modes[input].begin(), input_modes[input].end(), Plan::kEllipsis) > 1) {
+      throw ShapeError("input " + std::to_string(input) +
+                       "'s mode list has kEllipsis more than once: at most one per list");
+    }
+    for (std::int64_t mode : input_modes[input]) {
+      const bool broadcast = mode == Plan::kEllipsis;
+      ellipsis = ellipsis || broadcast;
+      expression += broadcast ? std::string("...") : label_of(mode);
+    }
   }
   expression += "->";
   std::map<std::int64_t, std::size_t> output_axis;
   for (std::size_t axis = 0; axis < output_modes.size(); ++axis) {
     const std::int64_t mode = output_modes[axis];
+    if (mode == Plan::kEllipsis) {
+      if (!ellipsis) {
+        throw ShapeError("output axis " + std::to_string(axis) +
+                         " is kEllipsis, but no input's mode list has it: the output may "
+                         "broadcast only what the inputs do");
+      }
+      expression += "...";
+      continue;
+    }
     const std::string where =
         "output mode " + std::to_string(mode) + " (output axis " + std::to_string(axis) + ")";
     if (labels.count(mode) == 0) {

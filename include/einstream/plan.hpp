@@ -9,6 +9,7 @@
 
 #include <complex>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -150,10 +151,13 @@ class Plan {
   // cuTENSOR's mode arrays: input_modes[k] names the modes of inputs[k], one
   // per axis; a mode is any int64 value (only equality matters), a mode
   // repeated within one operand takes its diagonal, and every output mode
-  // must appear in some input, once. No ellipsis. The modes become labels
+  // must appear in some input, once. kEllipsis in a mode list stands for
+  // numpy's Ellipsis (`...`: the broadcast axes, at most once per list; in
+  // the output only when some input has it). The modes become labels
   // (a-z, A-Z, then code points from U+00C0) in order of first appearance,
   // which is how explain() and expression() show them. Throws as the
   // expression form does.
+  static constexpr std::int64_t kEllipsis = std::numeric_limits<std::int64_t>::min();
   Plan(const std::vector<std::vector<std::int64_t>>& input_modes,
        const std::vector<std::int64_t>& output_modes, std::vector<TensorDesc> inputs,
        const Options& options = {});

@@ -377,6 +377,31 @@ TEST(PlanIntegerModes, HundredsOfModesNeedNoLetters) {
   EXPECT_EQ(plan.path().path.size(), 298u);
 }
 
+TEST(PlanIntegerModes, EllipsisBroadcastsAsInTheExpressionForm) {
+  constexpr std::int64_t kEllipsis = Plan::kEllipsis;
+  const std::vector<double> a = iota_values(2 * 5 * 3, 1.0);
+  const std::vector<double> b = iota_values(3 * 4, -2.0);
+  // A batch of two matrices times one matrix, the batch axes broadcast.
+  const std::vector<TensorDesc> descs = {f64({2, 5, 3}), f64({3, 4})};
+  Plan modes(ModeLists{{kEllipsis, 10, 11}, {11, 12}}, ModeList{kEllipsis, 12, 10}, descs);
+  Plan text("...ij,jk->...ki", descs);
+  EXPECT_EQ(modes.expression(), "...ab,bc->...ca");
+  EXPECT_EQ(modes.output().extents, (std::vector<std::int64_t>{2, 4, 5}));
+  std::vector<double> from_modes(40), from_text(40);
+  modes.execute({a.data(), b.data()}, from_modes.data());
+  text.execute({a.data(), b.data()}, from_text.data());
+  EXPECT_EQ(from_modes, from_text);
+  EXPECT_TRUE(contains(message_of<ShapeError>([] {
+                         Plan(ModeLists{{0, 1}}, ModeList{Plan::kEllipsis, 0}, {f64({2, 3})});
+                       }),
+                       "output axis 0 is kEllipsis, but no input's mode list has it"));
+  EXPECT_TRUE(contains(
+      message_of<ShapeError>([] {
+        Plan(ModeLists{{Plan::kEllipsis, 0, Plan::kEllipsis}}, ModeList{0}, {f64({2, 3, 4})});
+      }),
+      "input 0's mode list has kEllipsis more than once"));
+}
+
 TEST(PlanIntegerModes, ErrorsNameTheCallersModes) {
   EXPECT_TRUE(contains(message_of<ShapeError>([] {
                          Plan(ModeLists{{0, 1}}, ModeList{42}, {f64({2, 3})});
