@@ -17,9 +17,11 @@ std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t
 
 }  // namespace
 
+// Each of these grows its buffers one at a time up to the count, so an
+// allocation that fails midway (pinned memory exhausted, an injected fault)
+// leaves a consistent prefix that the next execution completes.
 void PinnedRing::allocate() {
-  if (!chunks_.empty()) return;
-  for (int chunk = 0; chunk < kRingChunks; ++chunk) {
+  while (chunks_.size() < static_cast<std::size_t>(kRingChunks)) {
     chunks_.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
   }
 }
@@ -109,10 +111,8 @@ void Slots::size(std::uint64_t offset, std::uint64_t bytes, int slots) {
 }
 
 void Slots::make_events() {
-  while (static_cast<int>(copied.size()) < count) {
-    copied.push_back(std::make_unique<Event>());
-    released.push_back(std::make_unique<Event>());
-  }
+  while (static_cast<int>(copied.size()) < count) copied.push_back(std::make_unique<Event>());
+  while (static_cast<int>(released.size()) < count) released.push_back(std::make_unique<Event>());
 }
 
 void Slots::make_staging() {
