@@ -18,6 +18,7 @@
 #include "src/devices.hpp"
 #include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
+#include "src/output_reversal.hpp"
 
 namespace einstream {
 
@@ -39,6 +40,9 @@ struct PlanState {
   // `sliced` says explain() shows it.
   bool sliced = false;
   SlicePlan slice;
+  // The descriptors the backends plan and run with: the caller's, with
+  // output axes of negative stride reversed in every operand.
+  OutputReversal reversal;
   // One executor per backend, each running the one block loop; the whole
   // problem is its one-block case.
   std::unique_ptr<HostBlockExecutor> host;
@@ -120,8 +124,9 @@ void plan_cuda(PlanState& state) {
   slicing.budget = state.options.memory_limit.resolve(device_total);
   slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
-  state.cuda = std::make_unique<detail::CudaExecutor>(state.options, state.problem, state.path,
-                                                      state.inputs, state.output, slicing);
+  state.cuda =
+      std::make_unique<detail::CudaExecutor>(state.options, state.problem, state.path,
+                                             state.reversal.inputs, state.reversal.output, slicing);
   state.slice = state.cuda->host_plan();
   state.sliced = true;
 }
@@ -136,7 +141,7 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
     slicing.budget = state.options.memory_limit.resolve(0);
     slicing.rates = slice_rates(state.options);
     state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
-                                      state.output.effective_strides(), slicing);
+                                      state.reversal.output.effective_strides(), slicing);
     state.sliced = true;
   } else {
     state.slice = detail::SlicePlan{};
@@ -146,15 +151,16 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
   if (state.slice.sliced.empty()) {
     detail::BlockShape whole;
     whole.program = state.program;
-    for (const TensorDesc& desc : state.inputs) whole.input_extents.push_back(desc.extents);
+    for (const TensorDesc& desc : state.reversal.inputs)
+      whole.input_extents.push_back(desc.extents);
     whole.output_extents = state.output.extents;
     shapes.push_back(std::move(whole));
   } else {
-    shapes = detail::host_block_shapes(state.problem, state.path, state.slice, state.inputs,
-                                       state.output);
+    shapes = detail::host_block_shapes(state.problem, state.path, state.slice,
+                                       state.reversal.inputs, state.reversal.output);
   }
   state.host = std::make_unique<detail::HostBlockExecutor>(
-      state.problem, state.output.dtype, input_strides, state.output.effective_strides(),
+      state.problem, state.output.dtype, input_strides, state.reversal.output.effective_strides(),
       state.slice, std::move(shapes));
 }
 
@@ -210,10 +216,14 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   }
   state->inputs = std::move(inputs);
   state->backend = resolve_backend(options.backend);
+  state->reversal =
+      detail::reverse_negative_output_axes(state->problem, state->inputs, state->output);
   std::vector<std::vector<std::int64_t>> input_strides;
-  for (const TensorDesc& desc : state->inputs) input_strides.push_back(desc.effective_strides());
+  for (const TensorDesc& desc : state->reversal.inputs) {
+    input_strides.push_back(desc.effective_strides());
+  }
   state->program = detail::lower(state->problem, state->path, state->output.dtype, input_strides,
-                                 state->output.effective_strides());
+                                 state->reversal.output.effective_strides());
   if (state->backend == Backend::cuda) plan_cuda(*state);
   if (state->backend == Backend::host) plan_host(*state, input_strides);
   return state;
@@ -471,11 +481,14 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
                   "; einsum cannot write over its own inputs");
     }
   }
+  const detail::OutputReversal& reversal = state.reversal;
+  const std::vector<const void*> views = reversal.reverses() ? reversal.inputs_of(inputs) : inputs;
+  void* view = reversal.output_of(output);
   if (state.backend == Backend::cuda) {
-    state_->cuda->run(inputs, output, alpha, beta, report);
+    state_->cuda->run(views, view, alpha, beta, report);
     return;
   }
-  state_->host->run(inputs, output, alpha, beta, state.options.profile, report);
+  state_->host->run(views, view, alpha, beta, state.options.profile, report);
 }
 
 PathInfo contraction_path(std::string_view expression,

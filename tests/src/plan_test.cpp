@@ -402,6 +402,35 @@ TEST(PlanIntegerModes, EllipsisBroadcastsAsInTheExpressionForm) {
       "input 0's mode list has kEllipsis more than once"));
 }
 
+// Output axes with negative strides are reversed in every operand before
+// planning (the CUDA kernels write only non-negative strides); the result
+// is the reference's, written where the caller's strides say, on a
+// diagonal input and a sliced plan too.
+TEST(PlanNegativeOutputStrides, AreReversedAwayAndGiveTheReferenceResult) {
+  const std::vector<double> a = iota_values(4 * 4 * 3, -7.0);
+  const std::vector<double> b = iota_values(3 * 5, 2.0);
+  const std::vector<TensorDesc> descs = {f64({4, 4, 3}), f64({3, 5})};
+  // out[i, k] = sum_j a[i, i, j] b[j, k], written at out + (3 - i) * 5 + (4 - k).
+  const TensorDesc reversed(DataType::f64, {4, 5}, {-5, -1});
+  for (const bool sliced : {false, true}) {
+    SCOPED_TRACE(sliced ? "sliced" : "whole");
+    Options options;
+    options.backend = Backend::host;
+    if (sliced) options.memory_limit = MemoryLimit::from_bytes(2048);
+    Plan plan("iij,jk->ik", descs, reversed, options);
+    std::vector<double> out(20, 0.0);
+    plan.execute({a.data(), b.data()}, out.data() + 19);
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 5; ++k) {
+        double expected = 0;
+        for (int j = 0; j < 3; ++j) expected += a[(i * 4 + i) * 3 + j] * b[j * 5 + k];
+        EXPECT_EQ(out[(3 - i) * 5 + (4 - k)], expected) << i << "," << k;
+      }
+    }
+    EXPECT_EQ(plan.output().effective_strides(), (std::vector<std::int64_t>{-5, -1}));
+  }
+}
+
 TEST(PlanIntegerModes, ErrorsNameTheCallersModes) {
   EXPECT_TRUE(contains(message_of<ShapeError>([] {
                          Plan(ModeLists{{0, 1}}, ModeList{42}, {f64({2, 3})});
