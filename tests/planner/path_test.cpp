@@ -217,8 +217,10 @@ TEST(PathBudget, OptimalOnSixtyOperandsStopsWithTheBestFound) {
 // Issue 16, case 3: dp on a 30-operand random regular network takes seconds
 // to finish; under a small budget it, and auto around it, stop with a valid
 // path no worse than greedy's.
-TEST(PathBudget, DpOnThirtyOperandsStopsWithTheBestFound) {
-  const Problem problem = random_regular_network(30, 8);
+// 40 operands: dp finished a 30-operand network inside the 20 ms budget on
+// a quiet machine, so the stop was not guaranteed there.
+TEST(PathBudget, DpOnFortyOperandsStopsWithTheBestFound) {
+  const Problem problem = random_regular_network(40, 8);
   const double greedy = find_path(problem, PathAlgorithm::greedy).flops;
 
   bool stopped_at_budget = false;
