@@ -30,13 +30,15 @@ import time
 
 
 def regular(vertices, degree, bond, seed):
+    # The configuration model: each vertex gets `degree` half-edges, a random
+    # pairing joins them; redrawn until no self-loop or repeated edge.
     rng = random.Random(seed)
     while True:
-        stubs = [v for v in range(vertices) for _ in range(degree)]
-        rng.shuffle(stubs)
+        half_edges = [v for v in range(vertices) for _ in range(degree)]
+        rng.shuffle(half_edges)
         edges = set()
-        for k in range(0, len(stubs), 2):
-            a, b = stubs[k], stubs[k + 1]
+        for k in range(0, len(half_edges), 2):
+            a, b = half_edges[k], half_edges[k + 1]
             if a == b or (min(a, b), max(a, b)) in edges:
                 break
             edges.add((min(a, b), max(a, b)))

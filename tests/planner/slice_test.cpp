@@ -350,9 +350,9 @@ TEST(Slice, BlockCountsNeedNotBePowersOfTwo) {
   EXPECT_EQ(plan.sliced[0].block, (extent + 2) / 3);
 }
 
-// Planning stays fast on an 8-operand network under tight budgets (the
-// search lowers each block-size vector it tries; the bound is loose for
-// slow CI machines).
+// Planning stays cheap on an 8-operand network under tight budgets: the
+// search lowers each block-size vector at most once, and few of them (the
+// time it takes is printed; it is measured by benchmarks, not asserted).
 TEST(Slice, EightOperandNetworkPlansQuickly) {
   const std::vector<std::vector<std::int64_t>> shapes(8, std::vector<std::int64_t>{24, 24, 24});
   const SliceCase s = make_case("abc,bcd,cde,def,efg,fgh,gha,hab->adg", shapes);
@@ -370,7 +370,9 @@ TEST(Slice, EightOperandNetworkPlansQuickly) {
         static_cast<unsigned long long>(divisor), seconds * 1e3, stats.lowered, stats.pruned,
         static_cast<long long>(plan.block_count), plan.seconds);
     check_plan(s, plan, budget);
-    EXPECT_LT(seconds, 2.0);
+    // The search's cost is in Programs lowered (tens to hundreds of
+    // microseconds each), a count that does not depend on the machine's load.
+    EXPECT_LE(stats.lowered, 400);
   }
 }
 
