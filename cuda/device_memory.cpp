@@ -43,18 +43,4 @@ void synchronize_device(int device) {
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-bool is_device_pointer(const void* pointer) {
-  if (pointer == nullptr) return false;
-  cudaPointerAttributes attributes{};
-  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
-  return attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
-}
-
-bool is_page_locked(const void* pointer) {
-  if (pointer == nullptr) return false;
-  cudaPointerAttributes attributes{};
-  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
-  return attributes.type == cudaMemoryTypeHost;
-}
-
 }  // namespace einstream::detail

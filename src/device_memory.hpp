@@ -47,12 +47,4 @@ class DeviceAllocation {
 // Waits for all work on `device`.
 void synchronize_device(int device);
 
-// Whether `pointer` is device (or managed) memory; false for host memory,
-// pinned or not, and in host-only builds.
-bool is_device_pointer(const void* pointer);
-
-// Whether `pointer` is page-locked host memory (cudaMallocHost, or
-// registered); false in host-only builds.
-bool is_page_locked(const void* pointer);
-
 }  // namespace einstream::detail

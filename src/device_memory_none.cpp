@@ -19,7 +19,5 @@ DeviceAllocation::~DeviceAllocation() = default;
 void DeviceAllocation::copy_from_host(const void*, std::size_t) { no_cuda(); }
 void DeviceAllocation::copy_to_host(void*, std::size_t) const { no_cuda(); }
 void synchronize_device(int) { no_cuda(); }
-bool is_device_pointer(const void*) { return false; }
-bool is_page_locked(const void*) { return false; }
 
 }  // namespace einstream::detail
