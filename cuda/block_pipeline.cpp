@@ -20,12 +20,6 @@ namespace {
 constexpr std::int64_t kMinDirectRowBytes = 4096;
 constexpr std::int64_t kMaxDirectCopies = 64;
 
-std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t element) {
-  std::uint64_t bytes = element;
-  for (std::int64_t extent : extents) bytes *= static_cast<std::uint64_t>(extent);
-  return bytes;
-}
-
 }  // namespace
 
 PlacedPlan place_plan(DevicePlan plan, const std::vector<std::vector<std::int64_t>>& input_strides,

@@ -7,15 +7,11 @@
 
 namespace einstream::detail {
 
-namespace {
-
 std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t element) {
   std::uint64_t bytes = element;
   for (std::int64_t extent : extents) bytes *= static_cast<std::uint64_t>(extent);
   return bytes;
 }
-
-}  // namespace
 
 // Each of these grows its buffers one at a time up to the count, so an
 // allocation that fails midway (pinned memory exhausted, an injected fault)

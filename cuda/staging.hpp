@@ -96,6 +96,9 @@ struct Slots {
   void restart() { current = count - 1; }
 };
 
+// Bytes of a packed block of these extents: what a slot copy moves.
+std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t element);
+
 // Enqueues one block of a streamed buffer from the caller's memory at
 // `host` (strided) to its packed device slot `slot` of `slots` at
 // `device`, on `h2d`: in place when the slots are direct (`copies` splits
