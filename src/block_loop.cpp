@@ -36,7 +36,7 @@ std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
                             const std::vector<BlockShape>& shapes,
                             const std::vector<std::vector<std::int64_t>>& input_strides,
                             const std::vector<std::int64_t>& output_strides, Scalar alpha,
-                            Scalar beta, BlockBackend& backend) {
+                            Scalar beta, BlockBackend& backend, const BlockProgress& progress) {
   std::map<std::vector<std::int64_t>, const BlockShape*> shape_of;
   for (const BlockShape& shape : shapes) shape_of.emplace(shape.level_extents, &shape);
   const int count = static_cast<int>(problem.inputs.size());
@@ -75,6 +75,7 @@ std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
     backend.compute(shape, offsets, alpha, block_beta);
     if (output_streamed && cursor.last_of_sum()) backend.store_output(offsets.output, shape);
     ++blocks;
+    if (progress) progress(blocks, plan.block_count);
   } while (cursor.next());
   backend.finish();
   return blocks;

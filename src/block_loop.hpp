@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "einstream/tensor.hpp"
@@ -52,15 +53,20 @@ class BlockBackend {
   virtual void finish() = 0;
 };
 
+// Called after each block's compute with the blocks run so far and the
+// plan's block count (SlicePlan::block_count): progress reports hang here.
+using BlockProgress = std::function<void(std::int64_t done, std::int64_t total)>;
+
 // Walks `plan`'s blocks in its loop order and drives `backend`:
 // out = alpha * einsum + beta * out, the output's blocks of a sliced summed
 // mode accumulating (beta = 1 after the first). `shapes` holds every
 // distinct block shape of the plan (planner/device_layout's block_shapes);
-// the strides are the caller's. Returns the number of blocks run.
+// the strides are the caller's; `progress`, when set, hears of each block.
+// Returns the number of blocks run.
 std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
                             const std::vector<BlockShape>& shapes,
                             const std::vector<std::vector<std::int64_t>>& input_strides,
                             const std::vector<std::int64_t>& output_strides, Scalar alpha,
-                            Scalar beta, BlockBackend& backend);
+                            Scalar beta, BlockBackend& backend, const BlockProgress& progress = {});
 
 }  // namespace einstream::detail
