@@ -3,6 +3,7 @@
 #pragma once
 
 #include "einstream/error.hpp"
+#include "einstream/npy.hpp"
 #include "einstream/plan.hpp"
 #include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
