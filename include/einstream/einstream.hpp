@@ -2,6 +2,7 @@
 // The one header a user includes.
 #pragma once
 
+#include "einstream/devices.hpp"
 #include "einstream/error.hpp"
 #include "einstream/npy.hpp"
 #include "einstream/plan.hpp"
