@@ -21,6 +21,7 @@
 #include "src/cuda_executor.hpp"
 #include "src/device_memory.hpp"
 #include "src/devices.hpp"
+#include "src/execution_log.hpp"
 
 namespace einstream::detail {
 
@@ -151,6 +152,10 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
   char* base = s.allocation(layout.total);
 
   TransferTally tally;
+  ExecutionLog log(s.options, "cuda device " + std::to_string(s.options.device),
+                   placed.plan.slice.block_count,
+                   [&tally] { return tally.to_device + tally.to_host; });
+  log.start();
   const PipelineRun run{places,           inputs,         output,          base,
                         s.element,        s.output_bytes, s.input_strides, s.output_strides,
                         s.options.profile};
@@ -165,7 +170,7 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
   CudaBlockBackend backend(placed, r, run, tally);
   try {
     run_block_loop(*s.problem, placed.plan.slice, placed.plan.shapes, s.input_strides,
-                   s.output_strides, alpha, beta, backend);
+                   s.output_strides, alpha, beta, backend, log.hook());
   } catch (...) {
     backend.drain();
     r.pool.set_chunk_observer({});
@@ -178,6 +183,7 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
   report.bytes_staged = tally.staged;
   report.staging_seconds = tally.staging_seconds;
   r.timeline.finish(report);
+  log.finish(report);
 }
 
 }  // namespace einstream::detail

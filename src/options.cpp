@@ -1,5 +1,5 @@
-// String forms of the Options enums and the memory-limit syntax shared by the
-// API and the CLI.
+// String forms of the Options enums (and of LogLevel) and the memory-limit
+// syntax shared by the API and the CLI.
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -249,6 +249,27 @@ std::string to_string(const MemoryLimit& limit) {
     }
   }
   return text;
+}
+
+const char* to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::error:
+      return "error";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::debug:
+      return "debug";
+  }
+  return "invalid";
+}
+
+LogLevel log_level_from_string(const std::string& name) {
+  for (LogLevel level : {LogLevel::error, LogLevel::warn, LogLevel::info, LogLevel::debug}) {
+    if (name == to_string(level)) return level;
+  }
+  throw Error("unknown log level '" + name + "': expected error, warn, info or debug");
 }
 
 }  // namespace einstream

@@ -19,6 +19,7 @@
 #include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
 #include "src/output_reversal.hpp"
+#include "src/plan_log.hpp"
 
 namespace einstream {
 
@@ -226,6 +227,12 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
                                  state->reversal.output.effective_strides());
   if (state->backend == Backend::cuda) plan_cuda(*state);
   if (state->backend == Backend::host) plan_host(*state, input_strides);
+  const std::uint64_t workspace = state->backend == Backend::cuda
+                                      ? state->cuda->device_bytes()
+                                      : static_cast<std::uint64_t>(state->program.arena_bytes);
+  detail::log_plan(options, {state->expression, state->problem, state->path,
+                             state->path_info.seconds, state->backend, state->sliced, state->slice,
+                             workspace});
   return state;
 }
 
@@ -488,7 +495,7 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
     state_->cuda->run(views, view, alpha, beta, report);
     return;
   }
-  state_->host->run(views, view, alpha, beta, state.options.profile, report);
+  state_->host->run(views, view, alpha, beta, state.options, report);
 }
 
 PathInfo contraction_path(std::string_view expression,

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "einstream/log.hpp"
 #include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 
@@ -111,6 +112,16 @@ struct Options {
   // (cudaMallocHost, or registered by the caller) is detected and DMA'd
   // directly without this option.
   bool register_host_memory = false;
+  // Messages about planning and execution (include/einstream/log.hpp) go to
+  // `log`, when set, if their level is `log_level` or below it; progress
+  // reports of each execution go to `progress`, when set, at most every
+  // `progress_interval_seconds` (0: after every block) and at the end. The
+  // info-level progress messages keep the same pace. Both are called on the
+  // thread that builds or executes the Plan.
+  LogCallback log;
+  LogLevel log_level = LogLevel::info;
+  ProgressCallback progress;
+  double progress_interval_seconds = 1.0;
 };
 
 // A contraction path in opt_einsum's format and its cost, counted as

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "src/block_loop.hpp"
+#include "src/execution_log.hpp"
 
 namespace einstream::detail {
 
@@ -87,10 +88,20 @@ HostBlockExecutor::HostBlockExecutor(const Problem& problem, DataType dtype,
       shapes_(std::move(shapes)) {}
 
 void HostBlockExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                            Scalar beta, bool profile, ExecutionReport& report) {
-  HostBlockBackend backend(host_, element_, inputs, output, profile, report);
+                            Scalar beta, const Options& options, ExecutionReport& report) {
+  ExecutionLog log(options, "host", plan_.block_count);
+  log.start();
+  HostBlockBackend backend(host_, element_, inputs, output, options.profile, report);
   report.blocks = run_block_loop(problem_, plan_, shapes_, input_strides_, output_strides_, alpha,
-                                 beta, backend);
+                                 beta, backend, log.hook());
+  log.finish(report);
+}
+
+void HostBlockExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                            Scalar beta, bool profile, ExecutionReport& report) {
+  Options options;
+  options.profile = profile;
+  run(inputs, output, alpha, beta, options, report);
 }
 
 std::vector<BlockShape> host_block_shapes(const Problem& problem, const ContractionPath& path,

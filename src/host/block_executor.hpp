@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "einstream/plan.hpp"
 #include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
 #include "planner/device_layout.hpp"
@@ -30,8 +31,12 @@ class HostBlockExecutor {
   // out = alpha * einsum + beta * out: a block that sums part of a sliced
   // summed mode adds into the output (beta = 1 after the first such block).
   // Fills the report's block count and compute time (the calling thread's
-  // time in block Programs) and, with `profile`, a timeline span per op of
-  // every block on the track "host compute".
+  // time in block Programs) and, with Options::profile, a timeline span per
+  // op of every block on the track "host compute". Reports its start,
+  // progress and end to Options::log and Options::progress.
+  void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
+           const Options& options, ExecutionReport& report);
+  // The same reporting to nobody, `profile` as Options::profile.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
            bool profile, ExecutionReport& report);
 
