@@ -25,7 +25,9 @@ SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataT
                       const std::vector<std::int64_t>& output_strides, const SliceOptions& options,
                       SliceSearchStats* stats) {
   Evaluator evaluator(problem, path, dtype, input_strides, output_strides, options);
-  return SliceSearch(problem, evaluator, options.pipeline, stats).run();
+  SlicePlan plan = SliceSearch(problem, evaluator, options.pipeline, stats).run();
+  plan.unsliced_flops = path.flops;
+  return plan;
 }
 
 SlicePlan evaluate_slices(const Problem& problem, const ContractionPath& path, DataType dtype,
@@ -42,7 +44,9 @@ SlicePlan evaluate_slices(const Problem& problem, const ContractionPath& path, D
         blocks[mode], std::min<std::int64_t>(1, problem.extents[mode]), problem.extents[mode]);
   }
   Evaluator evaluator(problem, path, dtype, input_strides, output_strides, options);
-  return evaluator.evaluate(clamped);
+  SlicePlan plan = evaluator.evaluate(clamped);
+  plan.unsliced_flops = path.flops;
+  return plan;
 }
 
 const char* to_string(Residency residency) {

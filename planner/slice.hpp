@@ -115,6 +115,13 @@ struct SlicePlan {
   double bytes_to_host = 0;
   double flops = 0;  // all blocks, recomputation included, exactly
   double seconds = 0;
+  // FLOPs of the cheapest unsliced path the planner found (the path search's,
+  // before slicing chose a tree of its own; else the block path's own).
+  double unsliced_flops = 0;
+
+  // The slicing overhead: FLOPs of every block over unsliced_flops (1 when
+  // nothing is sliced and the path is the search's).
+  double overhead() const { return unsliced_flops > 0 ? flops / unsliced_flops : 1; }
 
   // The problem with each sliced mode's extent set to its block.
   Problem block_problem(const Problem& problem) const;
