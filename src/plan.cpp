@@ -13,6 +13,7 @@
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
 #include "planner/slice.hpp"
+#include "planner/slice_path.hpp"
 #include "src/cuda_executor.hpp"
 #include "src/desc_check.hpp"
 #include "src/devices.hpp"
@@ -141,8 +142,23 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
     detail::SliceOptions slicing;
     slicing.budget = state.options.memory_limit.resolve(0);
     slicing.rates = slice_rates(state.options);
-    state.slice = detail::plan_slices(state.problem, state.path, state.output.dtype, input_strides,
-                                      state.reversal.output.effective_strides(), slicing);
+    // Over the budget, the slices and the path are chosen together
+    // (planner/slice_path); a new path replaces the search's.
+    detail::SlicePathOptions finder;
+    finder.seconds = state.options.path_seconds / 2;
+    finder.seed = state.options.path_seed;
+    detail::PathSlices chosen =
+        detail::plan_path_and_slices(state.problem, state.path, state.output.dtype, input_strides,
+                                     state.reversal.output.effective_strides(), slicing, finder);
+    if (chosen.path.linear() != state.path.linear()) {
+      state.path = std::move(chosen.path);
+      state.path_info.path = state.path.linear();
+      state.path_info.flops = state.path.flops;
+      state.path_info.largest_intermediate = state.path.largest_intermediate;
+      state.program = detail::lower(state.problem, state.path, state.output.dtype, input_strides,
+                                    state.reversal.output.effective_strides());
+    }
+    state.slice = std::move(chosen.slice);
     state.sliced = true;
   } else {
     state.slice = detail::SlicePlan{};
