@@ -12,6 +12,18 @@ opt_einsum are peers for comparison only, never dependencies of einstream:
     /tmp/peers/bin/python bench/planning_peers.py --einstream build/einstream \\
         --out bench/results/planning-<machine>.md
 
+With --capped, slicing under a cap on the largest intermediate instead
+(2^20 and 2^24 elements, on the networks whose unsliced paths exceed it):
+einstream's path with the slices chosen together with it
+(bench/sliced_path.cpp, built as einstream_sliced_path), against
+cotengra's SliceFinder (ContractionTree.slice) on einstream's own unsliced
+path and on cotengra's HyperOptimizer tree; every sliced result is costed
+by opt_einsum on the network with the sliced modes cut to their blocks,
+times the block count:
+
+    /tmp/peers/bin/python bench/planning_peers.py --capped \\
+        --sliced-path build/bench/einstream_sliced_path --out-capped FILE.md
+
 Networks (closed, summed to a scalar, one mode per edge): random 3- and
 4-regular graphs, square lattices, and Sycamore-like random circuit
 amplitudes (qubits on a grid, two-qubit gates on a cycle of four coupler
@@ -176,6 +188,128 @@ def run_random_greedy(oe, network, repeats):
     return path, time.perf_counter() - start
 
 
+# Networks and caps (log2 elements) of the capped mode: those whose unsliced
+# paths (width 24-32) exceed the caps.
+CAPPED = [
+    ("random 3-regular n=200, bond 2", (20, 24)),
+    ("random 4-regular n=100, bond 2", (20, 24)),
+    ("random 3-regular n=100, bond 4", (20, 24)),
+    ("circuit 5x6 qubits, depth 12", (20,)),
+]
+
+
+def write_network(network):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump({"inputs": network["inputs"], "output": network["output"],
+                   "extents": {str(m): e for m, e in network["extents"].items()}}, file)
+        return file.name
+
+
+def sliced_cost(oe, network, path, blocks):
+    """opt_einsum's cost of `path` on the network with each sliced mode cut to
+    its block, times the number of blocks (the blocks here divide their
+    extents), and the largest intermediate of one block."""
+    extents = dict(network["extents"])
+    count = 1
+    for mode, block in blocks.items():
+        count *= -(-extents[mode] // block)
+        extents[mode] = block
+    flops, largest = opt_einsum_cost(oe, dict(network, extents=extents), path)
+    return flops * count, largest, count
+
+
+def run_sliced_path(binary, network, cap, extra=()):
+    name = write_network(network)
+    try:
+        done = subprocess.run([binary, name, "--cap", str(cap)] + list(extra),
+                              capture_output=True, text=True)
+    finally:
+        os.unlink(name)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip())
+    result = json.loads(done.stdout)
+    result["sliced"] = {int(m): b for m, b in result["sliced"].items()}
+    return result
+
+
+def cotengra_slices(ctg, network, path, cap):
+    """cotengra's SliceFinder on the tree of `path`: (path, blocks, seconds)."""
+    inputs = [tuple(modes) for modes in network["inputs"]]
+    tree = ctg.ContractionTree.from_path(inputs, (), network["extents"], path=path)
+    start = time.perf_counter()
+    sliced = tree.slice(target_size=cap)
+    seconds = time.perf_counter() - start
+    return sliced.get_path(), {m: 1 for m in sliced.sliced_inds}, seconds
+
+
+def capped(args, ctg, oe):
+    rows = []
+    for name, build in NETWORKS:
+        caps = dict(CAPPED).get(name)
+        if caps is None or (args.only and args.only not in name):
+            continue
+        network = build()
+        cotengra_tree = None
+        for log_cap in caps:
+            cap = 2 ** log_cap
+            row = {"name": name, "operands": len(network["inputs"]), "log2_cap": log_cap}
+            mine = run_sliced_path(args.sliced_path, network, cap)
+            after = run_sliced_path(args.sliced_path, network, cap, ["--no-reconfigure"])
+            unsliced_path = run_sliced_path(args.sliced_path, network, 2.0 ** 60)["path"]
+            row["unsliced"], _ = opt_einsum_cost(oe, network, unsliced_path)
+            row["einstream"] = sliced_cost(oe, network, mine["path"], mine["sliced"]) + (
+                mine["path_seconds"] + mine["slice_seconds"],)
+            row["einstream-after"] = sliced_cost(oe, network, after["path"], after["sliced"]) + (
+                after["path_seconds"] + after["slice_seconds"],)
+            # cotengra's SliceFinder on einstream's unsliced tree: the slicing
+            # step alone, on the same tree.
+            path, blocks, seconds = cotengra_slices(ctg, network, unsliced_path, cap)
+            row["slicefinder-einstream-tree"] = sliced_cost(oe, network, path, blocks) + (seconds,)
+            # cotengra's SliceFinder on cotengra's own HyperOptimizer tree.
+            if cotengra_tree is None:
+                cotengra_tree = run_cotengra(ctg, network, args.capped_repeats)
+            path, blocks, seconds = cotengra_slices(ctg, network, cotengra_tree[0], cap)
+            row["slicefinder-cotengra-tree"] = sliced_cost(oe, network, path, blocks) + (
+                seconds + cotengra_tree[1],)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    tools = ("einstream", "einstream-after", "slicefinder-einstream-tree",
+             "slicefinder-cotengra-tree")
+    lines = [
+        "## Sliced under a cap",
+        "",
+        "Made by `bench/planning_peers.py --capped`. Each cell: log10 of the FLOPs of every",
+        "block together (opt_einsum's cost of the path on the network with the sliced modes",
+        "cut to their blocks, times the block count) / log2 of the blocks / planning seconds.",
+        "einstream: `hyper` (defaults) then slicing chosen with the path",
+        "(planner/slice_finder, 0.5 s budget); einstream after: the same slices on the fixed",
+        "path (`--no-reconfigure`); SliceFinder: cotengra's `ContractionTree.slice(target_size)`",
+        "on einstream's unsliced tree, and on the tree of cotengra's HyperOptimizer (greedy +",
+        f"kahypar, {args.capped_repeats} trials, reconfiguration; its search time included).",
+        "Ratio: einstream's FLOPs over the better SliceFinder's.",
+        "",
+        "| network | cap | unsliced | einstream | einstream after the path | SliceFinder, "
+        "einstream's tree | SliceFinder, cotengra's tree | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        cells = []
+        for tool in tools:
+            flops, largest, count, seconds = row[tool]
+            assert largest <= 2 ** row["log2_cap"], (row["name"], tool, largest)
+            cells.append(f"{math.log10(flops):.2f} / {math.log2(count):.0f} / {seconds:.2f}")
+        best_peer = min(row["slicefinder-einstream-tree"][0], row["slicefinder-cotengra-tree"][0])
+        ratio = row["einstream"][0] / best_peer
+        lines.append(f"| {row['name']} | 2^{row['log2_cap']} | {math.log10(row['unsliced']):.2f} | "
+                     + " | ".join(cells) + f" | {ratio:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out_capped:
+        with open(args.out_capped, "w") as file:
+            file.write(text)
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--einstream", default="build/einstream", help="the einstream CLI")
@@ -184,6 +318,13 @@ def main():
     parser.add_argument("--only", help="run only networks whose name contains this")
     parser.add_argument("--peers-from", help="take the peers' rows from this earlier output "
                         "(its JSON lines) instead of running them again: they take minutes")
+    parser.add_argument("--capped", action="store_true",
+                        help="slicing under caps of 2^20 and 2^24 elements instead")
+    parser.add_argument("--sliced-path", default="build/bench/einstream_sliced_path",
+                        help="bench/sliced_path.cpp's binary (--capped)")
+    parser.add_argument("--capped-repeats", type=int, default=32,
+                        help="cotengra's HyperOptimizer trials for the capped mode")
+    parser.add_argument("--out-capped", help="write the capped mode's Markdown section here")
     args = parser.parse_args()
     earlier = {}
     if args.peers_from:
@@ -194,6 +335,9 @@ def main():
                     earlier[row["name"]] = row
     import cotengra as ctg
     import opt_einsum as oe
+
+    if args.capped:
+        return capped(args, ctg, oe)
 
     rows = []
     for name, build in NETWORKS:
