@@ -19,6 +19,7 @@
 #include "einstream/error.hpp"
 #include "einstream/version.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/stderr_log.hpp"
 #include "src/npy.hpp"
 
 namespace einstream::cli {
@@ -83,6 +84,7 @@ Options PlanFlags::options() const {
   options.path_seed = path_seed;
   options.allow_tf32 = allow_tf32;
   options.register_host_memory = register_host_memory;
+  log_from_environment(options);
   return options;
 }
 
@@ -281,6 +283,10 @@ int main(int argc, char** argv) {
   CLI::App app{"einstream: Einstein summation for tensors larger than the GPU"};
   app.set_version_flag("--version", std::string("einstream ") + einstream::version());
   app.require_subcommand(1);
+  app.footer(
+      "Environment: EINSTREAM_LOG=error|warn|info|debug logs to stderr (info: each execution's "
+      "start, progress and end; debug: also the plan and the transfers). On a terminal, 'run' "
+      "shows a progress line for executions longer than a second.");
   einstream::cli::add_run_command(app);
   einstream::cli::add_path_command(app);
   einstream::cli::add_demo_command(app);

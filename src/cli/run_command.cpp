@@ -17,6 +17,7 @@
 
 #include "einstream/error.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/stderr_log.hpp"
 #include "src/cli/network_file.hpp"
 #include "src/desc_check.hpp"
 #include "src/npy.hpp"
@@ -205,6 +206,7 @@ void run(const RunFlags& flags_as_parsed) {
 
   Options options = flags.plan.options();
   options.profile = !flags.trace.empty();
+  show_progress_line(options);
   if (network) check_network_extents(*network, flags.network, arrays);
   Plan plan = network ? Plan(network->input_modes, network->output_modes, descs, options)
                       : Plan(flags.expression, descs, options);
