@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -142,6 +143,26 @@ einstream::TensorDesc to_tensor_desc(const einstream_tensor_desc& desc, const st
   return result;
 }
 
+// The C and C++ levels share their order: error 0, warn 1, info 2, debug 3.
+einstream::LogLevel to_log_level(long long level, const char* what) {
+  if (level < EINSTREAM_LOG_ERROR || level > EINSTREAM_LOG_DEBUG) {
+    throw InvalidArgument(std::string(what) + " is " + std::to_string(level) +
+                          "; expected EINSTREAM_LOG_ERROR (0), _WARN (1), _INFO (2) or _DEBUG (3)");
+  }
+  return static_cast<einstream::LogLevel>(level);
+}
+
+// The C callback behind einstream::Options::log, with its user data.
+void set_log(einstream::Options& result, const einstream_options& options) {
+  result.log_level = to_log_level(enum_value(options.log_level), "options->log_level");
+  if (options.log == nullptr) return;
+  const einstream_log_callback callback = options.log;
+  void* const user_data = options.log_user_data;
+  result.log = [callback, user_data](einstream::LogLevel level, const std::string& message) {
+    callback(static_cast<einstream_log_level>(level), message.c_str(), user_data);
+  };
+}
+
 einstream::Options to_options(const einstream_options& options) {
   einstream::Options result;
   result.device = options.device;
@@ -220,6 +241,7 @@ einstream::Options to_options(const einstream_options& options) {
   result.path_trials = options.path_trials;
   result.path_seed = options.path_seed;
   result.max_intermediate_bytes = options.max_intermediate_bytes;
+  set_log(result, options);
   return result;
 }
 
@@ -244,6 +266,29 @@ void fill_defaults(einstream_options& options) {
   options.path_trials = defaults.path_trials;
   options.path_seed = defaults.path_seed;
   options.max_intermediate_bytes = defaults.max_intermediate_bytes;
+  options.log = nullptr;
+  options.log_user_data = nullptr;
+  options.log_level = static_cast<einstream_log_level>(defaults.log_level);
+}
+
+// *array for `owned`'s tensor; `owned` passes to array->owner.
+void fill_npy_array(std::unique_ptr<einstream::NpyArray> owned, einstream_npy_array& array) {
+  const einstream::TensorDesc& desc = owned->desc;
+  if (desc.rank() > EINSTREAM_MAX_RANK) {
+    throw InvalidArgument("the file holds a rank-" + std::to_string(desc.rank()) +
+                          " array; the C API takes ranks up to " +
+                          std::to_string(EINSTREAM_MAX_RANK));
+  }
+  einstream_npy_array result{};
+  result.dtype = to_c_dtype(desc.dtype);
+  result.rank = static_cast<int32_t>(desc.rank());
+  const std::vector<std::int64_t> strides = desc.effective_strides();
+  std::copy(desc.extents.begin(), desc.extents.end(), result.extents);
+  std::copy(strides.begin(), strides.end(), result.strides);
+  result.data = owned->data.data();
+  result.bytes = owned->data.size();
+  result.owner = owned.release();
+  array = result;
 }
 
 }  // namespace
@@ -258,6 +303,18 @@ einstream_status einstream_options_init(einstream_options* options) {
   return guarded(__func__, [&] {
     require_pointer(options, "options");
     fill_defaults(*options);
+  });
+}
+
+einstream_status einstream_options_set_log(einstream_options* options,
+                                           einstream_log_callback callback, void* user_data,
+                                           einstream_log_level level) {
+  return guarded(__func__, [&] {
+    require_pointer(options, "options");
+    to_log_level(enum_value(level), "level");
+    options->log = callback;
+    options->log_user_data = user_data;
+    options->log_level = level;
   });
 }
 
@@ -375,6 +432,33 @@ einstream_status einstream_plan_workspace_bytes(const einstream_plan* plan, uint
 
 einstream_status einstream_plan_destroy(einstream_plan* plan) {
   return guarded(__func__, [&] { delete plan; });
+}
+
+einstream_status einstream_read_npy(const char* path, einstream_npy_array* array) {
+  return guarded(__func__, [&] {
+    require_pointer(path, "path");
+    require_pointer(array, "array");
+    fill_npy_array(std::make_unique<einstream::NpyArray>(einstream::read_npy(path)), *array);
+  });
+}
+
+einstream_status einstream_npy_array_free(einstream_npy_array* array) {
+  return guarded(__func__, [&] {
+    if (array == nullptr) return;
+    delete static_cast<einstream::NpyArray*>(array->owner);
+    *array = einstream_npy_array{};
+  });
+}
+
+einstream_status einstream_write_npy(const char* path, const einstream_tensor_desc* desc,
+                                     const void* data) {
+  return guarded(__func__, [&] {
+    require_pointer(path, "path");
+    require_pointer(desc, "desc");
+    const einstream::TensorDesc tensor = to_tensor_desc(*desc, "desc");
+    if (data == nullptr && tensor.element_count() > 0) throw InvalidArgument("data is NULL");
+    einstream::write_npy(path, tensor, data);
+  });
 }
 
 }  // extern "C"

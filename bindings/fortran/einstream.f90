@@ -87,6 +87,11 @@ module einstream
     integer(c_int32_t) :: path_trials
     integer(c_int64_t) :: path_seed
     integer(c_int64_t) :: max_intermediate_bytes
+    ! Log callback (c_funloc of a bind(c) subroutine taking the level by
+    ! value, the message as a C string and the user data), or c_null_funptr.
+    type(c_funptr) :: log
+    type(c_ptr) :: log_user_data
+    integer(c_int) :: log_level
   end type einstream_options
 
   ! An array as einstream sees it: address, element type, extents, strides.

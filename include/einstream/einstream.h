@@ -80,13 +80,30 @@ typedef enum einstream_path_algorithm {
   EINSTREAM_PATH_OPTIMAL = 3,
   EINSTREAM_PATH_DP = 4,
   EINSTREAM_PATH_RANDOM_GREEDY = 5,
-  EINSTREAM_PATH_HYPER = 6 /* hyper-optimizer: greedy and partitioning trials, then reconfiguration */
+  /* hyper-optimizer: greedy and partitioning trials, then reconfiguration */
+  EINSTREAM_PATH_HYPER = 6
 } einstream_path_algorithm;
 
 typedef enum einstream_memory_limit_kind {
   EINSTREAM_MEMORY_LIMIT_FRACTION = 0, /* memory_limit_fraction of the device, in (0, 1] */
   EINSTREAM_MEMORY_LIMIT_BYTES = 1     /* memory_limit_bytes, at least 1 */
 } einstream_memory_limit_kind;
+
+/* Log levels; each includes the ones before it. info: each execution's
+ * start, progress (about once a second) and end; debug: also the plan (path,
+ * slicing, residency, workspace) and each execution's transfers. */
+typedef enum einstream_log_level {
+  EINSTREAM_LOG_ERROR = 0,
+  EINSTREAM_LOG_WARN = 1,
+  EINSTREAM_LOG_INFO = 2,
+  EINSTREAM_LOG_DEBUG = 3
+} einstream_log_level;
+
+/* Receives one log message, NUL-terminated and valid during the call only,
+ * with the user_data given with it. Called on the thread that creates or
+ * executes the plan, while that call runs. */
+typedef void (*einstream_log_callback)(einstream_log_level level, const char* message,
+                                       void* user_data);
 
 /* Planning and execution options: fill with einstream_options_init(), then
  * change what you need. Fields mirror einstream::Options. */
@@ -103,6 +120,9 @@ typedef struct einstream_options {
   int32_t path_trials;          /* random-greedy trials, at least 1 */
   uint64_t path_seed;
   uint64_t max_intermediate_bytes; /* largest intermediate the path may create; 0 = no cap */
+  einstream_log_callback log;      /* NULL: no log (einstream_options_set_log sets these) */
+  void* log_user_data;             /* passed to `log` with each message */
+  einstream_log_level log_level;   /* messages at this level and below reach `log` */
 } einstream_options;
 
 /* An opaque planned expression. */
@@ -120,6 +140,12 @@ const char* einstream_version(void);
  * automatic path and backend, 1 s path budget, 128 trials, TF32 and
  * registration off). */
 einstream_status einstream_options_init(einstream_options* options);
+
+/* Sends the log messages of plans created with *options, at `level` and
+ * below, to `callback` (NULL: none) with `user_data`. */
+einstream_status einstream_options_set_log(einstream_options* options,
+                                           einstream_log_callback callback, void* user_data,
+                                           einstream_log_level level);
 
 /* Parses and plans `expression` (numpy einsum notation, e.g. "ij,jk->ik")
  * for `n_inputs` inputs described by `inputs`. `output` gives the result's
@@ -169,6 +195,35 @@ einstream_status einstream_plan_workspace_bytes(const einstream_plan* plan, uint
 
 /* Frees a plan; NULL is accepted and does nothing. */
 einstream_status einstream_plan_destroy(einstream_plan* plan);
+
+/* A NumPy .npy file read into memory (einstream::read_npy). `strides` (in
+ * elements) are C order, or column-major for a Fortran-order file, so
+ * {dtype, rank, extents, strides} is the einstream_tensor_desc of `data`. */
+typedef struct einstream_npy_array {
+  einstream_dtype dtype;
+  int32_t rank;
+  int64_t extents[EINSTREAM_MAX_RANK];
+  int64_t strides[EINSTREAM_MAX_RANK];
+  void* data; /* `bytes` bytes of elements as stored, suitably aligned */
+  uint64_t bytes;
+  void* owner; /* internal: what einstream_npy_array_free releases */
+} einstream_npy_array;
+
+/* Reads `path` (little-endian float32, float64, complex64 or complex128, C or
+ * Fortran order, format 1.0 to 3.0) into *array, to be released with
+ * einstream_npy_array_free(). A file of rank over EINSTREAM_MAX_RANK is an
+ * invalid argument. */
+einstream_status einstream_read_npy(const char* path, einstream_npy_array* array);
+
+/* Releases what einstream_read_npy() stored in *array and zeroes it; an
+ * array zeroed or already freed is accepted. */
+einstream_status einstream_npy_array_free(einstream_npy_array* array);
+
+/* Writes the tensor `desc` describes at `data` (any strides) as a C-order
+ * .npy file, through a temporary file renamed over `path`, so a failure
+ * leaves `path` untouched. */
+einstream_status einstream_write_npy(const char* path, const einstream_tensor_desc* desc,
+                                     const void* data);
 
 #ifdef __cplusplus
 } /* extern "C" */
