@@ -86,7 +86,7 @@ def options(memory_limit_value, device_index, backend, path, register_host_memor
     if not isinstance(path, str):
         raise TypeError(
             "path must name an algorithm ('auto', 'naive', 'greedy', 'optimal', 'dp', "
-            f"'random-greedy'), not {type(path).__name__}"
+            f"'random-greedy', 'hyper'), not {type(path).__name__}"
         )
     result.path = path.replace("_", "-")
     result.register_host_memory = bool(register_host_memory)

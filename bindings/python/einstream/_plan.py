@@ -346,7 +346,8 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         host backend); default the operands' device, else 0.
     backend: 'auto' (CUDA when built and a GPU is present, else host),
         'host' or 'cuda'.
-    path: 'auto', 'naive', 'greedy', 'optimal', 'dp' or 'random-greedy'.
+    path: 'auto', 'naive', 'greedy', 'optimal', 'dp', 'random-greedy' or
+        'hyper' (cotengra-style hyper-optimization for large networks).
     register_host_memory: page-lock host operands for direct DMA.
     allow_tf32: let float32 GEMMs use TF32 tensor cores.
     cuda_device, cuda_mem_limit: the old tool's names of device and
