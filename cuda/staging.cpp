@@ -16,9 +16,25 @@ std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, std::size_t
 // Each of these grows its buffers one at a time up to the count, so an
 // allocation that fails midway (pinned memory exhausted, an injected fault)
 // leaves a consistent prefix that the next execution completes.
-void PinnedRing::allocate() {
-  while (chunks_.size() < static_cast<std::size_t>(kRingChunks)) {
-    chunks_.push_back(std::make_unique<PinnedBuffer>(kChunkBytes));
+std::uint64_t PinnedRing::chunk_bytes(std::uint64_t span) {
+  // Small spans take small chunks: a kilobyte operand costs no 128 MiB of
+  // pinned memory; chunks only ever grow to kChunkBytes.
+  const std::uint64_t rounded = (span + kChunkRounding - 1) / kChunkRounding * kChunkRounding;
+  return std::min(kChunkBytes, std::max<std::uint64_t>(rounded, kChunkRounding));
+}
+
+void PinnedRing::allocate(std::uint64_t span) {
+  const std::uint64_t size = chunk_bytes(span);
+  const std::uint64_t needed = std::min<std::uint64_t>(kRingChunks, (span + size - 1) / size);
+  for (std::size_t slot = 0; slot < needed; ++slot) {
+    if (slot < chunks_.size() && chunks_[slot]->bytes() >= size) continue;
+    copied_[slot].synchronize();  // an earlier copy may still read it
+    if (slot < chunks_.size()) {
+      chunks_[slot].reset();  // free first: the old and new may not fit together
+      chunks_[slot] = std::make_unique<PinnedBuffer>(size);
+    } else {
+      chunks_.push_back(std::make_unique<PinnedBuffer>(size));
+    }
   }
 }
 
@@ -26,22 +42,24 @@ void PinnedRing::upload(CopyContext& context, const char* host, char* device, st
                         bool page_locked, cudaStream_t h2d, const std::string& name) {
   StreamTimeline& timeline = context.timeline;
   context.tally.to_device += bytes;
-  if (page_locked || bytes <= kDirectCopyBytes) {
-    (page_locked ? context.tally.direct : context.tally.staged) += bytes;
+  if (page_locked) {
+    context.tally.direct += bytes;
     const int span = timeline.open(StreamTimeline::kH2D, h2d, name);
     EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d));
     timeline.close(span, h2d);
-    // A pageable source is read by the time the call returns, so the
-    // caller may reuse it; a page-locked one is the caller's to keep.
     return;
   }
+  // Pageable memory always goes through the ring, however small: a plain
+  // pageable copy is slow, and fails outright (invalid argument) on a span
+  // the caller registered in part.
   context.tally.staged += bytes;
-  allocate();
+  allocate(bytes);
+  const std::uint64_t chunk_size = chunk_bytes(bytes);
   // The pool copies chunk k+1 into one pinned buffer while the DMA engine
   // moves chunk k out of another.
-  for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += kChunkBytes, ++chunk) {
+  for (std::uint64_t offset = 0, chunk = 0; offset < bytes; offset += chunk_size, ++chunk) {
     const int slot = static_cast<int>(chunk % kRingChunks);
-    const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+    const std::uint64_t size = std::min(chunk_size, bytes - offset);
     copied_[slot].synchronize();
     context.timed(name, [&] {
       gather_block(host + offset, {static_cast<std::int64_t>(size)}, {1}, 1, chunks_[slot]->get(),
@@ -59,8 +77,8 @@ void PinnedRing::download(CopyContext& context, const char* device, char* host, 
                           bool page_locked, cudaStream_t d2h) {
   StreamTimeline& timeline = context.timeline;
   context.tally.to_host += bytes;
-  if (page_locked || bytes <= kDirectCopyBytes) {
-    (page_locked ? context.tally.direct : context.tally.staged) += bytes;
+  if (page_locked) {
+    context.tally.direct += bytes;
     const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
     EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h));
     timeline.close(span, d2h);
@@ -68,14 +86,15 @@ void PinnedRing::download(CopyContext& context, const char* device, char* host, 
     return;
   }
   context.tally.staged += bytes;
-  allocate();
-  const std::uint64_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
+  allocate(bytes);
+  const std::uint64_t chunk_size = chunk_bytes(bytes);
+  const std::uint64_t chunks = (bytes + chunk_size - 1) / chunk_size;
   auto enqueue = [&](std::uint64_t chunk) {
     const int slot = static_cast<int>(chunk % kRingChunks);
-    const std::uint64_t offset = chunk * kChunkBytes;
+    const std::uint64_t offset = chunk * chunk_size;
     const int span = timeline.open(StreamTimeline::kD2H, d2h, "download out");
     EINSTREAM_CUDA_CHECK(cudaMemcpyAsync(chunks_[slot]->get(), device + offset,
-                                         std::min(kChunkBytes, bytes - offset),
+                                         std::min(chunk_size, bytes - offset),
                                          cudaMemcpyDeviceToHost, d2h));
     timeline.close(span, d2h);
     copied_[slot].record(d2h);
@@ -86,8 +105,8 @@ void PinnedRing::download(CopyContext& context, const char* device, char* host, 
     // chunk) is done, while chunk k is scattered.
     if (chunk + 1 < chunks) enqueue(chunk + 1);
     const int slot = static_cast<int>(chunk % kRingChunks);
-    const std::uint64_t offset = chunk * kChunkBytes;
-    const std::uint64_t size = std::min(kChunkBytes, bytes - offset);
+    const std::uint64_t offset = chunk * chunk_size;
+    const std::uint64_t size = std::min(chunk_size, bytes - offset);
     copied_[slot].synchronize();
     context.timed("scatter out", [&] {
       scatter_block(chunks_[slot]->get(), {static_cast<std::int64_t>(size)}, {1}, 1, host + offset,

@@ -1,6 +1,6 @@
 // Staging: how the caller's host memory and the device exchange bytes in
 // one execution. Whole spans (resident operands) cross in one copy when the
-// memory is page-locked or small, else through a pinned chunk ring that the
+// memory is page-locked, else through a pinned chunk ring that the
 // host threads fill (or drain) while the DMA engine moves the chunk before;
 // blocks of streamed operands cross through their slots, DMA'd in place
 // from page-locked memory when they split into few long rows, else
@@ -32,8 +32,8 @@ namespace einstream::detail {
 // memory per executor is the compromise.
 constexpr int kRingChunks = 3;
 constexpr std::uint64_t kChunkBytes = std::uint64_t{128} << 20;
-// Spans up to this size cross in one copy even from pageable memory.
-constexpr std::uint64_t kDirectCopyBytes = std::uint64_t{4} << 20;
+// Ring chunks for smaller spans are this size's multiples, just enough.
+constexpr std::uint64_t kChunkRounding = std::uint64_t{1} << 20;
 
 // What one execution moved each way (direct: DMA'd from page-locked memory;
 // staged: through pinned buffers) and the host threads' staging time.
@@ -71,7 +71,10 @@ class PinnedRing {
                 bool page_locked, cudaStream_t d2h);
 
  private:
-  void allocate();  // at first need
+  // A chunk's size for a span of `span` bytes.
+  static std::uint64_t chunk_bytes(std::uint64_t span);
+  // The chunks a span of `span` bytes crosses through, grown at first need.
+  void allocate(std::uint64_t span);
 
   std::vector<std::unique_ptr<PinnedBuffer>> chunks_;
   Event copied_[kRingChunks];

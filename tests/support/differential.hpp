@@ -137,7 +137,7 @@ inline DifferentialProblem draw_problem(std::uint32_t seed, DataType dtype) {
 }
 
 // What Plans of a problem need on the device with host operands: `whole`,
-// the workspace of a Plan under `options` with the default memory limit;
+// the least budget under which a Plan of `options` runs the problem unsliced;
 // `least`, the bytes the MemoryError of a one-byte limit names (the least any
 // sliced plan needs; 0 when even that plans). A limit in [least, whole)
 // makes the Plan slice and stream.
@@ -146,18 +146,40 @@ struct DeviceNeeds {
   std::uint64_t least = 0;
 };
 
+// Whether `plan` runs in more than one block (explain() names its loop).
+inline bool plan_is_sliced(const Plan& plan) {
+  return plan.explain().find("blocks, loop order") != std::string::npos;
+}
+
 inline DeviceNeeds device_needs(const std::string& expression,
                                 const std::vector<TensorDesc>& inputs, const TensorDesc& output,
                                 Options options) {
   DeviceNeeds needs;
   options.memory_limit = MemoryLimit();
-  needs.whole = Plan(expression, inputs, output, options).workspace_bytes();
+  const Plan generous(expression, inputs, output, options);
+  needs.whole = generous.workspace_bytes();
   options.memory_limit = MemoryLimit::from_bytes(1);
   try {
     const Plan least(expression, inputs, output, options);
   } catch (const MemoryError& error) {
     needs.least = error.bytes_needed();
   }
+  if (plan_is_sliced(generous) || needs.least == 0 || needs.least >= needs.whole) return needs;
+  // The GEMM workspace shrinks to what a budget leaves, so budgets under the
+  // generous plan's workspace may still run unsliced: `whole` is the least
+  // budget that does (found by bisection over [least, whole]).
+  std::uint64_t sliced = needs.least, unsliced = needs.whole;
+  while (unsliced - sliced > 1) {
+    const std::uint64_t middle = sliced + (unsliced - sliced) / 2;
+    options.memory_limit = MemoryLimit::from_bytes(middle);
+    bool runs_whole = false;
+    try {
+      runs_whole = !plan_is_sliced(Plan(expression, inputs, output, options));
+    } catch (const MemoryError&) {
+    }
+    (runs_whole ? unsliced : sliced) = middle;
+  }
+  needs.whole = unsliced;
   return needs;
 }
 
