@@ -40,13 +40,17 @@ OutputReversal reverse_negative_output_axes(const Problem& problem,
   if (output.element_count() == 0) return reversal;
   std::vector<bool> reversed(static_cast<std::size_t>(problem.mode_count()), false);
   std::vector<std::int64_t> output_strides = output.effective_strides();
+  bool any = false;
   for (std::size_t axis = 0; axis < output_strides.size(); ++axis) {
-    if (output_strides[axis] >= 0 || output.extents[axis] <= 1) continue;
+    // An axis of one element with a negative stride is turned too (its
+    // shift is 0): the kernels see only non-negative result strides.
+    if (output_strides[axis] >= 0) continue;
     reversed[problem.output[axis]] = true;
+    any = true;
     reversal.output_shift += (output.extents[axis] - 1) * output_strides[axis];
     output_strides[axis] = -output_strides[axis];
   }
-  if (reversal.output_shift == 0) return reversal;
+  if (!any) return reversal;
   reversal.output = TensorDesc(output.dtype, output.extents, output_strides);
   for (std::size_t index = 0; index < inputs.size(); ++index) {
     const ProblemOperand& operand = problem.inputs[index];
