@@ -35,8 +35,7 @@ constexpr int kDeepBuffering = 3;
 bool cuda_backend_available() { return !list_devices().empty(); }
 
 WorkspaceNeeds cuda_workspace_needs() {
-  WorkspaceNeeds needs;
-  needs.reduce_bytes = [](const Program& program) { return reduce_workspace(program); };
+  WorkspaceNeeds needs;  // reduce workspaces come from the Programs' launch plans
   needs.gemm_bytes = kCublasWorkspaceBytes;
   return needs;
 }

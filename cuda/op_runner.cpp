@@ -1,23 +1,11 @@
 #include "cuda/op_runner.hpp"
 
-#include <algorithm>
-
 #include "cuda/elementwise.hpp"
 #include "cuda/gemm.hpp"
 #include "cuda/permute.hpp"
 #include "cuda/reduce.hpp"
 
 namespace einstream::detail {
-
-std::uint64_t reduce_workspace(const Program& program) {
-  std::uint64_t largest = 0;
-  for (const Op& op : program.ops) {
-    if (op.kind != OpKind::reduce) continue;
-    largest = std::max<std::uint64_t>(
-        largest, reduce_workspace_bytes(program.dtype, op.sources[0].layout, op.result.layout));
-  }
-  return largest;
-}
 
 namespace {
 
@@ -64,12 +52,11 @@ class OpRunner {
     const DataType dtype = program_.dtype;
     switch (op.kind) {
       case OpKind::permute:
-        permute(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
-                op.result.layout, epilogue, stream_);
+        permute(op.permute_plan, pointer(op.sources[0]), pointer(op.result), epilogue, stream_);
         return;
       case OpKind::reduce:
-        reduce(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.result),
-               op.result.layout, epilogue, reduce_workspace_, reduce_workspace_bytes_, stream_);
+        reduce(op.reduce_plan, pointer(op.sources[0]), pointer(op.result), epilogue,
+               reduce_workspace_, reduce_workspace_bytes_, stream_);
         return;
       case OpKind::elementwise:
         multiply(dtype, pointer(op.sources[0]), op.sources[0].layout, pointer(op.sources[1]),

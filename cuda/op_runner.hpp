@@ -19,9 +19,6 @@ namespace einstream::detail {
 // allocation so it allocates nothing behind our back.
 constexpr std::uint64_t kCublasWorkspaceBytes = std::uint64_t{32} << 20;
 
-// The largest reduce workspace any op of `program` needs.
-std::uint64_t reduce_workspace(const Program& program);
-
 struct DevicePointers {
   // Element (0, ..., 0) of each input and of the output, as the Program's
   // views expect them.
@@ -33,7 +30,9 @@ struct DevicePointers {
 };
 
 // Enqueues every op of `program` on `stream` (cuBLAS already bound to it);
-// ops that write the output apply `output_epilogue`.
+// ops that write the output apply `output_epilogue`. Permutes and reduces
+// launch the plans lowering gave them; `reduce_workspace` holds at least
+// reduce_workspace_bytes(program).
 void run_program(const Program& program, const DevicePointers& pointers,
                  const Epilogue& output_epilogue, cudaStream_t stream, cublasHandle_t cublas);
 

@@ -6,7 +6,9 @@
 // gaps that must stay untouched. One kernel family therefore serves the
 // Program's permutes, diagonals, broadcasts and strided copies.
 //
-// Strategy (planning on the host, as cuTT and librett do, then one launch):
+// Strategy (planning on the host, as cuTT and librett do, once per op when
+// the Program is lowered: planner/permute_plan; this file holds the kernels
+// and launches a given plan):
 //  1. Sort the axes by result stride, so the result is walked in its own
 //     memory order, and merge axes that stay adjacent in both layouts
 //     (src/axis_merge). A permute of 16^6 with two modes moving together
@@ -39,47 +41,22 @@
 // it does not move. bench/cuda/permute_bench.cpp measures both.
 #include "cuda/permute.hpp"
 
-#include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "cuda/check.hpp"
 #include "cuda/element.cuh"
 #include "einstream/error.hpp"
-#include "src/axis_merge.hpp"
+#include "planner/permute_plan.hpp"
 
 namespace einstream::detail {
 namespace {
 
-// ------------------------------------------------------------ tuning
-constexpr int kMaxRank = 16;  // axes after merging
-// Strided variant: each thread keeps several independent loads in flight.
-constexpr int kStridedThreads = 256;
-constexpr int kStridedItemsPerThread = 4;
-constexpr int kStridedItemsPerBlock = kStridedThreads * kStridedItemsPerThread;
-constexpr int kVectorBytes = 16;
-// Tiled variant: one warp spans a tile row (kTile is the warp size), and
-// kTileRows warps each move kTile / kTileRows elements per phase.
-constexpr int kTile = 32;
-constexpr int kTileRows = 8;
-constexpr int kTileThreads = kTile * kTileRows;
-constexpr int kTileElementsPerThread = kTile / kTileRows;
-// Runs shorter than this leave most of a tile idle; the strided variant
-// serves them better.
-constexpr std::int64_t kMinTileRun = 8;
-// The tiled grid is capped; blocks loop over the remaining tiles.
-constexpr std::int64_t kMaxTiledBlocks = std::int64_t{1} << 20;
-// 32-bit indexing when every count and offset stays under this; the margin
-// covers indices that run a block (or a grid stride) past the end.
-constexpr std::int64_t kInt32IndexLimit =
-    std::numeric_limits<std::int32_t>::max() - (std::int64_t{1} << 22);
-
-static_assert(kTile == 32, "a tile row is one warp");
-static_assert(kTile % kTileRows == 0, "every warp moves whole tile rows");
+// Tiling constants are planner/permute_plan's: the planner sizes the
+// launches they run.
+using namespace permute_tiling;
 
 // ------------------------------------------------------------ division
 template <typename Index>
@@ -290,15 +267,9 @@ __global__ void __launch_bounds__(kTileThreads)
   }
 }
 
-// ------------------------------------------------------------ host planning
-struct Axis {
-  std::int64_t extent;
-  std::int64_t source_stride;
-  std::int64_t result_stride;
-};
-
+// ------------------------------------------------------------ launch (host)
 template <typename Index>
-AxisList<Index> make_axis_list(const std::vector<Axis>& axes) {
+AxisList<Index> make_axis_list(const std::vector<PermuteAxis>& axes) {
   AxisList<Index> list{};
   list.rank = static_cast<int>(axes.size());
   for (std::size_t i = 0; i < axes.size(); ++i) {
@@ -309,218 +280,95 @@ AxisList<Index> make_axis_list(const std::vector<Axis>& axes) {
   return list;
 }
 
-std::int64_t element_count(const std::vector<Axis>& axes) {
-  std::int64_t count = 1;
-  for (const Axis& axis : axes) count *= axis.extent;
-  return count;
-}
-
-bool fits_32bit_index(const std::vector<Axis>& axes) {
-  std::int64_t source_span = 0;
-  std::int64_t result_span = 0;
-  for (const Axis& axis : axes) {
-    source_span += (axis.extent - 1) * std::llabs(axis.source_stride);
-    result_span += (axis.extent - 1) * axis.result_stride;
-  }
-  return element_count(axes) <= kInt32IndexLimit && source_span <= kInt32IndexLimit &&
-         result_span <= kInt32IndexLimit;
-}
-
 template <typename T, typename Index, int kVector>
-void launch_strided(const T* source, T* result, const std::vector<Axis>& axes,
+void launch_strided(const T* source, T* result, const StridedLaunch& launch,
                     const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
-  const std::int64_t count = element_count(axes);
-  const std::int64_t blocks = (count + kStridedItemsPerBlock - 1) / kStridedItemsPerBlock;
-  if (blocks > std::numeric_limits<std::int32_t>::max()) {
-    throw Error("permute: " + std::to_string(count) + " elements exceed the strided kernel's grid");
+  if (launch.blocks > std::numeric_limits<std::int32_t>::max()) {
+    throw Error("permute: " + std::to_string(launch.items * kVector) +
+                " elements exceed the strided kernel's grid");
   }
   permute_strided_kernel<T, Index, kVector>
-      <<<static_cast<unsigned>(blocks), kStridedThreads, 0, stream>>>(
+      <<<static_cast<unsigned>(launch.blocks), kStridedThreads, 0, stream>>>(
           reinterpret_cast<const Packet<T, kVector>*>(source),
-          reinterpret_cast<Packet<T, kVector>*>(result), make_axis_list<Index>(axes),
-          static_cast<Index>(count), epilogue);
+          reinterpret_cast<Packet<T, kVector>*>(result), make_axis_list<Index>(launch.axes),
+          static_cast<Index>(launch.items), epilogue);
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 
-// 16-byte packets need both views contiguous along the innermost axis, every
-// other stride a whole number of packets, and aligned pointers.
-bool packs(const void* source, const void* result, const std::vector<Axis>& axes, int vector) {
-  const Axis& inner = axes.front();
-  if (inner.source_stride != 1 || inner.result_stride != 1 || inner.extent % vector != 0) {
-    return false;
-  }
-  for (std::size_t i = 1; i < axes.size(); ++i) {
-    if (axes[i].source_stride % vector != 0 || axes[i].result_stride % vector != 0) return false;
-  }
+bool aligned_for_packets(const void* source, const void* result) {
   return reinterpret_cast<std::uintptr_t>(source) % kVectorBytes == 0 &&
          reinterpret_cast<std::uintptr_t>(result) % kVectorBytes == 0;
 }
 
+// Packets where the plan allows them and both pointers are 16-byte aligned
+// (the one check the planner cannot make), single elements otherwise.
 template <typename T, typename Index>
-void permute_strided(const T* source, T* result, std::vector<Axis> axes,
+void permute_strided(const PermutePlan& plan, const T* source, T* result,
                      const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
   constexpr int kVector = sizeof(T) < kVectorBytes ? kVectorBytes / static_cast<int>(sizeof(T)) : 1;
   if constexpr (kVector > 1) {
-    if (packs(source, result, axes, kVector)) {
-      axes.front().extent /= kVector;
-      for (std::size_t i = 1; i < axes.size(); ++i) {
-        axes[i].source_stride /= kVector;
-        axes[i].result_stride /= kVector;
+    if (plan.vector > 1 && aligned_for_packets(source, result)) {
+      if (plan.vector != kVector) {
+        throw Error("permute: the plan's packets of " + std::to_string(plan.vector) +
+                    " elements do not match the kernel's " + std::to_string(kVector));
       }
-      launch_strided<T, Index, kVector>(source, result, axes, epilogue, stream);
+      launch_strided<T, Index, kVector>(source, result, plan.packets, epilogue, stream);
       return;
     }
   }
-  launch_strided<T, Index, 1>(source, result, axes, epilogue, stream);
-}
-
-// Folds axes not yet taken into a tile run, in the given order, until the
-// run spans a tile; returns the run's extent.
-std::int64_t fold_run(const std::vector<int>& order, std::vector<bool>& taken,
-                      const std::vector<Axis>& axes, std::vector<Axis>& run) {
-  std::int64_t extent = element_count(run);
-  for (int axis : order) {
-    if (extent >= kTile) break;
-    if (taken[axis]) continue;
-    taken[axis] = true;
-    run.push_back(axes[axis]);
-    extent *= axes[axis].extent;
-  }
-  return extent;
+  launch_strided<T, Index, 1>(source, result, plan.elements, epilogue, stream);
 }
 
 template <typename T, typename Index>
-void launch_tiled(const T* source, T* result, const std::vector<Axis>& result_run,
-                  const std::vector<Axis>& source_run, const std::vector<Axis>& outer,
-                  const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
+void permute_tiled(const TiledLaunch& launch, const T* source, T* result,
+                   const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
   TiledAxes<Index> tiled{};
-  tiled.result_run = make_axis_list<Index>(result_run);
-  tiled.source_run = make_axis_list<Index>(source_run);
-  tiled.outer = make_axis_list<Index>(outer);
-  const std::int64_t result_run_extent = element_count(result_run);
-  const std::int64_t source_run_extent = element_count(source_run);
-  const std::int64_t result_run_tiles = (result_run_extent + kTile - 1) / kTile;
-  const std::int64_t source_run_tiles = (source_run_extent + kTile - 1) / kTile;
-  const std::int64_t tile_count = result_run_tiles * source_run_tiles * element_count(outer);
-  tiled.result_run_extent = static_cast<Index>(result_run_extent);
-  tiled.source_run_extent = static_cast<Index>(source_run_extent);
-  tiled.result_run_tiles = Divisor<Index>::make(result_run_tiles);
-  tiled.source_run_tiles = Divisor<Index>::make(source_run_tiles);
-  tiled.tile_count = static_cast<Index>(tile_count);
-  const unsigned blocks = static_cast<unsigned>(std::min(tile_count, kMaxTiledBlocks));
+  tiled.result_run = make_axis_list<Index>(launch.result_run);
+  tiled.source_run = make_axis_list<Index>(launch.source_run);
+  tiled.outer = make_axis_list<Index>(launch.outer);
+  tiled.result_run_extent = static_cast<Index>(launch.result_run_extent);
+  tiled.source_run_extent = static_cast<Index>(launch.source_run_extent);
+  tiled.result_run_tiles = Divisor<Index>::make(launch.result_run_tiles);
+  tiled.source_run_tiles = Divisor<Index>::make(launch.source_run_tiles);
+  tiled.tile_count = static_cast<Index>(launch.tile_count);
   permute_tiled_kernel<T, Index>
-      <<<blocks, dim3(kTile, kTileRows), 0, stream>>>(source, result, tiled, epilogue);
+      <<<static_cast<unsigned>(launch.blocks), dim3(kTile, kTileRows), 0, stream>>>(
+          source, result, tiled, epilogue);
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 
-// `axes` innermost (in the result's memory order) first.
 template <typename T, typename Index>
-void launch_permute(const T* source, T* result, const std::vector<Axis>& axes,
+void launch_permute(const PermutePlan& plan, const T* source, T* result,
                     const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
-  const int rank = static_cast<int>(axes.size());
-  int source_unit = -1;
-  for (int i = 0; i < rank && source_unit < 0; ++i) {
-    if (std::llabs(axes[i].source_stride) == 1) source_unit = i;
-  }
-  if (source_unit > 0) {
-    // The innermost mode moves: build the two runs of the tile plane.
-    std::vector<int> result_order(rank);
-    std::iota(result_order.begin(), result_order.end(), 0);
-    std::vector<int> source_order = result_order;
-    // The source's memory order; broadcast axes last, as folding them in
-    // would lengthen no contiguous read.
-    const auto source_step = [&](int axis) {
-      const std::int64_t stride = std::llabs(axes[axis].source_stride);
-      return stride == 0 ? std::numeric_limits<std::int64_t>::max() : stride;
-    };
-    std::stable_sort(source_order.begin(), source_order.end(),
-                     [&](int left, int right) { return source_step(left) < source_step(right); });
-    std::vector<bool> taken(rank, false);
-    taken[source_unit] = true;  // it heads the source run
-    std::vector<Axis> result_run;
-    std::vector<Axis> source_run{axes[source_unit]};
-    const std::int64_t result_extent = fold_run(result_order, taken, axes, result_run);
-    const std::int64_t source_extent = fold_run(source_order, taken, axes, source_run);
-    if (std::min(result_extent, source_extent) >= kMinTileRun) {
-      std::vector<Axis> outer;
-      for (int i = 0; i < rank; ++i) {
-        if (!taken[i]) outer.push_back(axes[i]);
-      }
-      launch_tiled<T, Index>(source, result, result_run, source_run, outer, epilogue, stream);
-      return;
-    }
-  }
-  permute_strided<T, Index>(source, result, axes, epilogue, stream);
-}
-
-void check_layouts(const TensorLayout& source_layout, const TensorLayout& result_layout) {
-  const std::string shapes =
-      " (source " + to_string(source_layout) + ", result " + to_string(result_layout) + ")";
-  if (source_layout.extents.size() != source_layout.strides.size() ||
-      result_layout.extents.size() != result_layout.strides.size()) {
-    throw Error("permute: a layout has a different number of extents and strides" + shapes);
-  }
-  if (source_layout.rank() != result_layout.rank()) {
-    throw Error("permute: the source has rank " + std::to_string(source_layout.rank()) +
-                " but the result has rank " + std::to_string(result_layout.rank()) + shapes);
-  }
-  for (int axis = 0; axis < result_layout.rank(); ++axis) {
-    if (source_layout.extents[axis] != result_layout.extents[axis] ||
-        result_layout.extents[axis] < 0) {
-      throw Error("permute: axis " + std::to_string(axis) +
-                  " has different or negative extents in the source and the result" + shapes);
-    }
-    if (result_layout.strides[axis] < 0) {
-      throw Error("permute: the result's stride on axis " + std::to_string(axis) +
-                  " is negative; result strides must be non-negative" + shapes);
-    }
+  if (plan.variant == PermuteVariant::tiled) {
+    permute_tiled<T, Index>(plan.tiled, source, result, epilogue, stream);
+  } else {
+    permute_strided<T, Index>(plan, source, result, epilogue, stream);
   }
 }
 
 }  // namespace
 
-void permute(DataType dtype, const void* source, const TensorLayout& source_layout, void* result,
-             const TensorLayout& result_layout, const Epilogue& epilogue, cudaStream_t stream) {
-  check_layouts(source_layout, result_layout);
-  const int rank = result_layout.rank();
-  // Walk the result in its own memory order: outermost (largest stride) first.
-  std::vector<int> order(rank);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int left, int right) {
-    return result_layout.strides[left] > result_layout.strides[right];
-  });
-  std::vector<std::int64_t> extents;
-  std::vector<std::vector<std::int64_t>> strides(2);
-  for (int axis : order) {
-    extents.push_back(result_layout.extents[axis]);
-    strides[0].push_back(result_layout.strides[axis]);
-    strides[1].push_back(source_layout.strides[axis]);
-  }
-  const MergedAxes merged = merge_axes(extents, strides);
-  if (merged.rank() > kMaxRank) {
-    throw Error("permute: " + std::to_string(merged.rank()) +
-                " axes remain after merging adjacent ones; at most " + std::to_string(kMaxRank) +
-                " are supported (source " + to_string(source_layout) + ", result " +
-                to_string(result_layout) + ")");
-  }
-  std::vector<Axis> axes;  // innermost first
-  for (int i = merged.rank() - 1; i >= 0; --i) {
-    axes.push_back({merged.extents[i], merged.strides[1][i], merged.strides[0][i]});
-  }
-  if (axes.empty()) axes.push_back({1, 0, 0});  // a scalar: one element
-
-  dispatch_element_type(dtype, [&](auto tag) {
+void permute(const PermutePlan& plan, const void* source, void* result, const Epilogue& epilogue,
+             cudaStream_t stream) {
+  if (!plan.error.empty()) throw Error(plan.error);
+  if (plan.variant == PermuteVariant::none) return;  // zero-element views launch nothing
+  dispatch_element_type(plan.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if (element_count(axes) == 0) return;  // zero-element views launch nothing
     const T* typed_source = static_cast<const T*>(source);
     T* typed_result = static_cast<T*>(result);
     const DeviceEpilogue<T> device = device_epilogue<T>(epilogue);
-    if (fits_32bit_index(axes)) {
-      launch_permute<T, std::int32_t>(typed_source, typed_result, axes, device, stream);
+    if (plan.index32) {
+      launch_permute<T, std::int32_t>(plan, typed_source, typed_result, device, stream);
     } else {
-      launch_permute<T, std::int64_t>(typed_source, typed_result, axes, device, stream);
+      launch_permute<T, std::int64_t>(plan, typed_source, typed_result, device, stream);
     }
   });
+}
+
+void permute(DataType dtype, const void* source, const TensorLayout& source_layout, void* result,
+             const TensorLayout& result_layout, const Epilogue& epilogue, cudaStream_t stream) {
+  permute(plan_permute(dtype, source_layout, result_layout), source, result, epilogue, stream);
 }
 
 }  // namespace einstream::detail

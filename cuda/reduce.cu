@@ -2,9 +2,12 @@
 // leading axes are the result's (kept axes, equal extents, possibly another
 // order in memory), its trailing axes are summed.
 //
-// Strategy. Kept axes are merged among themselves and summed axes among
-// themselves (never across the boundary); summed axes are first sorted by
-// stride, since the order of a sum is free. The merged shape picks one of:
+// Strategy. The launch is planned on the host when the Program is lowered
+// (planner/reduce_plan: merging, the variant, the grid, the splits and their
+// workspace); this file holds the kernels and launches a given plan. Kept
+// axes are merged among themselves and summed axes among themselves (never
+// across the boundary); summed axes are first sorted by stride, since the
+// order of a sum is free. The merged shape picks one of:
 //   (a) thread per output: each thread sums its output's whole (or split)
 //       range, threads along the kept axis with the smallest source stride,
 //       so reads coalesce when that axis is unit-stride (ijk->jk). With too
@@ -29,7 +32,7 @@
 //
 // Bytes: each source element is read once and each result element written
 // once (read too when beta != 0); (d) adds 8-16 bytes per partial, at most
-// kFillThreads partials. Target (H100): >= 70% of device-to-device copy
+// DeviceTraits::fill_threads partials. Target (H100): >= 70% of device-to-device copy
 // bandwidth for large reductions, e.g. a 1 GiB f32 ijk->ki in ~0.4 ms
 // (cuTENSOR 0.396 ms, PyTorch ~2.3 ms).
 #include "cuda/reduce.hpp"
@@ -40,44 +43,19 @@
 #include <cstdint>
 #include <cub/block/block_reduce.cuh>
 #include <string>
-#include <vector>
 
 #include "cuda/check.hpp"
 #include "cuda/element.cuh"
 #include "cuda/elementwise.hpp"
 #include "einstream/error.hpp"
-#include "src/axis_merge.hpp"
+#include "planner/reduce_plan.hpp"
 
 namespace einstream::detail {
 namespace {
 
-// ---- launch shape and tiling ----------------------------------------------
-constexpr int kBlockThreads = 256;
-constexpr int kWarpThreads = 32;
-constexpr int kMaxKeptAxes = 12;   // after merging
-constexpr int kMaxSummedAxes = 8;  // after merging
-constexpr int kSumUnroll = 8;      // independent loads in flight per thread
-// Threads that keep an H100's memory system busy (132 SMs x 2048, rounded):
-// a launch with fewer is split further, over the sum.
-constexpr std::int64_t kFillThreads = std::int64_t{1} << 18;
-// A split leaving a thread fewer elements than this costs more in partials
-// and combines than it gains in parallelism.
-constexpr std::int64_t kMinSumPerThread = 16;
-constexpr std::int64_t kMaxSplits = 1024;         // gridDim.y of (d)
-constexpr std::int64_t kMaxGridBlocks = 1 << 30;  // kernels stride over the rest
-// (a): outputs along x when the block also splits the sum along y.
-constexpr int kSlicedOutputs = 32;
-constexpr int kSlicedRows = kBlockThreads / kSlicedOutputs;
-// (b): tile of kTile (source-contiguous p) x kTile (result-contiguous q).
-constexpr int kTile = 32;
-constexpr int kTileRows = 8;  // blockDim.y; each thread owns kTile / kTileRows q rows
-constexpr int kTileRowsPerThread = kTile / kTileRows;
-constexpr int kTileSumUnroll = 4;             // x kTileRowsPerThread loads in flight
-constexpr std::int64_t kTileMinExtent = 8;    // narrower p or q wastes most of a tile
-constexpr std::int64_t kTileMinBlocks = 256;  // fewer tiles: (a) with splits fills better
-// (c): a contiguous summed axis shorter than a warp leaves lanes idle; (a) then.
-constexpr std::int64_t kGroupMinExtent = kWarpThreads;
-constexpr std::int64_t kWarpSumLimit = 1024;  // longer sums get a block when outputs are few
+// Tiling constants and the axis structs the kernels take are planner/
+// reduce_plan's: the planner sizes the launches they run.
+using namespace reduce_tiling;
 
 template <typename T>
 struct AccumulatorOf {
@@ -88,49 +66,10 @@ struct AccumulatorOf<cuda::std::complex<R>> {
   using type = cuda::std::complex<double>;
 };
 
-std::size_t accumulator_bytes(DataType dtype) {
-  switch (dtype) {
-    case DataType::f32:
-    case DataType::f64:
-      return sizeof(double);
-    case DataType::c64:
-    case DataType::c128:
-      return sizeof(cuda::std::complex<double>);
-    default:
-      break;
-  }
-  throw_unsupported_dtype(dtype);
-}
-
-// Kept axes, innermost first: an output index decomposes into coordinates.
-struct KeptAxes {
-  int rank = 0;
-  std::int64_t extent[kMaxKeptAxes] = {};
-  std::int64_t source_stride[kMaxKeptAxes] = {};
-  std::int64_t result_stride[kMaxKeptAxes] = {};
-};
-
-// Summed axes, innermost first, and the cursor's step written in their
-// mixed radix (so advancing needs additions and carries, no division or
-// multiplication). Digits above step_rank are zero: advancing skips those
-// axes unless a carry reaches them.
-struct SummedAxes {
-  int rank = 0;
-  int step_rank = 0;
-  std::int64_t extent[kMaxSummedAxes] = {};
-  std::int64_t stride[kMaxSummedAxes] = {};
-  std::int64_t step_digit[kMaxSummedAxes] = {};
-  std::int64_t step_offset[kMaxSummedAxes] = {};  // step_digit * stride
-  std::int64_t wrap_offset[kMaxSummedAxes] = {};  // extent * stride
-};
-
-// (b)'s two tiled axes; the other kept axes go in a KeptAxes.
-struct TileAxes {
-  std::int64_t p_extent = 0, q_extent = 0;
-  std::int64_t p_source_stride = 0, q_source_stride = 0;
-  std::int64_t p_result_stride = 0, q_result_stride = 0;
-  std::int64_t p_tiles = 0, q_tiles = 0;
-};
+static_assert(sizeof(AccumulatorOf<float>::type) == reduce_accumulator_bytes(DataType::f32) &&
+                  sizeof(AccumulatorOf<cuda::std::complex<double>>::type) ==
+                      reduce_accumulator_bytes(DataType::c128),
+              "the planner sizes (d)'s workspace in these accumulators");
 
 // Most indices fit 32 bits, where division is several times cheaper.
 __device__ __forceinline__ std::int64_t divide(std::int64_t n, std::int64_t d) {
@@ -435,223 +374,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-// ---- planning (host only) --------------------------------------------------
-
-enum class ReduceVariant { thread_per_output, transpose_tile, warp_per_output, block_per_output };
-
-struct ReducePlan {
-  bool empty_result = false;
-  bool empty_sum = false;
-  ReduceVariant variant = ReduceVariant::thread_per_output;
-  std::int64_t outputs = 0;
-  std::int64_t sum_length = 0;
-  KeptAxes kept;  // (b): the kept axes other than p and q
-  std::vector<std::int64_t> summed_extents, summed_strides;  // innermost first
-  TileAxes tile;
-  std::int64_t tile_count = 0;
-  unsigned block_x = kBlockThreads, block_y = 1;  // (a)
-  std::int64_t splits = 1, split_length = 0;
-  std::int64_t grid_x = 1;
-
-  std::size_t workspace_bytes(DataType dtype) const {
-    if (splits <= 1) return 0;
-    return static_cast<std::size_t>(splits * outputs) * accumulator_bytes(dtype);
-  }
-};
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-std::int64_t magnitude(std::int64_t stride) { return stride < 0 ? -stride : stride; }
-
-void check_layout(const TensorLayout& layout, const char* name) {
-  if (layout.extents.size() != layout.strides.size()) {
-    throw Error(std::string("reduce: the ") + name + " layout has " +
-                std::to_string(layout.extents.size()) + " extents but " +
-                std::to_string(layout.strides.size()) + " strides");
-  }
-  for (std::int64_t extent : layout.extents) {
-    if (extent < 0)
-      throw Error(std::string("reduce: the ") + name + " layout has a negative extent");
-  }
-}
-
-// Splits of a sum so that `threads` launched threads (each walking every
-// `walkers`-th element of its range) become about kFillThreads.
-void choose_splits(ReducePlan& plan, std::int64_t threads, std::int64_t walkers) {
-  plan.splits = 1;
-  if (threads < kFillThreads) {
-    std::int64_t splits = ceil_div(kFillThreads, threads);
-    splits = std::min(splits, plan.sum_length / (walkers * kMinSumPerThread));
-    plan.splits = std::max<std::int64_t>(1, std::min(splits, kMaxSplits));
-  }
-  plan.split_length = ceil_div(plan.sum_length, plan.splits);
-  plan.splits = ceil_div(plan.sum_length, plan.split_length);  // no empty splits
-}
-
-ReducePlan plan_reduce(const TensorLayout& source, const TensorLayout& result) {
-  check_layout(source, "source");
-  check_layout(result, "result");
-  const int kept_rank = result.rank();
-  if (source.rank() < kept_rank) {
-    throw Error("reduce: the source has rank " + std::to_string(source.rank()) +
-                " but the result has rank " + std::to_string(kept_rank) +
-                "; the source needs the result's axes first, then the summed axes");
-  }
-  for (int axis = 0; axis < kept_rank; ++axis) {
-    if (source.extents[axis] != result.extents[axis]) {
-      throw Error("reduce: kept axis " + std::to_string(axis) + " has extent " +
-                  std::to_string(source.extents[axis]) + " in the source but " +
-                  std::to_string(result.extents[axis]) + " in the result");
-    }
-    if (result.strides[axis] < 0) {
-      throw Error("reduce: result axis " + std::to_string(axis) + " has negative stride " +
-                  std::to_string(result.strides[axis]) + "; result strides must be non-negative");
-    }
-  }
-  ReducePlan plan;
-  plan.outputs = result.element_count();
-  plan.sum_length = 1;
-  for (int axis = kept_rank; axis < source.rank(); ++axis) plan.sum_length *= source.extents[axis];
-  plan.empty_result = plan.outputs == 0;
-  plan.empty_sum = plan.sum_length == 0;
-  if (plan.empty_result || plan.empty_sum) return plan;
-
-  // Kept axes in the result's memory order (outermost first) merge wherever
-  // the source agrees; summed axes in the source's order, sign aside.
-  std::vector<int> kept_order(kept_rank);
-  for (int axis = 0; axis < kept_rank; ++axis) kept_order[axis] = axis;
-  std::stable_sort(kept_order.begin(), kept_order.end(),
-                   [&](int a, int b) { return result.strides[a] > result.strides[b]; });
-  std::vector<int> summed_order;
-  for (int axis = kept_rank; axis < source.rank(); ++axis) summed_order.push_back(axis);
-  std::stable_sort(summed_order.begin(), summed_order.end(), [&](int a, int b) {
-    return magnitude(source.strides[a]) > magnitude(source.strides[b]);
-  });
-  std::vector<std::int64_t> extents, source_strides, result_strides;
-  for (int axis : kept_order) {
-    extents.push_back(source.extents[axis]);
-    source_strides.push_back(source.strides[axis]);
-    result_strides.push_back(result.strides[axis]);
-  }
-  const MergedAxes kept = merge_axes(extents, {source_strides, result_strides});
-  extents.clear();
-  source_strides.clear();
-  for (int axis : summed_order) {
-    extents.push_back(source.extents[axis]);
-    source_strides.push_back(source.strides[axis]);
-  }
-  const MergedAxes summed = merge_axes(extents, {source_strides});
-  if (kept.rank() > kMaxKeptAxes || summed.rank() > kMaxSummedAxes) {
-    throw Error("reduce: " + std::to_string(kept.rank()) + " kept and " +
-                std::to_string(summed.rank()) + " summed axes remain after merging; at most " +
-                std::to_string(kMaxKeptAxes) + " and " + std::to_string(kMaxSummedAxes) +
-                " are supported");
-  }
-  for (int axis = summed.rank() - 1; axis >= 0; --axis) {
-    plan.summed_extents.push_back(summed.extents[axis]);
-    plan.summed_strides.push_back(summed.strides[0][axis]);
-  }
-
-  // Innermost-first kept axes, ordered by a key (smallest first).
-  struct Axis {
-    std::int64_t extent, source_stride, result_stride;
-  };
-  std::vector<Axis> axes;
-  for (int axis = kept.rank() - 1; axis >= 0; --axis) {
-    axes.push_back({kept.extents[axis], kept.strides[0][axis], kept.strides[1][axis]});
-  }
-  const auto fill_kept = [&](const std::vector<Axis>& list) {
-    plan.kept.rank = static_cast<int>(list.size());
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      plan.kept.extent[i] = list[i].extent;
-      plan.kept.source_stride[i] = list[i].source_stride;
-      plan.kept.result_stride[i] = list[i].result_stride;
-    }
-  };
-  int source_unit = -1, result_unit = -1;
-  for (int i = 0; i < static_cast<int>(axes.size()); ++i) {
-    if (source_unit < 0 && magnitude(axes[i].source_stride) == 1) source_unit = i;
-    if (result_unit < 0 && axes[i].result_stride == 1) result_unit = i;
-  }
-  const bool summed_contiguous = !plan.summed_extents.empty() &&
-                                 magnitude(plan.summed_strides[0]) == 1 &&
-                                 plan.summed_extents[0] >= kGroupMinExtent;
-
-  // (b)
-  if (source_unit >= 0 && result_unit >= 0 && source_unit != result_unit &&
-      axes[source_unit].extent >= kTileMinExtent && axes[result_unit].extent >= kTileMinExtent) {
-    TileAxes tile;
-    tile.p_extent = axes[source_unit].extent;
-    tile.q_extent = axes[result_unit].extent;
-    tile.p_source_stride = axes[source_unit].source_stride;
-    tile.q_source_stride = axes[result_unit].source_stride;
-    tile.p_result_stride = axes[source_unit].result_stride;
-    tile.q_result_stride = axes[result_unit].result_stride;
-    tile.p_tiles = ceil_div(tile.p_extent, kTile);
-    tile.q_tiles = ceil_div(tile.q_extent, kTile);
-    const std::int64_t tile_count =
-        tile.p_tiles * tile.q_tiles * (plan.outputs / tile.p_extent / tile.q_extent);
-    if (tile_count >= kTileMinBlocks || plan.sum_length <= kSumUnroll * kMinSumPerThread) {
-      plan.variant = ReduceVariant::transpose_tile;
-      plan.tile = tile;
-      plan.tile_count = tile_count;
-      std::vector<Axis> others;
-      for (int i = 0; i < static_cast<int>(axes.size()); ++i) {
-        if (i != source_unit && i != result_unit) others.push_back(axes[i]);
-      }
-      fill_kept(others);
-      plan.grid_x = std::min(tile_count, kMaxGridBlocks);
-      return plan;
-    }
-  }
-
-  // (c) and (d) over it; also for a handful of outputs, whatever the strides,
-  // since (a) would leave most lanes of its block idle.
-  if (summed_contiguous || plan.outputs < kSlicedOutputs) {
-    fill_kept(axes);
-    const bool warp =
-        plan.outputs * kWarpThreads >= kFillThreads || plan.sum_length <= kWarpSumLimit;
-    plan.variant = warp ? ReduceVariant::warp_per_output : ReduceVariant::block_per_output;
-    const std::int64_t group = warp ? kWarpThreads : kBlockThreads;
-    const std::int64_t blocks = ceil_div(plan.outputs, kBlockThreads / group);
-    plan.grid_x = std::min(blocks, kMaxGridBlocks);
-    choose_splits(plan, plan.grid_x * kBlockThreads, group);
-    return plan;
-  }
-
-  // (a) and (d) over it: threads along the smallest non-zero source stride.
-  std::stable_sort(axes.begin(), axes.end(), [](const Axis& a, const Axis& b) {
-    const auto key = [](const Axis& axis) {
-      return axis.source_stride == 0 ? INT64_MAX : magnitude(axis.source_stride);
-    };
-    return key(a) < key(b);
-  });
-  fill_kept(axes);
-  plan.variant = ReduceVariant::thread_per_output;
-  if (plan.outputs < kFillThreads && plan.sum_length >= kSlicedRows * kMinSumPerThread) {
-    plan.block_x = kSlicedOutputs;
-    plan.block_y = kSlicedRows;
-  }
-  plan.grid_x = std::min(ceil_div(plan.outputs, plan.block_x), kMaxGridBlocks);
-  choose_splits(plan, plan.grid_x * kBlockThreads, plan.block_y);
-  return plan;
-}
-
-SummedAxes summed_axes(const ReducePlan& plan, std::int64_t step) {
-  SummedAxes summed;
-  summed.rank = static_cast<int>(plan.summed_extents.size());
-  for (int axis = 0; axis < summed.rank; ++axis) {
-    summed.extent[axis] = plan.summed_extents[axis];
-    summed.stride[axis] = plan.summed_strides[axis];
-    // Past the outermost axis the digits wrap; the walks never use a
-    // position at or beyond the end of the sum, so that is harmless.
-    summed.step_digit[axis] = step % summed.extent[axis];
-    step /= summed.extent[axis];
-    summed.step_offset[axis] = summed.step_digit[axis] * summed.stride[axis];
-    summed.wrap_offset[axis] = summed.extent[axis] * summed.stride[axis];
-    if (summed.step_digit[axis] != 0) summed.step_rank = axis + 1;
-  }
-  return summed;
-}
+// ---- launch (host only) ---------------------------------------------------
 
 unsigned grid_dimension(std::int64_t blocks) { return static_cast<unsigned>(blocks); }
 
@@ -661,75 +384,86 @@ void launch(const ReducePlan& plan, const T* source, T* result, void* workspace,
   using Acc = typename AccumulatorOf<T>::type;
   Acc* partials = plan.splits > 1 ? static_cast<Acc*>(workspace) : nullptr;
   const dim3 grid(grid_dimension(plan.grid_x), grid_dimension(plan.splits));
+  const dim3 block(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y));
   switch (plan.variant) {
     case ReduceVariant::transpose_tile:
-      reduce_transpose_tile<kMaxRank, T>
-          <<<grid_dimension(plan.grid_x), dim3(kTile, kTileRows), 0, stream>>>(
-              source, result, plan.kept, plan.tile, summed_axes(plan, 1), plan.tile_count,
-              plan.sum_length, epilogue);
+      reduce_transpose_tile<kMaxRank, T><<<grid_dimension(plan.grid_x), block, 0, stream>>>(
+          source, result, plan.kept, plan.tile, plan.summed, plan.tile_count, plan.sum_length,
+          epilogue);
       break;
     case ReduceVariant::thread_per_output:
-      reduce_thread_per_output<kMaxRank, T><<<grid, dim3(plan.block_x, plan.block_y), 0, stream>>>(
-          source, result, partials, plan.kept, summed_axes(plan, plan.block_y), plan.outputs,
-          plan.sum_length, plan.split_length, epilogue);
+      reduce_thread_per_output<kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
+                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
       break;
     case ReduceVariant::warp_per_output:
-      reduce_group_per_output<kWarpThreads, kMaxRank, T><<<grid, kBlockThreads, 0, stream>>>(
-          source, result, partials, plan.kept, summed_axes(plan, kWarpThreads), plan.outputs,
-          plan.sum_length, plan.split_length, epilogue);
+      reduce_group_per_output<kWarpThreads, kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
+                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
       break;
     case ReduceVariant::block_per_output:
-      reduce_group_per_output<kBlockThreads, kMaxRank, T><<<grid, kBlockThreads, 0, stream>>>(
-          source, result, partials, plan.kept, summed_axes(plan, kBlockThreads), plan.outputs,
-          plan.sum_length, plan.split_length, epilogue);
+      reduce_group_per_output<kBlockThreads, kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
+                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
       break;
+    case ReduceVariant::none:
+    case ReduceVariant::fill_zero:
+      return;  // reduce() handles both
   }
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
   if (partials != nullptr) {
-    const std::int64_t blocks =
-        std::min(ceil_div(plan.outputs, kBlockThreads / kWarpThreads), kMaxGridBlocks);
-    reduce_finalize<T><<<grid_dimension(blocks), kBlockThreads, 0, stream>>>(
+    reduce_finalize<T><<<grid_dimension(plan.finalize_grid_x), kBlockThreads, 0, stream>>>(
         partials, plan.splits, result, plan.kept, plan.outputs, epilogue);
     EINSTREAM_CUDA_CHECK(cudaGetLastError());
   }
 }
 
-}  // namespace
-
-std::size_t reduce_workspace_bytes(DataType dtype, const TensorLayout& source_layout,
-                                   const TensorLayout& result_layout) {
-  const std::size_t accumulator = accumulator_bytes(dtype);  // rejects unsupported types
-  const ReducePlan plan = plan_reduce(source_layout, result_layout);
-  if (plan.empty_result || plan.empty_sum) return 0;
-  return plan.splits > 1 ? static_cast<std::size_t>(plan.splits * plan.outputs) * accumulator : 0;
+ReducePlan checked_plan(DataType dtype, const TensorLayout& source_layout,
+                        const TensorLayout& result_layout) {
+  ReducePlan plan = plan_reduce(dtype, source_layout, result_layout);
+  if (!plan.error.empty()) throw Error(plan.error);
+  return plan;
 }
 
-void reduce(DataType dtype, const void* source, const TensorLayout& source_layout, void* result,
-            const TensorLayout& result_layout, const Epilogue& epilogue, void* workspace,
-            std::size_t workspace_bytes, cudaStream_t stream) {
-  const ReducePlan plan = plan_reduce(source_layout, result_layout);
-  if (plan.empty_result) return;
-  if (plan.empty_sum) {
-    fill_zero(dtype, result, result_layout, epilogue, stream);
+}  // namespace
+
+void reduce(const ReducePlan& plan, const void* source, void* result, const Epilogue& epilogue,
+            void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
+  if (!plan.error.empty()) throw Error(plan.error);
+  if (plan.variant == ReduceVariant::none) return;
+  if (plan.variant == ReduceVariant::fill_zero) {
+    fill_zero(plan.dtype, result, plan.fill_layout, epilogue, stream);
     return;
   }
-  const std::size_t needed = plan.workspace_bytes(dtype);
+  const std::uint64_t needed = plan.workspace_bytes;
   if (needed > 0 && (workspace == nullptr || workspace_bytes < needed)) {
     throw Error("reduce: these layouts need " + std::to_string(needed) +
-                " bytes of workspace (reduce_workspace_bytes), but " +
+                " bytes of workspace (ReducePlan::workspace_bytes), but " +
                 std::to_string(workspace == nullptr ? 0 : workspace_bytes) + " were given");
   }
-  dispatch_element_type(dtype, [&](auto tag) {
+  dispatch_element_type(plan.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const DeviceEpilogue<T> device = device_epilogue<T>(epilogue);
     const T* typed_source = static_cast<const T*>(source);
     T* typed_result = static_cast<T*>(result);
-    if (plan.summed_extents.size() <= 1) {
+    if (plan.summed.rank <= 1) {
       launch<1, T>(plan, typed_source, typed_result, workspace, device, stream);
     } else {
       launch<kMaxSummedAxes, T>(plan, typed_source, typed_result, workspace, device, stream);
     }
   });
+}
+
+std::size_t reduce_workspace_bytes(DataType dtype, const TensorLayout& source_layout,
+                                   const TensorLayout& result_layout) {
+  return checked_plan(dtype, source_layout, result_layout).workspace_bytes;
+}
+
+void reduce(DataType dtype, const void* source, const TensorLayout& source_layout, void* result,
+            const TensorLayout& result_layout, const Epilogue& epilogue, void* workspace,
+            std::size_t workspace_bytes, cudaStream_t stream) {
+  reduce(checked_plan(dtype, source_layout, result_layout), source, result, epilogue, workspace,
+         workspace_bytes, stream);
 }
 
 }  // namespace einstream::detail

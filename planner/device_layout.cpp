@@ -115,9 +115,7 @@ DeviceLayout device_layout(const SlicePlan& plan, const std::vector<BlockShape>&
   bool gemm = false;
   for (const BlockShape& shape : shapes) {
     layout.arena_bytes = std::max<std::uint64_t>(layout.arena_bytes, shape.program.arena_bytes);
-    if (needs.reduce_bytes) {
-      layout.reduce_bytes = std::max(layout.reduce_bytes, needs.reduce_bytes(shape.program));
-    }
+    layout.reduce_bytes = std::max(layout.reduce_bytes, reduce_workspace_bytes(shape.program));
     gemm = gemm || has_gemm(shape.program);
   }
   layout.gemm_bytes = gemm ? needs.gemm_bytes : 0;

@@ -4,7 +4,8 @@
 // only carves the allocation as told.
 //
 // The allocation, each buffer 256-byte aligned, in this order: the arena of
-// the largest block Program, the largest reduce workspace, the GEMM library's
+// the largest block Program, the largest reduce workspace (from the reduce
+// ops' launch plans, computed when lowering), the GEMM library's
 // workspace, then per input either its memory span (resident: copied once,
 // in the caller's layout), `buffering` packed block slots (streamed) or
 // nothing (in place: the caller's device memory), then the output likewise.
@@ -14,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "einstream/tensor.hpp"
@@ -52,11 +52,10 @@ std::vector<BlockShape> block_shapes(const Problem& problem, const ContractionPa
                                      const SlicePlan& plan, const std::vector<TensorDesc>& inputs,
                                      const TensorDesc& output);
 
-// What the backend's kernels need besides the arena, as plain data: the
-// reduce workspace of a Program's ops and the GEMM library's workspace when
-// a Program has a GEMM.
+// What the backend needs besides the arena and what the Programs' own launch
+// plans say (the reduce workspace: reduce_workspace_bytes(program)), as
+// plain data: the GEMM library's workspace when a Program has a GEMM.
 struct WorkspaceNeeds {
-  std::function<std::uint64_t(const Program&)> reduce_bytes;
   std::uint64_t gemm_bytes = 0;
 };
 

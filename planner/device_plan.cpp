@@ -19,8 +19,8 @@ DevicePlan fit(const Problem& problem, const ContractionPath& path,
                SliceOptions options, const WorkspaceNeeds& needs) {
   if (!options.workspace_of) {
     options.workspace_of = [needs](const Program& program) {
-      const std::uint64_t reduce = needs.reduce_bytes ? needs.reduce_bytes(program) : 0;
-      return device_buffer_aligned(reduce) + (has_gemm(program) ? needs.gemm_bytes : 0);
+      return device_buffer_aligned(reduce_workspace_bytes(program)) +
+             (has_gemm(program) ? needs.gemm_bytes : 0);
     };
   }
   std::vector<std::vector<std::int64_t>> input_strides;

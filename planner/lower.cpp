@@ -10,7 +10,9 @@
 // stride, orders of shared groups that disagree). The group orders are taken
 // from whichever operand (or, for the last step, the output) makes the fewest
 // bytes move. Diagonals need no op of their own: a repeated mode is one axis
-// whose stride is the sum of its axes' strides.
+// whose stride is the sum of its axes' strides. Intermediates then get arena
+// offsets (planner/arena) and permute and reduce ops their kernels' launch
+// plans.
 #include "planner/lower.hpp"
 
 #include <algorithm>
@@ -19,14 +21,11 @@
 #include <numeric>
 
 #include "einstream/error.hpp"
-#include "planner/checked_math.hpp"
+#include "planner/arena.hpp"
 
 namespace einstream::detail {
 
 namespace {
-
-constexpr std::int64_t kArenaAlignment =
-    256;  // bytes; what cudaMalloc gives, and enough for any vector load
 
 // A tensor during lowering: a view and the mode of each of its axes.
 struct ModeTensor {
@@ -165,7 +164,7 @@ class Lowering {
       decided_[id] = &results[step_index];
       live.push_back(id);
     }
-    assign_arena();
+    assign_arena(program_);
     return std::move(program_);
   }
 
@@ -455,52 +454,6 @@ class Lowering {
     return extents;
   }
 
-  // Offsets by first fit over lifetimes: a buffer may reuse the bytes of any
-  // buffer whose last reader ran before it is written. Largest first, which
-  // keeps the peak close to the largest set of simultaneously live buffers.
-  void assign_arena() {
-    std::vector<int> order(program_.buffers.size());
-    std::iota(order.begin(), order.end(), 0);
-    auto bytes_of = [&](int index) {
-      std::int64_t bytes = 0;
-      if (!checked_multiply(program_.buffers[index].elements, element_bytes_, &bytes) ||
-          !checked_add(bytes, kArenaAlignment - 1, &bytes)) {
-        throw ShapeError("intermediate " + std::to_string(index) + " of " +
-                         std::to_string(program_.buffers[index].elements) +
-                         " elements takes more bytes than a 64-bit count holds");
-      }
-      return bytes / kArenaAlignment * kArenaAlignment;
-    };
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return bytes_of(x) > bytes_of(y); });
-    std::vector<int> placed;
-    for (int index : order) {
-      ArenaBuffer& buffer = program_.buffers[index];
-      std::vector<std::pair<std::int64_t, std::int64_t>> taken;
-      for (int other : placed) {
-        const ArenaBuffer& live = program_.buffers[other];
-        if (live.first_op <= buffer.last_op && buffer.first_op <= live.last_op) {
-          taken.emplace_back(live.offset_bytes, live.offset_bytes + bytes_of(other));
-        }
-      }
-      std::sort(taken.begin(), taken.end());
-      std::int64_t offset = 0;
-      for (const auto& range : taken) {
-        if (offset + bytes_of(index) <= range.first) break;
-        offset = std::max(offset, range.second);
-      }
-      buffer.offset_bytes = offset;
-      std::int64_t end = 0;
-      if (!checked_add(offset, bytes_of(index), &end)) {
-        throw ShapeError(
-            "the intermediates of this contraction take more bytes than a 64-bit "
-            "count holds");
-      }
-      program_.arena_bytes = std::max(program_.arena_bytes, end);
-      placed.push_back(index);
-    }
-  }
-
   // Where each step's result is used next: the consuming step, the other
   // operand there (-1 for a single-operand step) and that step's result.
   struct Consumer {
@@ -603,11 +556,22 @@ class Lowering {
   int step_ = 0;
 };
 
+// Each permute and reduce op's launch plan, from its layouts.
+void plan_launches(Program& program, const DeviceTraits& device) {
+  for (Op& op : program.ops) {
+    if (op.kind == OpKind::permute) {
+      op.permute_plan = plan_permute(program.dtype, op.sources[0].layout, op.result.layout);
+    } else if (op.kind == OpKind::reduce) {
+      op.reduce_plan = plan_reduce(program.dtype, op.sources[0].layout, op.result.layout, device);
+    }
+  }
+}
+
 }  // namespace
 
 Program lower(const Problem& problem, const ContractionPath& path, DataType dtype,
               const std::vector<std::vector<std::int64_t>>& input_strides,
-              const std::vector<std::int64_t>& output_strides) {
+              const std::vector<std::int64_t>& output_strides, const DeviceTraits& device) {
   if (input_strides.size() != problem.inputs.size()) {
     throw Error("lower: " + std::to_string(input_strides.size()) + " stride lists for " +
                 std::to_string(problem.inputs.size()) + " inputs");
@@ -616,7 +580,9 @@ Program lower(const Problem& problem, const ContractionPath& path, DataType dtyp
     throw Error("lower: " + std::to_string(output_strides.size()) + " output strides for " +
                 std::to_string(problem.output.size()) + " output modes");
   }
-  return Lowering(problem, dtype).run(path, input_strides, output_strides);
+  Program program = Lowering(problem, dtype).run(path, input_strides, output_strides);
+  plan_launches(program, device);
+  return program;
 }
 
 }  // namespace einstream::detail

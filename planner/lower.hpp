@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "einstream/tensor.hpp"
+#include "planner/device_traits.hpp"
 #include "planner/path.hpp"
 #include "planner/problem.hpp"
 #include "planner/program.hpp"
@@ -17,8 +18,10 @@ namespace einstream::detail {
 // TTGT (transpose-transpose-GEMM-transpose) with the transposes skipped
 // wherever a layout can be read or written directly as a strided batched
 // GEMM operand; steps without a summed mode become elementwise products.
+// Permute and reduce ops get their CUDA launch plans for `device`.
 Program lower(const Problem& problem, const ContractionPath& path, DataType dtype,
               const std::vector<std::vector<std::int64_t>>& input_strides,
-              const std::vector<std::int64_t>& output_strides);
+              const std::vector<std::int64_t>& output_strides,
+              const DeviceTraits& device = DeviceTraits{});
 
 }  // namespace einstream::detail

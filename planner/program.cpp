@@ -4,9 +4,6 @@
 #include <cstdio>
 #include <sstream>
 
-#include "einstream/error.hpp"
-#include "planner/checked_math.hpp"
-
 namespace einstream::detail {
 
 std::string to_string(OpKind kind) {
@@ -24,13 +21,6 @@ std::string to_string(OpKind kind) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::int64_t>& values) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < values.size(); ++i)
-    text += (i ? "," : "") + std::to_string(values[i]);
-  return text + "]";
-}
 
 std::string to_string(const View& view) {
   std::string text;
@@ -65,27 +55,17 @@ std::string human_bytes(double bytes) {
 
 }  // namespace
 
-std::int64_t TensorLayout::element_count() const {
-  for (std::int64_t extent : extents) {
-    if (extent == 0) return 0;
-  }
-  std::int64_t count = 1;
-  for (std::int64_t extent : extents) {
-    if (!checked_multiply(count, extent, &count)) {
-      throw ShapeError("a tensor of extents " + join(extents) +
-                       " has more elements than a 64-bit count holds");
-    }
-  }
-  return count;
-}
-
-std::string to_string(const TensorLayout& layout) {
-  return join(layout.extents) + ":" + join(layout.strides);
-}
-
 bool has_gemm(const Program& program) {
   return std::any_of(program.ops.begin(), program.ops.end(),
                      [](const Op& op) { return op.kind == OpKind::gemm; });
+}
+
+std::uint64_t reduce_workspace_bytes(const Program& program) {
+  std::uint64_t largest = 0;
+  for (const Op& op : program.ops) {
+    if (op.kind == OpKind::reduce) largest = std::max(largest, op.reduce_plan.workspace_bytes);
+  }
+  return largest;
 }
 
 std::string to_string(const Program& program) {

@@ -14,18 +14,12 @@
 #include <vector>
 
 #include "einstream/tensor.hpp"
+#include "planner/permute_plan.hpp"
 #include "planner/problem.hpp"
+#include "planner/reduce_plan.hpp"
+#include "planner/tensor_layout.hpp"
 
 namespace einstream::detail {
-
-// Extents and strides (in elements) of a strided view.
-struct TensorLayout {
-  std::vector<std::int64_t> extents;
-  std::vector<std::int64_t> strides;
-
-  int rank() const { return static_cast<int>(extents.size()); }
-  std::int64_t element_count() const;
-};
 
 // Where a view's data lives.
 enum class BufferKind {
@@ -62,6 +56,12 @@ struct Op {
   // views' layouts are 3-D, [batch, rows, columns], with the strides of the
   // merged mode groups; one of rows and columns has stride 1 (or extent 1).
   std::int64_t m = 0, n = 0, k = 0, batch = 1;
+  // The CUDA kernels' launch plan of a permute or reduce op, planned from
+  // its views' layouts when lowering (the host backend needs none). The
+  // Program's own record, so every backend and the device layout read one
+  // plan: there is no second one to drift from it.
+  PermutePlan permute_plan;  // permute only
+  ReducePlan reduce_plan;    // reduce only
   // Which contraction step this op belongs to, and a note for explain().
   int step = 0;
   std::string note;
@@ -90,12 +90,16 @@ struct Program {
 };
 
 std::string to_string(OpKind kind);
-std::string to_string(const TensorLayout& layout);
 std::string to_string(const Program& program);
 std::ostream& operator<<(std::ostream& os, const Program& program);
 
 // Whether any op of `program` is a GEMM (the backend then needs its GEMM
 // library's workspace).
 bool has_gemm(const Program& program);
+
+// The largest workspace the launch plan of any reduce op of `program` needs
+// (0 when none splits its sums): the reduce workspace a CUDA execution of
+// it allocates.
+std::uint64_t reduce_workspace_bytes(const Program& program);
 
 }  // namespace einstream::detail

@@ -155,10 +155,14 @@ void expect_permute(const Case& problem, std::uint64_t seed,
   DeviceMemory device_result(before.size() * sizeof(T));
   device_source.upload(source);
   device_result.upload(before);
-  permute(dtype_of<T>(), static_cast<const T*>(device_source.get()) + problem.source_origin,
-          TensorLayout{problem.extents, problem.source_strides},
-          static_cast<T*>(device_result.get()) + problem.result_origin,
-          TensorLayout{problem.extents, problem.result_strides}, epilogue, nullptr);
+  // Launched from its host plan, as a Program's permute op is.
+  const PermutePlan plan =
+      plan_permute(dtype_of<T>(), TensorLayout{problem.extents, problem.source_strides},
+                   TensorLayout{problem.extents, problem.result_strides});
+  SCOPED_TRACE("plan: " + to_string(plan));
+  EXPECT_TRUE(plan.error.empty());
+  permute(plan, static_cast<const T*>(device_source.get()) + problem.source_origin,
+          static_cast<T*>(device_result.get()) + problem.result_origin, epilogue, nullptr);
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<T> after = device_result.download<T>(before.size());
 

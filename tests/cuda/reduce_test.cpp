@@ -1,7 +1,9 @@
 // reduce() against a host loop (double accumulation) on random data, for
 // every element type: random shapes and strides, each kernel variant hit on
-// purpose (the shapes below are chosen by the variant rules in
-// cuda/reduce.cu), epilogues, empty sums and results, and a 1 GiB full sum.
+// purpose (the shapes below are chosen by the variant rules of
+// planner/reduce_plan, whose choices tests/planner/reduce_plan_test checks),
+// epilogues, empty sums and results, a 1 GiB full sum, and a split
+// reduction's planned workspace inside a Plan's exact allocation.
 #include "cuda/reduce.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 
 #include "cuda/check.hpp"
 #include "einstream/error.hpp"
+#include "einstream/plan.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/kernel_values.hpp"
 
@@ -125,11 +128,16 @@ std::size_t check_reduce(const ReduceCase& test, std::uint64_t seed) {
   device_source.upload(source);
   device_result.upload(result);
   const DataType dtype = TypeInfo<T>::dtype;
-  const std::size_t workspace_bytes = reduce_workspace_bytes(dtype, test.source, test.result);
+  // Launched from its host plan, as a Program's reduce op is.
+  const ReducePlan plan = plan_reduce(dtype, test.source, test.result);
+  SCOPED_TRACE("plan: " + to_string(plan));
+  EXPECT_TRUE(plan.error.empty());
+  const std::size_t workspace_bytes = plan.workspace_bytes;
+  EXPECT_EQ(workspace_bytes, reduce_workspace_bytes(dtype, test.source, test.result));
   DeviceMemory workspace(workspace_bytes);
-  reduce(dtype, static_cast<const T*>(device_source.get()) + source_span.origin, test.source,
-         static_cast<T*>(device_result.get()) + result_span.origin, test.result, test.epilogue,
-         workspace.get(), workspace_bytes, nullptr);
+  reduce(plan, static_cast<const T*>(device_source.get()) + source_span.origin,
+         static_cast<T*>(device_result.get()) + result_span.origin, test.epilogue, workspace.get(),
+         workspace_bytes, nullptr);
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<T> got = device_result.download<T>(result.size());
 
@@ -394,6 +402,36 @@ TEST(Reduce, RejectsLayoutsThatDoNotMatch) {
   EXPECT_THROW(call({{4, 3}, {3, 1}}, {{4}, {-1}}), Error);  // negative result stride
   // A split reduction (few outputs, long sums) without its workspace.
   EXPECT_THROW(call({{3, 100003}, {100003, 1}}, {{3}, {1}}), Error);
+}
+
+// A Plan whose reduce op splits its sums: the partials' workspace comes from
+// the op's launch plan into the device layout, the execution allocates
+// exactly what Plan::workspace_bytes() says, and the sums are right.
+TEST(Reduce, PlannedSplitWorkspaceIsInThePlansExactAllocation) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::int64_t rows = 3, columns = 100003;
+  Options options;
+  options.backend = Backend::cuda;
+  Plan plan("ij->i", {TensorDesc(DataType::f32, {rows, columns})}, options);
+  std::mt19937_64 rng(71);
+  std::vector<float> input(static_cast<std::size_t>(rows * columns));
+  for (float& value : input) value = random_value<float>(rng);
+  std::vector<float> output(rows, not_a_number<float>());
+  plan.execute({input.data()}, output.data());
+  const std::uint64_t operands = (rows * columns * 4 + 255) / 256 * 256 + 256;
+  const std::uint64_t partials = 24 * rows * sizeof(double);  // tests/planner/reduce_plan_test
+  EXPECT_EQ(plan.last_report().device_bytes, plan.workspace_bytes());
+  if (plan.last_report().blocks == 1) {
+    EXPECT_GE(plan.workspace_bytes(), operands + partials);
+  }
+  for (std::int64_t row = 0; row < rows; ++row) {
+    double sum = 0, scale = 0;
+    for (std::int64_t column = 0; column < columns; ++column) {
+      sum += input[row * columns + column];
+      scale += std::abs(input[row * columns + column]);
+    }
+    EXPECT_NEAR(output[row], sum, 1e-5 * scale) << "row " << row << ", seed 71";
+  }
 }
 
 }  // namespace

@@ -1,0 +1,119 @@
+// PermutePlan: how the CUDA permute kernels (cuda/permute.cu) run one
+// permute op (a strided copy: permutes, diagonals, broadcasts), planned on
+// the host from the op's layouts alone, once, when the Program is lowered.
+// Plain data (no CUDA type), tested on any machine.
+//
+// As cuTT and librett plan a transpose: the axes are sorted by result
+// stride (the result is walked in its own memory order) and merged where
+// they stay adjacent in both layouts (src/axis_merge); then the innermost
+// axes pick the variant:
+//   - strided: the result's innermost axis is also the source's unit-stride
+//     axis, or the source has none (diagonals, broadcasts). One linear index
+//     per item. When both views are contiguous along that axis and every
+//     other stride is a whole number of 16-byte packets, an item may be a
+//     packet: the plan holds both launches, and the launch takes the packet
+//     one when both pointers are 16-byte aligned. That check is the only
+//     one left to launch time, since only the run-time pointers decide it.
+//   - tiled: the innermost mode moves. A block stages a kTile x kTile tile
+//     of the (result run, source run) plane in shared memory; short axes
+//     fold into the runs until each spans a tile.
+// 32-bit indexing whenever every count and offset fits, 64-bit otherwise.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "einstream/tensor.hpp"
+#include "planner/tensor_layout.hpp"
+
+namespace einstream::detail {
+
+// The kernels' launch shape and tiling, shared by the planner and the kernels.
+namespace permute_tiling {
+constexpr int kMaxRank = 16;  // axes after merging
+// Strided variant: each thread keeps several independent loads in flight.
+constexpr int kStridedThreads = 256;
+constexpr int kStridedItemsPerThread = 4;
+constexpr int kStridedItemsPerBlock = kStridedThreads * kStridedItemsPerThread;
+constexpr int kVectorBytes = 16;
+// Tiled variant: one warp spans a tile row (kTile is the warp size), and
+// kTileRows warps each move kTile / kTileRows elements per phase.
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;
+constexpr int kTileThreads = kTile * kTileRows;
+constexpr int kTileElementsPerThread = kTile / kTileRows;
+// Runs shorter than this leave most of a tile idle; the strided variant
+// serves them better.
+constexpr std::int64_t kMinTileRun = 8;
+// The tiled grid is capped; blocks loop over the remaining tiles.
+constexpr std::int64_t kMaxTiledBlocks = std::int64_t{1} << 20;
+// 32-bit indexing when every count and offset stays under this; the margin
+// covers indices that run a block (or a grid stride) past the end.
+constexpr std::int64_t kInt32IndexLimit =
+    std::numeric_limits<std::int32_t>::max() - (std::int64_t{1} << 22);
+
+static_assert(kTile == 32, "a tile row is one warp");
+static_assert(kTile % kTileRows == 0, "every warp moves whole tile rows");
+}  // namespace permute_tiling
+
+struct PermuteAxis {
+  std::int64_t extent = 0;
+  std::int64_t source_stride = 0;
+  std::int64_t result_stride = 0;
+};
+
+// The strided kernel over `axes` (innermost in the result first, in items).
+struct StridedLaunch {
+  std::vector<PermuteAxis> axes;
+  std::int64_t items = 0;
+  std::int64_t blocks = 0;  // of kStridedItemsPerBlock items
+};
+
+// The tiled kernel's plane and grid.
+struct TiledLaunch {
+  std::vector<PermuteAxis> result_run;  // tile columns: the result's unit-stride axis first
+  std::vector<PermuteAxis> source_run;  // tile rows: the source's unit-stride axis first
+  std::vector<PermuteAxis> outer;       // the rest, innermost (in the result) first
+  std::int64_t result_run_extent = 0;
+  std::int64_t source_run_extent = 0;
+  std::int64_t result_run_tiles = 0;
+  std::int64_t source_run_tiles = 0;
+  std::int64_t tile_count = 0;
+  std::int64_t blocks = 0;  // min(tile_count, kMaxTiledBlocks)
+};
+
+enum class PermuteVariant {
+  none,     // no elements: nothing to launch
+  strided,  // elements (or packets) by linear index
+  tiled,    // tiles through shared memory
+};
+
+struct PermutePlan {
+  DataType dtype = DataType::f32;
+  // Why these layouts cannot be launched (mismatched layouts, too many axes
+  // after merging, an unsupported data type); empty when they can.
+  // Launching a plan with an error throws it.
+  std::string error;
+  PermuteVariant variant = PermuteVariant::none;
+  bool index32 = true;  // every count and offset fits 32-bit indexing
+  // strided: one element per item, and, when `vector` > 1, `vector`
+  // elements (16 bytes) per item for 16-byte aligned pointers.
+  StridedLaunch elements;
+  int vector = 1;
+  StridedLaunch packets;
+  TiledLaunch tiled;    // tiled
+  int merged_rank = 0;  // axes left after merging
+};
+
+// Plans result[i] = source[i] over equal extents (source strides arbitrary,
+// result strides non-negative). Layouts it cannot launch give a plan whose
+// `error` says why; only a CUDA launch of such a plan fails.
+PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result);
+
+std::string to_string(PermuteVariant variant);
+// One line for tests and explain(): variant, merged rank, grid, packets.
+std::string to_string(const PermutePlan& plan);
+
+}  // namespace einstream::detail

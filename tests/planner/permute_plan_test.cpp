@@ -1,0 +1,190 @@
+// The permute kernels' launch plans, on the host: merging, the variant for
+// known shapes (the benchmark's transposes among them), packets, index
+// width, errors, and the plans lowering gives a Program's permute ops.
+#include "planner/permute_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "planner/lower.hpp"
+#include "planner/parse.hpp"
+#include "planner/path.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using Extents = std::vector<std::int64_t>;
+
+// result[i] = source[perm(i)]: the result row-major over the permuted
+// extents, the source row-major over `extents` read through the permutation.
+PermutePlan permuted(const Extents& extents, const std::vector<int>& permutation,
+                     DataType dtype = DataType::f32) {
+  const Extents strides = c_order_strides(extents);
+  TensorLayout source, result;
+  for (int axis : permutation) {
+    source.extents.push_back(extents[axis]);
+    source.strides.push_back(strides[axis]);
+  }
+  result.extents = source.extents;
+  result.strides = c_order_strides(result.extents);
+  return plan_permute(dtype, source, result);
+}
+
+TEST(PermutePlan, APlainCopyIsOneAxisMovedInPackets) {
+  const PermutePlan plan = permuted({64, 32, 16}, {0, 1, 2});
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  EXPECT_EQ(plan.variant, PermuteVariant::strided);
+  EXPECT_EQ(plan.merged_rank, 1);
+  EXPECT_TRUE(plan.index32);
+  EXPECT_EQ(plan.elements.items, 64 * 32 * 16);
+  EXPECT_EQ(plan.elements.blocks, 64 * 32 * 16 / permute_tiling::kStridedItemsPerBlock);
+  EXPECT_EQ(plan.vector, 4);  // 16 bytes of f32
+  EXPECT_EQ(plan.packets.items, 64 * 32 * 16 / 4);
+  EXPECT_EQ(plan.packets.axes.front().extent, 64 * 32 * 16 / 4);
+  // Packets are 16 bytes whatever the type: 2 f64, 2 c64, 1 c128 (none).
+  EXPECT_EQ(permuted({64, 32}, {0, 1}, DataType::f64).vector, 2);
+  EXPECT_EQ(permuted({64, 32}, {0, 1}, DataType::c64).vector, 2);
+  EXPECT_EQ(permuted({64, 32}, {0, 1}, DataType::c128).vector, 1);
+}
+
+TEST(PermutePlan, AnInnermostModeThatStaysIsStridedAndPacked) {
+  // (1, 0, 2) of 64^3: the unit-stride axis stays innermost.
+  const PermutePlan plan = permuted({64, 64, 64}, {1, 0, 2});
+  EXPECT_EQ(plan.variant, PermuteVariant::strided);
+  EXPECT_EQ(plan.merged_rank, 3);
+  EXPECT_EQ(plan.vector, 4);
+  ASSERT_EQ(plan.packets.axes.size(), 3u);
+  EXPECT_EQ(plan.packets.axes[0].extent, 16);
+  EXPECT_EQ(plan.packets.axes[1].source_stride, 64 * 64 / 4);
+  // An odd innermost extent cannot be cut into packets.
+  EXPECT_EQ(permuted({64, 64, 63}, {1, 0, 2}).vector, 1);
+}
+
+TEST(PermutePlan, AnInnermostModeThatMovesIsTiled) {
+  // The benchmark's 128^4 (3, 1, 0, 2).
+  const PermutePlan plan = permuted({128, 128, 128, 128}, {3, 1, 0, 2});
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  EXPECT_EQ(plan.variant, PermuteVariant::tiled);
+  EXPECT_EQ(plan.merged_rank, 4);
+  EXPECT_EQ(plan.tiled.result_run_extent, 128);
+  EXPECT_EQ(plan.tiled.source_run_extent, 128);
+  EXPECT_EQ(plan.tiled.result_run_tiles, 4);
+  EXPECT_EQ(plan.tiled.source_run_tiles, 4);
+  ASSERT_EQ(plan.tiled.source_run.size(), 1u);
+  EXPECT_EQ(plan.tiled.source_run[0].source_stride, 1);
+  ASSERT_EQ(plan.tiled.result_run.size(), 1u);
+  EXPECT_EQ(plan.tiled.result_run[0].result_stride, 1);
+  EXPECT_EQ(plan.tiled.outer.size(), 2u);
+  EXPECT_EQ(plan.tiled.tile_count, 4 * 4 * 128 * 128);
+  EXPECT_EQ(plan.tiled.blocks, 4 * 4 * 128 * 128);
+}
+
+TEST(PermutePlan, ShortInnerModesFoldIntoTheTileRuns) {
+  // 16^6 reversed: no axis merges, each run folds two axes to span a tile.
+  std::vector<int> reversed(6);
+  std::iota(reversed.rbegin(), reversed.rend(), 0);
+  const PermutePlan plan = permuted(Extents(6, 16), reversed);
+  EXPECT_EQ(plan.variant, PermuteVariant::tiled);
+  EXPECT_EQ(plan.merged_rank, 6);
+  EXPECT_EQ(plan.tiled.result_run.size(), 2u);
+  EXPECT_EQ(plan.tiled.source_run.size(), 2u);
+  EXPECT_EQ(plan.tiled.result_run_extent, 256);
+  EXPECT_EQ(plan.tiled.source_run_extent, 256);
+  // Modes that move together merge: two groups of them leave rank 2, one
+  // pair among single modes rank 4.
+  EXPECT_EQ(permuted(Extents(6, 16), {4, 5, 0, 1, 2, 3}).merged_rank, 2);
+  EXPECT_EQ(permuted(Extents(6, 16), {0, 2, 3, 1, 4, 5}).merged_rank, 4);
+  // Runs that cannot span kMinTileRun stay strided.
+  const PermutePlan narrow = permuted({1000, 1000, 4}, {2, 0, 1});
+  EXPECT_EQ(narrow.variant, PermuteVariant::strided);
+  EXPECT_EQ(narrow.vector, 1);
+}
+
+TEST(PermutePlan, BroadcastsAndDiagonalsAreStrided) {
+  // An outer broadcast axis (stride 0) is a whole number of packets.
+  const PermutePlan rows = plan_permute(DataType::f32, {{64, 64}, {0, 1}}, {{64, 64}, {64, 1}});
+  EXPECT_EQ(rows.variant, PermuteVariant::strided);
+  EXPECT_EQ(rows.vector, 4);
+  // A source without a unit-stride axis: element by element.
+  const PermutePlan scalar = plan_permute(DataType::f32, {{64}, {0}}, {{64}, {1}});
+  EXPECT_EQ(scalar.variant, PermuteVariant::strided);
+  EXPECT_EQ(scalar.vector, 1);
+  const PermutePlan diagonal = plan_permute(DataType::f64, {{64}, {65}}, {{64}, {1}});
+  EXPECT_EQ(diagonal.variant, PermuteVariant::strided);
+  EXPECT_EQ(diagonal.vector, 1);
+  EXPECT_EQ(diagonal.elements.axes[0].source_stride, 65);
+}
+
+TEST(PermutePlan, ScalarsAreOneElementAndEmptyViewsLaunchNothing) {
+  const PermutePlan scalar = plan_permute(DataType::f32, {{}, {}}, {{}, {}});
+  EXPECT_EQ(scalar.variant, PermuteVariant::strided);
+  EXPECT_EQ(scalar.elements.items, 1);
+  const PermutePlan empty = plan_permute(DataType::f32, {{3, 0}, {0, 1}}, {{3, 0}, {0, 1}});
+  EXPECT_EQ(empty.variant, PermuteVariant::none);
+  EXPECT_TRUE(empty.error.empty());
+}
+
+TEST(PermutePlan, TensorsPastTwoToThe31ElementsIndexIn64Bits) {
+  EXPECT_TRUE(permuted({1024, 1024, 1024}, {1, 0, 2}).index32);
+  const PermutePlan large = permuted({2049, 1024, 1024}, {1, 0, 2});
+  EXPECT_FALSE(large.index32);
+  EXPECT_EQ(large.variant, PermuteVariant::strided);
+}
+
+TEST(PermutePlan, LayoutsItCannotLaunchCarryTheReason) {
+  const auto error_of = [](const TensorLayout& source, const TensorLayout& result,
+                           DataType dtype = DataType::f32) {
+    return plan_permute(dtype, source, result).error;
+  };
+  EXPECT_NE(error_of({{2, 3}, {3, 1}}, {{2, 3, 1}, {3, 1, 1}}).find("rank"), std::string::npos);
+  EXPECT_NE(error_of({{2, 3}, {3, 1}}, {{3, 2}, {2, 1}}).find("different"), std::string::npos);
+  EXPECT_NE(error_of({{2, 3}, {3, 1}}, {{2, 3}, {-3, 1}}).find("negative"), std::string::npos);
+  EXPECT_NE(error_of({{2, 3}, {3}}, {{2, 3}, {3, 1}}).find("strides"), std::string::npos);
+  EXPECT_NE(error_of({{2}, {1}}, {{2}, {1}}, DataType::f16).find("f16"), std::string::npos);
+  // Seventeen axes of extent 2, reversed: none stays adjacent.
+  const Extents extents(17, 2);
+  Extents reversed = c_order_strides(extents);
+  std::reverse(reversed.begin(), reversed.end());
+  const PermutePlan plan =
+      plan_permute(DataType::f32, {extents, c_order_strides(extents)}, {extents, reversed});
+  EXPECT_NE(plan.error.find("at most 16"), std::string::npos) << plan.error;
+  EXPECT_NE(to_string(plan).find("not launchable"), std::string::npos);
+  // Sixteen are launchable.
+  const Extents sixteen(16, 2);
+  Extents sixteen_reversed = c_order_strides(sixteen);
+  std::reverse(sixteen_reversed.begin(), sixteen_reversed.end());
+  EXPECT_TRUE(
+      plan_permute(DataType::f32, {sixteen, c_order_strides(sixteen)}, {sixteen, sixteen_reversed})
+          .error.empty());
+}
+
+TEST(PermutePlan, PrintsItsVariantAndGrid) {
+  const std::string tiled = to_string(permuted({128, 128, 128, 128}, {3, 1, 0, 2}));
+  EXPECT_NE(tiled.find("tiled, rank 4, 32-bit"), std::string::npos) << tiled;
+  const std::string copy = to_string(permuted({64, 64}, {0, 1}));
+  EXPECT_NE(copy.find("4-element packets"), std::string::npos) << copy;
+}
+
+TEST(PermutePlan, LoweringPlansEveryPermuteOp) {
+  // A transpose into the caller's output is one permute op.
+  const std::vector<Extents> shapes = {{256, 192}};
+  const Problem problem = parse("ij->ji", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const Program program = lower(problem, path, DataType::f64, {c_order_strides(shapes[0])},
+                                c_order_strides({192, 256}));
+  ASSERT_EQ(program.ops.size(), 1u);
+  const Op& op = program.ops[0];
+  ASSERT_EQ(op.kind, OpKind::permute);
+  EXPECT_EQ(op.permute_plan.dtype, DataType::f64);
+  EXPECT_EQ(op.permute_plan.variant, PermuteVariant::tiled);
+  EXPECT_EQ(to_string(op.permute_plan),
+            to_string(plan_permute(DataType::f64, op.sources[0].layout, op.result.layout)));
+}
+
+}  // namespace
+}  // namespace einstream::detail

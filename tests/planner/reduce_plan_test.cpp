@@ -1,0 +1,255 @@
+// The reduce kernels' launch plans, on the host: the variant chosen for known
+// shapes, merging, splits and their workspace, errors, and the workspace a
+// lowered Program and its device layout carry from the plans.
+#include "planner/reduce_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "planner/device_layout.hpp"
+#include "planner/device_plan.hpp"
+#include "planner/lower.hpp"
+#include "planner/parse.hpp"
+#include "planner/path.hpp"
+
+namespace einstream::detail {
+namespace {
+
+using Extents = std::vector<std::int64_t>;
+
+// A reduce of a row-major tensor of `extents` that keeps `kept` (axes, in
+// the result's order, the result row-major) and sums the rest, written as
+// the op's layouts are: the kept axes first, then the summed ones.
+struct Reduction {
+  TensorLayout source, result;
+};
+
+Reduction reduction(const Extents& extents, const std::vector<int>& kept) {
+  const Extents strides = c_order_strides(extents);
+  Reduction made;
+  for (int axis : kept) {
+    made.source.extents.push_back(extents[axis]);
+    made.source.strides.push_back(strides[axis]);
+    made.result.extents.push_back(extents[axis]);
+  }
+  made.result.strides = c_order_strides(made.result.extents);
+  for (int axis = 0; axis < static_cast<int>(extents.size()); ++axis) {
+    if (std::find(kept.begin(), kept.end(), axis) != kept.end()) continue;
+    made.source.extents.push_back(extents[axis]);
+    made.source.strides.push_back(strides[axis]);
+  }
+  return made;
+}
+
+ReducePlan plan_of(const Extents& extents, const std::vector<int>& kept,
+                   DataType dtype = DataType::f32, const DeviceTraits& device = DeviceTraits{}) {
+  const Reduction r = reduction(extents, kept);
+  return plan_reduce(dtype, r.source, r.result, device);
+}
+
+TEST(ReducePlan, KeepingTheContiguousAxesIsAThreadPerOutputOverOneMergedAxis) {
+  // ijk->jk: j and k merge into one unit-stride kept axis; enough outputs
+  // to fill the GPU, so no splits and one thread per output.
+  const ReducePlan plan = plan_of({64, 512, 512}, {1, 2});
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
+  EXPECT_EQ(plan.outputs, 512 * 512);
+  EXPECT_EQ(plan.sum_length, 64);
+  ASSERT_EQ(plan.kept.rank, 1);
+  EXPECT_EQ(plan.kept.extent[0], 512 * 512);
+  EXPECT_EQ(plan.kept.source_stride[0], 1);
+  EXPECT_EQ(plan.block_x, reduce_tiling::kBlockThreads);
+  EXPECT_EQ(plan.block_y, 1);
+  EXPECT_EQ(plan.grid_x, 512 * 512 / reduce_tiling::kBlockThreads);
+  EXPECT_EQ(plan.splits, 1);
+  EXPECT_EQ(plan.workspace_bytes, 0u);
+  EXPECT_EQ(plan.summed.rank, 1);
+  EXPECT_EQ(plan.summed.stride[0], 512 * 512);
+}
+
+TEST(ReducePlan, FewerOutputsThanFillTheGpuSplitEachSumOverTheBlocksRows) {
+  // ijk->jk with 4096 outputs: blocks of 32 outputs x 8 sum slices.
+  const ReducePlan plan = plan_of({4096, 64, 64}, {1, 2});
+  EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
+  EXPECT_EQ(plan.block_x, reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.block_y, reduce_tiling::kSlicedRows);
+  EXPECT_EQ(plan.grid_x, 4096 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.summed.step_digit[0], reduce_tiling::kSlicedRows);
+  // 128 blocks of 256 threads fill an eighth of the GPU: sums split in 8.
+  EXPECT_EQ(plan.splits, 8);
+  EXPECT_EQ(plan.split_length, 4096 / 8);
+  EXPECT_EQ(plan.workspace_bytes, 8u * 4096 * sizeof(double));
+  EXPECT_EQ(plan.finalize_grid_x, 4096 / 8);
+}
+
+TEST(ReducePlan, KeepingAnAxisThatMovesIsATransposeTile) {
+  // ijk->ki: the source's unit-stride axis k is kept, the result's is i.
+  const ReducePlan plan = plan_of({1024, 64, 1024}, {2, 0});
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  EXPECT_EQ(plan.variant, ReduceVariant::transpose_tile);
+  EXPECT_EQ(plan.tile.p_extent, 1024);  // k, read along the source
+  EXPECT_EQ(plan.tile.q_extent, 1024);  // i, written along the result
+  EXPECT_EQ(plan.tile.p_source_stride, 1);
+  EXPECT_EQ(plan.tile.q_result_stride, 1);
+  EXPECT_EQ(plan.tile_count, 32 * 32);
+  EXPECT_EQ(plan.grid_x, 32 * 32);
+  EXPECT_EQ(plan.block_x, reduce_tiling::kTile);
+  EXPECT_EQ(plan.block_y, reduce_tiling::kTileRows);
+  EXPECT_EQ(plan.kept.rank, 0);
+  EXPECT_EQ(plan.summed.step_digit[0], 1);
+  EXPECT_EQ(plan.workspace_bytes, 0u);
+}
+
+TEST(ReducePlan, SummingTheContiguousAxisIsAWarpPerOutput) {
+  // ijk->ij: k is summed with unit stride; many outputs, short sums.
+  const ReducePlan plan = plan_of({512, 512, 256}, {0, 1});
+  EXPECT_EQ(plan.variant, ReduceVariant::warp_per_output);
+  EXPECT_EQ(plan.grid_x, 512 * 512 / (reduce_tiling::kBlockThreads / reduce_tiling::kWarpThreads));
+  EXPECT_EQ(plan.summed.step_digit[0], reduce_tiling::kWarpThreads);
+  EXPECT_EQ(plan.splits, 1);
+  EXPECT_EQ(plan.workspace_bytes, 0u);
+}
+
+TEST(ReducePlan, TinyOutputsWithHugeSumsSplitIntoAWorkspace) {
+  // Three outputs, 100003 summed each: a block per output, sums split over
+  // gridDim.y, partial sums in double (complex double for c64).
+  for (const DataType dtype : {DataType::f32, DataType::c64}) {
+    SCOPED_TRACE(to_string(dtype));
+    const ReducePlan plan = plan_of({3, 100003}, {0}, dtype);
+    EXPECT_EQ(plan.variant, ReduceVariant::block_per_output);
+    EXPECT_EQ(plan.grid_x, 3);
+    // min(fill / threads = 342, sum / (256 x 16) = 24) splits.
+    EXPECT_EQ(plan.splits, 24);
+    EXPECT_EQ(plan.split_length, 4167);
+    EXPECT_GE(plan.split_length * plan.splits, plan.sum_length);
+    EXPECT_LT(plan.split_length * (plan.splits - 1), plan.sum_length);
+    EXPECT_EQ(plan.workspace_bytes, 24u * 3 * reduce_accumulator_bytes(dtype));
+    EXPECT_EQ(plan.finalize_grid_x, 1);
+  }
+  EXPECT_EQ(reduce_accumulator_bytes(DataType::c64), 16u);
+  // A full sum to a scalar splits as far as kMaxSplits.
+  const ReducePlan scalar = plan_of({std::int64_t{1} << 28}, {});
+  EXPECT_EQ(scalar.outputs, 1);
+  EXPECT_EQ(scalar.variant, ReduceVariant::block_per_output);
+  EXPECT_EQ(scalar.splits, reduce_tiling::kMaxSplits);
+  EXPECT_EQ(scalar.workspace_bytes, 1024u * sizeof(double));
+}
+
+TEST(ReducePlan, TheDevicesFillThreadsDecideTheSplits) {
+  DeviceTraits small;
+  small.fill_threads = 1024;  // 3 blocks of 256 threads: two splits fill it
+  const ReducePlan plan = plan_of({3, 100003}, {0}, DataType::f64, small);
+  EXPECT_EQ(plan.splits, 2);
+  EXPECT_EQ(plan.workspace_bytes, 2u * 3 * sizeof(double));
+}
+
+TEST(ReducePlan, MergesKeptAndSummedAxesSeparatelyAndSortsSummedByStride) {
+  // [4, 5] kept, [6, 7] summed, all row-major: one axis each.
+  const ReducePlan plan = plan_of({4, 5, 6, 7}, {0, 1});
+  ASSERT_EQ(plan.kept.rank, 1);
+  EXPECT_EQ(plan.kept.extent[0], 20);
+  ASSERT_EQ(plan.summed.rank, 1);
+  EXPECT_EQ(plan.summed.extent[0], 42);
+  EXPECT_EQ(plan.summed.stride[0], 1);
+  // The summed axes listed against memory order still merge (a sum's order
+  // is free); kept axes never merge with summed ones.
+  const TensorLayout source{{4, 7, 6}, {42, 1, 7}};
+  const TensorLayout result{{4}, {1}};
+  const ReducePlan sorted = plan_reduce(DataType::f32, source, result);
+  ASSERT_EQ(sorted.summed.rank, 1);
+  EXPECT_EQ(sorted.summed.extent[0], 42);
+  EXPECT_EQ(sorted.kept.rank, 1);
+}
+
+TEST(ReducePlan, EmptySumsFillZeroAndEmptyResultsLaunchNothing) {
+  const ReducePlan empty_sum = plan_of({5, 0}, {0});
+  EXPECT_EQ(empty_sum.variant, ReduceVariant::fill_zero);
+  EXPECT_EQ(empty_sum.fill_layout.extents, Extents{5});
+  EXPECT_EQ(empty_sum.workspace_bytes, 0u);
+  const ReducePlan empty_result = plan_of({0, 100000}, {0});
+  EXPECT_EQ(empty_result.variant, ReduceVariant::none);
+  EXPECT_EQ(empty_result.workspace_bytes, 0u);
+}
+
+TEST(ReducePlan, LayoutsItCannotLaunchCarryTheReason) {
+  const auto error_of = [](const TensorLayout& source, const TensorLayout& result,
+                           DataType dtype = DataType::f32) {
+    return plan_reduce(dtype, source, result).error;
+  };
+  EXPECT_NE(error_of({{4}, {1}}, {{4, 2}, {2, 1}}).find("rank"), std::string::npos);
+  EXPECT_NE(error_of({{4, 3}, {3, 1}}, {{5}, {1}}).find("kept axis 0"), std::string::npos);
+  EXPECT_NE(error_of({{4, 3}, {3}}, {{4}, {1}}).find("strides"), std::string::npos);
+  EXPECT_NE(error_of({{4, 3}, {3, 1}}, {{4}, {-1}}).find("negative stride"), std::string::npos);
+  EXPECT_NE(error_of({{4, 3}, {3, 1}}, {{4}, {1}}, DataType::f16).find("f16"), std::string::npos);
+  // Nine summed axes of extent 2 that do not merge (gaps between them).
+  TensorLayout source{{4}, {1}};
+  std::int64_t stride = 8;
+  for (int axis = 0; axis < 9; ++axis, stride *= 3) {
+    source.extents.push_back(2);
+    source.strides.push_back(stride);
+  }
+  const ReducePlan plan = plan_reduce(DataType::f32, source, {{4}, {1}});
+  EXPECT_NE(plan.error.find("at most 12 and 8"), std::string::npos) << plan.error;
+  EXPECT_EQ(plan.workspace_bytes, 0u);
+  EXPECT_NE(to_string(plan).find("not launchable"), std::string::npos);
+}
+
+TEST(ReducePlan, PrintsItsVariantGridAndWorkspace) {
+  const std::string text = to_string(plan_of({3, 100003}, {0}));
+  EXPECT_NE(text.find("block per output"), std::string::npos) << text;
+  EXPECT_NE(text.find("grid 3x24"), std::string::npos) << text;
+  EXPECT_NE(text.find("workspace 576 B"), std::string::npos) << text;
+}
+
+TEST(ReducePlan, LoweringPlansEveryReduceOpAndTheProgramKnowsItsWorkspace) {
+  const std::vector<Extents> shapes = {{3, 100003}};
+  const Problem problem = parse("ij->i", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const Program program =
+      lower(problem, path, DataType::f32, {c_order_strides(shapes[0])}, c_order_strides({3}));
+  ASSERT_EQ(program.ops.size(), 1u);
+  const Op& op = program.ops[0];
+  ASSERT_EQ(op.kind, OpKind::reduce);
+  const ReducePlan expected = plan_reduce(DataType::f32, op.sources[0].layout, op.result.layout);
+  EXPECT_EQ(op.reduce_plan.variant, expected.variant);
+  EXPECT_EQ(op.reduce_plan.splits, expected.splits);
+  EXPECT_EQ(op.reduce_plan.workspace_bytes, 576u);
+  EXPECT_EQ(reduce_workspace_bytes(program), 576u);
+}
+
+TEST(ReducePlan, DeviceLayoutCountsThePlannedReduceWorkspaceInThePlansTotal) {
+  // What Plan::workspace_bytes() reports for a CUDA plan is this layout's
+  // total (slice.device_bytes): the split reduce's partials are in it.
+  const std::vector<Extents> shapes = {{3, 100003}};
+  const std::vector<TensorDesc> inputs = {TensorDesc(DataType::f32, shapes[0])};
+  const Problem problem = parse("ij->i", shapes);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  SliceOptions options;
+  options.budget = std::uint64_t{1} << 30;
+  WorkspaceNeeds needs;
+  needs.gemm_bytes = 4096;
+  const DevicePlan plan = plan_device(problem, path, inputs, output, options, needs, 3);
+  std::uint64_t largest = 0;
+  for (const BlockShape& shape : plan.shapes) {
+    largest = std::max(largest, reduce_workspace_bytes(shape.program));
+  }
+  EXPECT_GT(largest, 0u);
+  EXPECT_EQ(plan.layout.reduce_bytes, largest);
+  EXPECT_EQ(plan.layout.gemm_bytes, 0u);  // no GEMM in the Program
+  EXPECT_EQ(plan.slice.device_bytes, plan.layout.total);
+  if (plan.slice.sliced.empty()) {
+    EXPECT_EQ(plan.layout.reduce_bytes, 576u);
+    const std::uint64_t expected =
+        device_buffer_aligned(plan.layout.arena_bytes) + device_buffer_aligned(576) +
+        device_buffer_aligned(3 * 100003 * 4) + device_buffer_aligned(3 * 4);
+    EXPECT_EQ(plan.layout.total, expected);
+  }
+}
+
+}  // namespace
+}  // namespace einstream::detail
