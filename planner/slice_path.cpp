@@ -43,7 +43,9 @@ PathSlices plan_path_and_slices(const Problem& problem, const ContractionPath& p
   if (fits(whole, options)) {
     PathSlices result;
     result.path = path;
-    result.slice = plan_slices(problem, path, dtype, input_strides, output_strides, options);
+    result.slice = finder.plan_when_fitting
+                       ? plan_slices(problem, path, dtype, input_strides, output_strides, options)
+                       : whole;
     return result;
   }
   std::optional<PathSlices> best;

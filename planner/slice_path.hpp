@@ -18,6 +18,10 @@ struct SlicePathOptions {
   double seconds = 0.5;
   std::uint64_t seed = 0;
   int trials = 16;
+  // When the whole problem fits: run plan_slices on `path` (true), or
+  // return the whole problem's one-block evaluation (false: for a caller
+  // that slices the path itself, as the CUDA executor does).
+  bool plan_when_fitting = true;
 };
 
 struct PathSlices {
@@ -28,7 +32,7 @@ struct PathSlices {
 };
 
 // The plan plan_slices makes of `path` when the whole problem fits the
-// budget unsliced. Otherwise the fastest (by the time model) of the plans
+// budget unsliced (see plan_when_fitting). Otherwise the fastest (by the time model) of the plans
 // that fit among: plan_slices on `path`, and for a few element caps under
 // the budget, the finder's path with exactly its sliced modes
 // (evaluate_slices) and plan_slices on the finder's path. Throws the

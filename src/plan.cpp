@@ -104,6 +104,35 @@ detail::Rates slice_rates(const Options& options) {
   return rates;
 }
 
+// Over the budget, the slices and the path are chosen together
+// (planner/slice_path, with half of path_seconds); a path the finder
+// reconfigured replaces the search's (in path() and the Program). Returns
+// the block plan; without `plan_when_fitting`, a problem that fits whole
+// gets only its one-block evaluation.
+detail::SlicePlan choose_sliced_path(PlanState& state, const detail::SliceOptions& slicing,
+                                     bool plan_when_fitting) {
+  std::vector<std::vector<std::int64_t>> input_strides;
+  for (const TensorDesc& desc : state.reversal.inputs) {
+    input_strides.push_back(desc.effective_strides());
+  }
+  detail::SlicePathOptions finder;
+  finder.seconds = state.options.path_seconds / 2;
+  finder.seed = state.options.path_seed;
+  finder.plan_when_fitting = plan_when_fitting;
+  detail::PathSlices chosen =
+      detail::plan_path_and_slices(state.problem, state.path, state.output.dtype, input_strides,
+                                   state.reversal.output.effective_strides(), slicing, finder);
+  if (chosen.path.linear() != state.path.linear()) {
+    state.path = std::move(chosen.path);
+    state.path_info.path = state.path.linear();
+    state.path_info.flops = state.path.flops;
+    state.path_info.largest_intermediate = state.path.largest_intermediate;
+    state.program = detail::lower(state.problem, state.path, state.output.dtype, input_strides,
+                                  state.reversal.output.effective_strides());
+  }
+  return std::move(chosen.slice);
+}
+
 // CUDA backend: the executor plans the blocks for host operands now (and
 // for device operands, used in place, at the first execution that passes
 // them). Over the budget the problem is cut into blocks that fit; within
@@ -126,10 +155,20 @@ void plan_cuda(PlanState& state) {
   slicing.budget = state.options.memory_limit.resolve(device_total);
   slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
+  // Over the budget, the path is chosen with its slices; the executor then
+  // slices that path for the device's exact layout (and reports a budget
+  // nothing fits in its own words).
+  const double unsliced_flops = state.path.flops;
+  try {
+    choose_sliced_path(state, slicing, false);
+  } catch (const MemoryError&) {
+    // The executor's planning below names what the device needs.
+  }
   state.cuda =
       std::make_unique<detail::CudaExecutor>(state.options, state.problem, state.path,
                                              state.reversal.inputs, state.reversal.output, slicing);
   state.slice = state.cuda->host_plan();
+  state.slice.unsliced_flops = unsliced_flops;
   state.sliced = true;
 }
 
@@ -142,23 +181,7 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
     detail::SliceOptions slicing;
     slicing.budget = state.options.memory_limit.resolve(0);
     slicing.rates = slice_rates(state.options);
-    // Over the budget, the slices and the path are chosen together
-    // (planner/slice_path); a new path replaces the search's.
-    detail::SlicePathOptions finder;
-    finder.seconds = state.options.path_seconds / 2;
-    finder.seed = state.options.path_seed;
-    detail::PathSlices chosen =
-        detail::plan_path_and_slices(state.problem, state.path, state.output.dtype, input_strides,
-                                     state.reversal.output.effective_strides(), slicing, finder);
-    if (chosen.path.linear() != state.path.linear()) {
-      state.path = std::move(chosen.path);
-      state.path_info.path = state.path.linear();
-      state.path_info.flops = state.path.flops;
-      state.path_info.largest_intermediate = state.path.largest_intermediate;
-      state.program = detail::lower(state.problem, state.path, state.output.dtype, input_strides,
-                                    state.reversal.output.effective_strides());
-    }
-    state.slice = std::move(chosen.slice);
+    state.slice = choose_sliced_path(state, slicing, true);
     state.sliced = true;
   } else {
     state.slice = detail::SlicePlan{};
