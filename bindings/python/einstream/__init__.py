@@ -8,8 +8,11 @@
     print(info)                                       # the plan, step by step
 
 einsum() accepts the old tool's keyword names (cuda_device, cuda_mem_limit,
-async_computation). Plans and executions are logged at DEBUG level under the
-logger "einstream".
+async_computation). Plans (path search, slicing, residency, workspace,
+explain()) and executions (start, progress about once a second, end, transfers
+and timings) are logged at DEBUG level under the logger "einstream", warnings
+and errors at WARNING and ERROR; the logger's level when a Plan is made
+decides what the library sends.
 """
 
 import logging as _logging

@@ -1,5 +1,6 @@
 """Keyword arguments to einstream.Options, with the old tool's names as aliases."""
 
+import logging
 import numbers
 
 from . import _einstream
@@ -91,4 +92,22 @@ def options(memory_limit_value, device_index, backend, path, register_host_memor
     result.path = path.replace("_", "-")
     result.register_host_memory = bool(register_host_memory)
     result.allow_tf32 = bool(allow_tf32)
+    result.log_to_python(log_level())
     return result
+
+
+# The library's levels by the Python level each is logged at (info and debug
+# both at DEBUG, as the old tool logged plans and transfers), most detailed
+# first.
+_LOG_LEVELS = (("debug", logging.DEBUG), ("warn", logging.WARNING), ("error", logging.ERROR))
+
+
+def log_level():
+    """The most detailed library level the logger "einstream" would record now
+    ('' when it records nothing), so a plan made while nobody listens pays
+    nothing for logging."""
+    logger = logging.getLogger("einstream")
+    for name, level in _LOG_LEVELS:
+        if logger.isEnabledFor(level):
+            return name
+    return ""

@@ -68,6 +68,27 @@ auto parse_argument(Parse parse) {
   }
 }
 
+// Sends the library's messages at `level` and below ("debug", "info",
+// "warn", "error"; "" for none) to Python's logger "einstream": errors and
+// warnings at ERROR and WARNING, the rest at DEBUG, as the old tool logged
+// its plans and transfers. Options are copied with the GIL released, so the
+// callback holds no Python object: it takes the GIL and finds the logger on
+// each message (a few per plan and execution).
+void log_to_python(Options& options, const std::string& level) {
+  if (level.empty()) {
+    options.log = {};
+    return;
+  }
+  options.log_level = parse_argument([&] { return log_level_from_string(level); });
+  options.log = [](LogLevel at, const std::string& message) {
+    constexpr int kPythonLevels[] = {40, 30, 10, 10};  // ERROR, WARNING, DEBUG, DEBUG
+    nb::gil_scoped_acquire acquire;
+    nb::module_::import_("logging")
+        .attr("getLogger")("einstream")
+        .attr("log")(kPythonLevels[static_cast<int>(at)], "%s", message);
+  };
+}
+
 void bind_values(nb::module_& m) {
   nb::class_<TensorDesc>(m, "TensorDesc", "An operand's dtype, extents and strides (in elements).")
       .def(
@@ -133,7 +154,10 @@ void bind_values(nb::module_& m) {
       .def_rw("path_seed", &Options::path_seed)
       .def_rw("allow_tf32", &Options::allow_tf32)
       .def_rw("profile", &Options::profile)
-      .def_rw("register_host_memory", &Options::register_host_memory);
+      .def_rw("register_host_memory", &Options::register_host_memory)
+      .def("log_to_python", &log_to_python, "level"_a,
+           "Log at `level` ('debug', 'info', 'warn', 'error'; '' for none) to the Python "
+           "logger 'einstream'.");
 
   nb::class_<PathInfo>(m, "PathInfo", "A contraction path (opt_einsum's format) and its cost.")
       .def_prop_ro("path",
