@@ -229,6 +229,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (const TensorDesc& desc : inputs) shapes.push_back(desc.extents);
   const auto start = std::chrono::steady_clock::now();
   state->problem = detail::parse(expression, shapes);
+  detail::log_path_search(options, state->expression, state->problem);
   state->path = detail::find_path(state->problem, options.path,
                                   path_search_options(options, inputs[0].dtype));
   const auto stop = std::chrono::steady_clock::now();

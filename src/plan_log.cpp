@@ -69,6 +69,16 @@ std::string blocks_message(const Options& options, const PlannedFacts& facts) {
 
 }  // namespace
 
+void log_path_search(const Options& options, const std::string& expression,
+                     const Problem& problem) {
+  if (!logs(options, LogLevel::debug)) return;
+  std::string text = "plan '" + expression + "': searching a path (" + to_string(options.path) +
+                     ") over " + std::to_string(problem.inputs.size()) + " operands and " +
+                     std::to_string(problem.mode_count()) + " modes";
+  if (options.path_seconds > 0) text += ", budget " + format_seconds(options.path_seconds);
+  log(options, LogLevel::debug, text);
+}
+
 void log_plan(const Options& options, const PlannedFacts& facts) {
   if (!logs(options, LogLevel::debug)) return;
   log(options, LogLevel::debug, path_message(options, facts));

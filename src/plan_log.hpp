@@ -27,6 +27,9 @@ struct PlannedFacts {
   std::uint64_t workspace_bytes;
 };
 
+// Before the path search, which may take seconds: what it searches (debug).
+void log_path_search(const Options& options, const std::string& expression, const Problem& problem);
+
 // Logs the plan at debug level; nothing when Options::log would not take it.
 void log_plan(const Options& options, const PlannedFacts& facts);
 

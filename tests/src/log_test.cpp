@@ -148,6 +148,11 @@ TEST(PlanLog, HostPlanAndExecutionAreReportedAndTheResultIsTheReferences) {
       "ij,jk->ik", {{4, 4000}, {4000, 4}}, DataType::f64, options, 1.0, 0.0, random);
   EXPECT_LE(run.error, 1e-12);
 
+  EXPECT_EQ(heard.count(LogLevel::debug,
+                        "plan 'ij,jk->ik': searching a path (auto) over 2 "
+                        "operands and 3 modes, budget 1.000 s"),
+            1)
+      << heard.all();
   EXPECT_EQ(heard.count(LogLevel::debug, "plan 'ij,jk->ik': path auto found in "), 1)
       << heard.all();
   EXPECT_EQ(heard.count(LogLevel::debug, "plan: backend host, memory limit "), 1) << heard.all();
