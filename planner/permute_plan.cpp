@@ -12,25 +12,30 @@ using namespace permute_tiling;
 
 namespace {
 
+std::string shapes_of(const TensorLayout& source, const TensorLayout& result) {
+  return " (source " + to_string(source) + ", result " + to_string(result) + ")";
+}
+
+// Lowering plans every op, so the messages are built only for an error.
 std::string layout_error(const TensorLayout& source, const TensorLayout& result) {
-  const std::string shapes =
-      " (source " + to_string(source) + ", result " + to_string(result) + ")";
   if (source.extents.size() != source.strides.size() ||
       result.extents.size() != result.strides.size()) {
-    return "permute: a layout has a different number of extents and strides" + shapes;
+    return "permute: a layout has a different number of extents and strides" +
+           shapes_of(source, result);
   }
   if (source.rank() != result.rank()) {
     return "permute: the source has rank " + std::to_string(source.rank()) +
-           " but the result has rank " + std::to_string(result.rank()) + shapes;
+           " but the result has rank " + std::to_string(result.rank()) + shapes_of(source, result);
   }
   for (int axis = 0; axis < result.rank(); ++axis) {
     if (source.extents[axis] != result.extents[axis] || result.extents[axis] < 0) {
       return "permute: axis " + std::to_string(axis) +
-             " has different or negative extents in the source and the result" + shapes;
+             " has different or negative extents in the source and the result" +
+             shapes_of(source, result);
     }
     if (result.strides[axis] < 0) {
       return "permute: the result's stride on axis " + std::to_string(axis) +
-             " is negative; result strides must be non-negative" + shapes;
+             " is negative; result strides must be non-negative" + shapes_of(source, result);
     }
   }
   return {};
