@@ -118,6 +118,10 @@ struct SlicePlan {
   // FLOPs of the cheapest unsliced path the planner found (the path search's,
   // before slicing chose a tree of its own; else the block path's own).
   double unsliced_flops = 0;
+  // Whether the slice finder (planner/slice_path, which chose the sliced
+  // modes with the path) stopped at its time budget: the slices are the
+  // best it found, not all it would have tried.
+  bool stopped_at_budget = false;
 
   // The slicing overhead: FLOPs of every block over unsliced_flops (1 when
   // nothing is sliced and the path is the search's).

@@ -333,6 +333,7 @@ TEST(SlicePath, BudgetsUnderTheWholeProblemGetAFittingPlanNoSlowerThanTheFixedPa
     EXPECT_LE(chosen.slice.seconds, fixed.seconds);
     EXPECT_DOUBLE_EQ(chosen.slice.unsliced_flops, path.flops);
     EXPECT_DOUBLE_EQ(chosen.slice.overhead(), chosen.slice.flops / path.flops);
+    EXPECT_FALSE(chosen.slice.stopped_at_budget);  // no time limit
     std::mt19937 random(seed);
     EXPECT_LE(error_against_reference(problem, chosen.path, chosen.slice, random),
               testing::tolerance(DataType::f64));
@@ -404,6 +405,25 @@ TEST(SlicePath, HostPlansUnderAByteBudgetMatchTheReference) {
     ++sliced;
   }
   EXPECT_GE(sliced, 4);
+}
+
+TEST(SlicePath, TheFindersTimeBudgetIsReportedOnTheSlicePlan) {
+  const Problem problem = random_network(9, 120, 3, {2, 3}, 0);
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const ProblemOperand& operand : problem.inputs) {
+    strides.push_back(c_order(problem, operand.modes));
+  }
+  SliceOptions options;
+  options.budget = static_cast<std::uint64_t>(path.largest_intermediate);  // f32: 1/4 of it
+  SlicePathOptions finder;
+  finder.trials = 1000;
+  finder.seconds = 1e-6;
+  const PathSlices chosen =
+      plan_path_and_slices(problem, path, DataType::f32, strides, {}, options, finder);
+  EXPECT_TRUE(chosen.stopped_at_budget);
+  EXPECT_TRUE(chosen.slice.stopped_at_budget);
+  EXPECT_LE(chosen.slice.device_bytes, options.budget);
 }
 
 }  // namespace
