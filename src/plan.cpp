@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <map>
-#include <sstream>
 
 #include "einstream/error.hpp"
 #include "planner/lower.hpp"
@@ -17,6 +15,7 @@
 #include "src/cuda_executor.hpp"
 #include "src/desc_check.hpp"
 #include "src/devices.hpp"
+#include "src/explain.hpp"
 #include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
 #include "src/output_reversal.hpp"
@@ -276,32 +275,6 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   return state;
 }
 
-std::string format_count(double value) {
-  char text[32];
-  if (value < 1e6) {
-    std::snprintf(text, sizeof text, "%.0f", value);
-  } else {
-    std::snprintf(text, sizeof text, "%.3e", value);
-  }
-  return text;
-}
-
-std::string step_expression(const detail::Problem& problem, const detail::PathStep& step) {
-  std::string text;
-  auto append_modes = [&](const std::vector<detail::Mode>& modes) {
-    for (detail::Mode mode : modes) {
-      text += detail::label_text(problem.labels[mode]);
-    }
-  };
-  for (std::size_t index = 0; index < step.operand_modes.size(); ++index) {
-    if (index) text += ',';
-    append_modes(step.operand_modes[index]);
-  }
-  text += "->";
-  append_modes(step.result);
-  return text;
-}
-
 // The expression for integer modes: dense id d is labelled a-z, A-Z for
 // d < 52, then U+00C0 + (d - 52), stepping over the surrogates, so any mode
 // count fits and the integer form shares every check of the parser. The
@@ -422,65 +395,13 @@ double Plan::bytes_moved() const {
   return bytes;
 }
 
-std::string Plan::explain() const {
+std::string Plan::explain(ExplainDetail level) const {
   const PlanState& state = this->state();
-  const detail::Problem& problem = state.problem;
-  std::ostringstream os;
-  os << "einstream plan for '" << state.expression << "'\n";
-  os << "  parsed as     " << detail::to_string(problem) << '\n';
-  os << "  data type     " << to_string(state.output.dtype) << '\n';
-  os << "  backend       " << to_string(state.backend) << " (requested "
-     << to_string(state.options.backend) << ")\n";
-  char found_in[64];
-  std::snprintf(found_in, sizeof found_in, "%.3f ms", state.path_info.seconds * 1e3);
-  os << "  path          " << to_string(state.options.path) << ", found in " << found_in << '\n';
-  for (const detail::BudgetStop& stop : state.path.budget_stops) {
-    char line[160];
-    std::snprintf(
-        line, sizeof line,
-        "  path budget   %s stopped at its %.3f s share of path_seconds: the path is the "
-        "best found, not proven %s\n",
-        to_string(stop.algorithm), stop.seconds,
-        stop.algorithm == PathAlgorithm::random_greedy ? "the best of every trial" : "optimal");
-    os << line;
-  }
-  os << "  memory limit  " << to_string(state.options.memory_limit) << '\n';
-  os << "  modes        ";
-  for (int mode = 0; mode < problem.mode_count(); ++mode) {
-    os << ' ' << problem.labels[mode] << '=' << problem.extents[mode];
-  }
-  os << '\n';
-  for (std::size_t index = 0; index < state.inputs.size(); ++index) {
-    os << "  input " << index << "       " << to_string(state.inputs[index]) << '\n';
-  }
-  os << "  output        " << to_string(state.output) << '\n';
-  os << "  FLOPs         " << format_count(state.path.flops) << " (counted as opt_einsum does)\n";
-  os << "  largest intermediate " << format_count(state.path.largest_intermediate) << " elements\n";
-  os << "  step  operands  contraction                    result elements  FLOPs\n";
-  for (std::size_t index = 0; index < state.path.steps.size(); ++index) {
-    const detail::PathStep& step = state.path.steps[index];
-    std::string operands = "(";
-    for (std::size_t k = 0; k < step.operands.size(); ++k) {
-      operands += (k ? ", " : "") + std::to_string(step.operands[k]);
-    }
-    operands += step.operands.size() == 1 ? ",)" : ")";
-    // The contraction is padded by code points, not bytes, so UTF-8 labels
-    // keep the columns, and is never cut short however many modes it has.
-    std::string contraction = step_expression(problem, step);
-    std::size_t width = 0;
-    for (char byte : contraction) width += (static_cast<unsigned char>(byte) & 0xc0) != 0x80;
-    constexpr std::size_t kContractionWidth = 30;
-    if (width < kContractionWidth) contraction.append(kContractionWidth - width, ' ');
-    char head[64];
-    std::snprintf(head, sizeof head, "  %-5zu %-9s ", index, operands.c_str());
-    char counts[64];
-    std::snprintf(counts, sizeof counts, " %-16s %s\n", format_count(step.result_size).c_str(),
-                  format_count(step.flops).c_str());
-    os << head << contraction << counts;
-  }
-  if (state.sliced) os << detail::to_string(state.slice, problem);
-  os << to_string(state.program);
-  return os.str();
+  const detail::ExplainedPlan plan{
+      state.expression, state.problem, state.path,   state.path_info.seconds,
+      state.options,    state.backend, state.inputs, state.output,
+      state.sliced,     state.slice,   state.program};
+  return detail::render_explain(plan, level);
 }
 
 const ExecutionReport& Plan::last_report() const { return state().report; }

@@ -124,6 +124,14 @@ struct Options {
   double progress_interval_seconds = 1.0;
 };
 
+// How much Plan::explain() prints: the summary (costs, slicing, and one
+// table row per contraction step), or that plus the lowered Program (every
+// op and arena buffer). "summary"/"program"; the parser throws Error naming
+// the accepted values.
+enum class ExplainDetail { summary, program };
+const char* to_string(ExplainDetail detail);
+ExplainDetail explain_detail_from_string(const std::string& name);
+
 // A contraction path in opt_einsum's format and its cost, counted as
 // opt_einsum counts it.
 struct PathInfo {
@@ -199,9 +207,12 @@ class Plan {
   // divides by time. Host-device copies of operands are not counted.
   double bytes_moved() const;
 
-  // A readable account of the plan: modes and extents, each contraction step
-  // with its result, FLOPs, sizes, backend and memory limit.
-  std::string explain() const;
+  // A readable account of the plan, as opt_einsum's PathInfo: naive and
+  // optimized FLOPs, speedup, largest intermediate, slicing and its
+  // overhead, backend and memory limit, then per step the contraction, its
+  // scaling, its kind as lowered (GEMM, batched GEMM, reduce, ...), FLOPs and
+  // the operands remaining. ExplainDetail::program appends the Program.
+  std::string explain(ExplainDetail detail = ExplainDetail::summary) const;
 
   // out = alpha * einsum(inputs) + beta * out. With beta == 0 the output is
   // not read (it may hold garbage, NaN included). Inputs are never written.

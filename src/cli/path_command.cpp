@@ -1,6 +1,7 @@
 // einstream path EXPR --shapes JSON (or path --network FILE.json): print the
-// contraction path, as text or as one JSON object in opt_einsum's linear
-// format.
+// contraction path, as text (Plan::explain(), opt_einsum's PathInfo table;
+// --explain=program adds the lowered program) or as one JSON object in
+// opt_einsum's linear format.
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -22,6 +23,7 @@ struct PathFlags {
   std::string network;  // empty: the expression and --shapes
   PlanFlags plan;
   bool json = false;
+  std::string explain = "summary";  // or "program": explain()'s detail level
 };
 
 void print_json(const PathInfo& info) {
@@ -47,7 +49,7 @@ void print_network_path(const PathFlags& flags, const Options& options) {
   if (flags.json) {
     print_json(plan.path());
   } else {
-    std::cout << plan.explain();
+    std::cout << plan.explain(explain_detail_from_string(flags.explain));
   }
 }
 
@@ -67,7 +69,7 @@ void print_path(const PathFlags& flags) {
   std::vector<TensorDesc> descs;
   for (const auto& extents : shapes) descs.emplace_back(DataType::f32, extents);
   const Plan plan(flags.expression, descs, options);
-  std::cout << plan.explain();
+  std::cout << plan.explain(explain_detail_from_string(flags.explain));
 }
 
 }  // namespace
@@ -92,8 +94,16 @@ void add_path_command(CLI::App& app) {
       ->excludes(expression)
       ->excludes(shapes);
   flags->plan.add_to(*command, false);
-  command->add_flag("--json", flags->json,
-                    "print {\"path\", \"flops\", \"largest_intermediate\", \"seconds\"} as JSON");
+  CLI::Option* json = command->add_flag(
+      "--json", flags->json,
+      "print {\"path\", \"flops\", \"largest_intermediate\", \"seconds\"} as JSON");
+  command
+      ->add_flag("--explain{summary}", flags->explain,
+                 "the text's detail: --explain (or --explain=summary) prints the cost summary "
+                 "and one row per contraction step (the default), --explain=program adds the "
+                 "lowered program's ops and buffers")
+      ->check(CLI::IsMember({"summary", "program"}))
+      ->excludes(json);
   command->callback([flags] { run_guarded([&] { print_path(*flags); }); });
 }
 

@@ -32,7 +32,7 @@ struct RunFlags {
   std::string output;
   std::string network;  // empty: the expression
   PlanFlags plan;
-  bool explain = false;
+  std::string explain;  // empty: none; "summary" or "program": explain()'s detail level
   bool timing = false;
   bool report = false;
   std::string trace;  // empty: no trace
@@ -210,7 +210,9 @@ void run(const RunFlags& flags_as_parsed) {
   if (network) check_network_extents(*network, flags.network, arrays);
   Plan plan = network ? Plan(network->input_modes, network->output_modes, descs, options)
                       : Plan(flags.expression, descs, options);
-  if (flags.explain) std::cout << plan.explain() << std::flush;
+  if (!flags.explain.empty()) {
+    std::cout << plan.explain(explain_detail_from_string(flags.explain)) << std::flush;
+  }
 
   const TensorDesc& output = plan.output();
   std::vector<unsigned char> result = allocate_output(output);
@@ -254,7 +256,12 @@ void add_run_command(CLI::App& app) {
                    "device, FIFO or directory")
       ->required();
   flags->plan.add_to(*command, true);
-  command->add_flag("--explain", flags->explain, "print the plan before executing");
+  command
+      ->add_flag("--explain{summary}", flags->explain,
+                 "print the plan before executing: --explain the cost summary and one row per "
+                 "contraction step, --explain=program also the lowered program's ops and "
+                 "buffers")
+      ->check(CLI::IsMember({"summary", "program"}));
   command->add_flag("--time", flags->timing, "print the execution time");
   command->add_flag("--report", flags->report,
                     "print what the execution did: blocks, bytes each way, link bandwidth, "

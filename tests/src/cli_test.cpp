@@ -245,6 +245,12 @@ TEST_F(Cli, RunExplainPrintsThePlan) {
   EXPECT_TRUE(contains(result.out, "path          naive"));
   const detail::NpyArray dot = detail::read_npy(file("dot.npy").string());
   EXPECT_EQ(reinterpret_cast<const float*>(dot.data.data())[0], 14.0f);
+  EXPECT_FALSE(contains(result.out, "program:")) << result.out;
+  const CommandResult program = run("run 'i,i->' " + path + " " + path + " -o " +
+                                    file("dot.npy").string() + " --explain=program");
+  ASSERT_EQ(program.status, 0) << program.err;
+  EXPECT_TRUE(contains(program.out, "einstream plan for 'i,i->'")) << program.out;
+  EXPECT_TRUE(contains(program.out, "program:")) << program.out;
 }
 
 // `einstream devices` lists "device 0: ..." when a GPU is usable.
@@ -697,6 +703,26 @@ TEST_F(Cli, PathTextShowsTheSteps) {
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "ij,jk->ik")) << result.out;
   EXPECT_TRUE(contains(result.out, "kl,ik->il")) << result.out;  // the running result is last
+}
+
+// The table is the summary; --explain=program adds the lowered program, and
+// an unknown detail names the accepted ones; --json excludes --explain.
+TEST_F(Cli, PathExplainLevels) {
+  const std::string problem = "path 'ij,jk,kl->il' --shapes '[[2,3],[3,4],[4,5]]' --path naive";
+  const CommandResult summary = run(problem);
+  ASSERT_EQ(summary.status, 0) << summary.err;
+  EXPECT_TRUE(contains(summary.out, "speedup")) << summary.out;
+  EXPECT_TRUE(contains(summary.out, "remaining")) << summary.out;
+  EXPECT_FALSE(contains(summary.out, "program:")) << summary.out;
+  const CommandResult program = run(problem + " --explain=program");
+  ASSERT_EQ(program.status, 0) << program.err;
+  EXPECT_TRUE(contains(program.out, "program:")) << program.out;
+  EXPECT_TRUE(contains(program.out, "[step 1] gemm")) << program.out;
+  const CommandResult unknown = run(problem + " --explain=full");
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_TRUE(contains(unknown.err, "--explain")) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "program")) << unknown.err;
+  EXPECT_NE(run(problem + " --json --explain=program").status, 0);
 }
 
 TEST_F(Cli, PathRejectsMalformedShapes) {

@@ -315,9 +315,13 @@ class Plan:
         """The ExecutionReport of the last call: blocks, bytes moved, seconds."""
         return self._last.last_report
 
-    def explain(self):
-        """The plan in words: path, FLOPs, sizes, slicing, residency, backend."""
-        return self._first.explain()
+    def explain(self, detail="summary"):
+        """The plan as opt_einsum's PathInfo table: naive and optimized FLOPs,
+        speedup, largest intermediate, slicing, residency, backend, then per
+        step the contraction, scaling, kind (GEMM, batched GEMM, reduce, ...),
+        FLOPs and remaining operands. detail="program" adds the lowered
+        program's ops and buffers."""
+        return self._first.explain(detail)
 
     def __repr__(self):
         return (f"einstream.Plan({self._formula!r}, {len(self._shapes)} operands, "

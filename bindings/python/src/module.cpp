@@ -231,7 +231,12 @@ void bind_plan(nb::module_& m) {
       .def_prop_ro("path_info", &Plan::path)
       .def_prop_ro("workspace_bytes", &Plan::workspace_bytes)
       .def_prop_ro("bytes_moved", &Plan::bytes_moved)
-      .def("explain", &Plan::explain)
+      .def(
+          "explain",
+          [](const Plan& plan, const std::string& detail) {
+            return plan.explain(explain_detail_from_string(detail));
+          },
+          "detail"_a = "summary")
       .def_prop_ro("last_report", &Plan::last_report)
       .def(
           "execute",
