@@ -25,8 +25,9 @@ constexpr int kSweepsPerMove = 2;
 constexpr double kMinTemperature = 0.05;
 constexpr double kMaxTemperature = 1.0;
 
+// Blocks of a mode; a mode of extent 0 (block 0) is one empty block.
 std::int64_t blocks_of(std::int64_t extent, std::int64_t block) {
-  return (extent + block - 1) / block;
+  return block <= 0 ? 1 : (extent + block - 1) / block;
 }
 
 // One move: cut `mode` from its block to `block`.
@@ -50,6 +51,12 @@ struct BlockTree {
   std::unique_ptr<TreeNetwork> network;
   std::unique_ptr<PathTree> tree;
 };
+
+// A standard Gumbel variate: -log(-log(u)), u uniform in (0, 1).
+double gumbel(std::mt19937_64& random) {
+  const double uniform = std::clamp(unit_interval(random), 1e-300, 1 - 1e-16);
+  return -std::log(-std::log(uniform));
+}
 
 // How far over the cap the intermediates are: the sum of log(size / cap)
 // over those above it. A move's gain is what it removes of this.
@@ -186,10 +193,7 @@ Move SliceTrial::best_move(const PathTree& tree) const {
       // log(after / total) is 0 for a free cut; a small floor keeps the
       // gain deciding between free cuts.
       double score = (std::log(after / total) + 1e-9) / gain;
-      if (random_ != nullptr) {
-        const double uniform = std::max(unit_interval(*random_), 1e-300);
-        score *= std::exp(temperature_ * -std::log(-std::log(std::min(uniform, 1 - 1e-16))));
-      }
+      if (random_ != nullptr) score *= std::exp(temperature_ * gumbel(*random_));
       if (score < best.score) best = {mode, next, score};
     }
   }
@@ -237,7 +241,10 @@ SlicedPath find_slices(const Problem& problem, const LinearPath& path,
   unsliced.flops = unsliced.unsliced_flops = whole.flops;
   const bool pairwise = std::all_of(path.begin(), path.end(),
                                     [](const std::vector<int>& step) { return step.size() == 2; });
-  if (problem.inputs.size() < 2 || !pairwise) {
+  // A problem with a mode of extent 0 has no elements to slice.
+  const bool empty = std::any_of(problem.extents.begin(), problem.extents.end(),
+                                 [](std::int64_t extent) { return extent == 0; });
+  if (problem.inputs.size() < 2 || !pairwise || empty) {
     unsliced.largest_intermediate = whole.largest_intermediate;
     unsliced.fits = whole.largest_intermediate <= options.memory_cap;
     return unsliced;

@@ -171,6 +171,16 @@ TEST(SliceFinder, ACapNoSlicingReachesIsReported) {
   EXPECT_THROW(find_slices(problem, path.linear(), finder_options(0)), Error);
 }
 
+TEST(SliceFinder, AnEmptyProblemIsLeftUnsliced) {
+  Problem problem = random_network(6, 12, 3, {4}, 1);
+  problem.extents[0] = 0;
+  const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
+  const SlicedPath sliced = find_slices(problem, path.linear(), finder_options(1));
+  EXPECT_EQ(sliced.blocks, problem.extents);
+  EXPECT_EQ(sliced.flops, path.flops);
+  EXPECT_EQ(sliced_flops(problem, path.linear(), problem.extents), path.flops);
+}
+
 TEST(SliceFinder, EqualSeedsGiveEqualSlices) {
   const Problem problem = random_network(11, 40, 3, {2, 3}, 0);
   const ContractionPath path = find_path(problem, PathAlgorithm::greedy);
