@@ -237,6 +237,10 @@ void write_costs(std::ostream& os, const ExplainedPlan& plan) {
 void write_slicing(std::ostream& os, const ExplainedPlan& plan) {
   if (!plan.sliced) return;
   os << to_string(plan.slice, plan.problem);
+  if (plan.slice.stopped_at_budget) {
+    os << "  slice budget  the slice finder stopped at its share of path_seconds: the slices "
+          "are the best it found, not all it would have tried\n";
+  }
   if (plan.slice.sliced.empty() || plan.slice.unsliced_flops <= 0) return;
   char line[200];
   std::snprintf(line, sizeof line,

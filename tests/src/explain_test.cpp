@@ -12,6 +12,8 @@
 
 #include "einstream/error.hpp"
 #include "einstream/plan.hpp"
+#include "planner/parse.hpp"
+#include "src/explain.hpp"
 #include "tests/support/against_reference.hpp"
 
 namespace einstream {
@@ -282,6 +284,35 @@ TEST(Explain, SlicedPlanShowsItsBlocksAndOverhead) {
   EXPECT_NE(text.find("FLOPs of all " + std::to_string(report.blocks) + " blocks"),
             std::string::npos)
       << text;
+}
+
+// A block plan made here, rendered directly: its overhead is its FLOPs over
+// the unsliced path's, and a slice finder stopped by its budget says so.
+TEST(Explain, SlicingLinesShowTheBlockPlansOverheadAndBudgetStop) {
+  const std::string expression = "ij,jk->ik";
+  const detail::Problem problem = detail::parse(expression, {{4, 8}, {8, 4}});
+  const detail::ContractionPath path = detail::find_path(problem, PathAlgorithm::greedy);
+  detail::SlicePlan slice;
+  slice.sliced = {{1, 2, 4}};  // j in 4 blocks of 2
+  slice.inputs = {detail::Residency::resident, detail::Residency::streamed};
+  slice.block_count = 4;
+  slice.unsliced_flops = path.flops;
+  slice.flops = 1.25 * path.flops;
+  const Options options = host_options();
+  const std::vector<TensorDesc> inputs = {f64({4, 8}), f64({8, 4})};
+  const TensorDesc output = f64({4, 4});
+  const detail::Program program;
+  const detail::ExplainedPlan plan{expression, problem, path, 0.0,   options, Backend::host,
+                                   inputs,     output,  true, slice, program};
+  const std::string finished = detail::render_explain(plan, ExplainDetail::summary);
+  EXPECT_NE(finished.find("slicing overhead 1.250x (FLOPs of all 4 blocks 320 over the "
+                          "unsliced path's 256)"),
+            std::string::npos)
+      << finished;
+  EXPECT_EQ(finished.find("slice budget"), std::string::npos) << finished;
+  slice.stopped_at_budget = true;
+  const std::string stopped = detail::render_explain(plan, ExplainDetail::summary);
+  EXPECT_NE(stopped.find("slice budget  the slice finder stopped"), std::string::npos) << stopped;
 }
 
 TEST(Explain, UnslicedPlanHasNoOverheadLine) {
