@@ -9,6 +9,7 @@
 // different size, and freed first: two never coexist.
 #include <cuda_runtime_api.h>
 
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "cuda/host_memory.hpp"
 #include "cuda/op_runner.hpp"
 #include "einstream/error.hpp"
+#include "planner/block_assignment.hpp"
 #include "src/cuda_executor.hpp"
 #include "src/device_memory.hpp"
 #include "src/devices.hpp"
@@ -123,7 +125,8 @@ const SlicePlan& CudaExecutor::host_plan() const { return state_->host_plan->pla
 std::uint64_t CudaExecutor::device_bytes() const { return state_->host_plan->plan.layout.total; }
 
 void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                       Scalar beta, ExecutionReport& report) {
+                       Scalar beta, ExecutionReport& report,
+                       std::optional<std::pair<int, int>> share) {
   State& s = *state_;
   EINSTREAM_CUDA_CHECK(cudaSetDevice(s.options.device));
   // Launch checks read cudaGetLastError(): clear an error a failed call of
@@ -136,6 +139,17 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
       s.host_memory.classify(s.buffers, pointers, s.options.device, s.options.register_host_memory);
   std::vector<bool> on_device;
   for (const BufferPlace& place : places) on_device.push_back(place.on_device);
+  if (share) {
+    // A share accumulates (beta = 1) onto a zeroed partial output.
+    const BufferPlace& out = places.back();
+    auto* begin = reinterpret_cast<char*>(out.span.begin);
+    const std::size_t bytes = out.span.end - out.span.begin;
+    if (out.on_device) {
+      EINSTREAM_CUDA_CHECK(cudaMemset(begin, 0, bytes));
+    } else if (bytes > 0) {
+      std::memset(begin, 0, bytes);
+    }
+  }
   PlacedPlan& placed = s.plan_for(on_device);
   const DeviceLayout& layout = placed.plan.layout;
   report.blocks = placed.plan.slice.block_count;
@@ -166,10 +180,17 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
       timeline.host_span("host thread " + std::to_string(thread), "copy", begin, end);
     });
   }
+  std::optional<BlockRange> range;
+  if (share) {
+    range = assign_blocks(*s.problem, placed.plan.slice,
+                          std::vector<double>(static_cast<std::size_t>(share->second), 1.0))
+                .ranges[static_cast<std::size_t>(share->first)];
+    report.blocks = range->size();
+  }
   CudaBlockBackend backend(placed, r, run, tally);
   try {
     run_block_loop(*s.problem, placed.plan.slice, placed.plan.shapes, s.input_strides,
-                   s.output_strides, alpha, beta, backend, log.hook());
+                   s.output_strides, alpha, beta, backend, log.hook(), range);
   } catch (...) {
     backend.drain();
     r.pool.set_chunk_observer({});

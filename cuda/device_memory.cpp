@@ -43,4 +43,11 @@ void synchronize_device(int device) {
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+bool is_device_memory(const void* pointer) {
+  if (pointer == nullptr) return false;
+  cudaPointerAttributes attributes{};
+  EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
+  return attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
+}
+
 }  // namespace einstream::detail

@@ -1,6 +1,9 @@
 #include "planner/block_cursor.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "einstream/error.hpp"
 
 namespace einstream::detail {
 
@@ -50,6 +53,20 @@ std::int64_t BlockCursor::offset(int operand, const std::vector<std::int64_t>& s
     offset += start_[input.modes[k]] * strides[input.axes[k]];
   }
   return offset;
+}
+
+void BlockCursor::seek(std::int64_t position) {
+  std::int64_t rest = position;
+  for (std::size_t level = plan_.sliced.size(); level-- > 0;) {
+    const std::int64_t blocks = plan_.sliced[level].blocks;
+    index_[level] = rest % blocks;
+    rest /= blocks;
+  }
+  if (position < 0 || rest != 0) {
+    throw Error("block cursor: position " + std::to_string(position) + " is outside the plan's " +
+                std::to_string(plan_.block_count) + " blocks");
+  }
+  update();
 }
 
 bool BlockCursor::next() {

@@ -34,6 +34,9 @@ class BlockCursor {
 
   // Moves to the next block; false after the last one.
   bool next();
+  // Moves to the block at `position` of the loop order (0 = the first; the
+  // innermost level counts fastest). Throws Error outside [0, blocks).
+  void seek(std::int64_t position);
 
  private:
   void update();

@@ -16,7 +16,7 @@ if command -v clang++ >/dev/null 2>&1; then compiler=clang++; else compiler=g++;
 # -O1 keeps the tests quick and the reports readable; Debug keeps assertions on.
 # Warnings are errors, as in the README's gcc build (clang warns of more).
 common=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$compiler" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
-        -DEINSTREAM_ENABLE_CUDA=OFF -DEINSTREAM_BUILD_BENCH=OFF
+        -DEINSTREAM_ENABLE_CUDA=OFF -DEINSTREAM_BUILD_BENCH=OFF -DEINSTREAM_ENABLE_MPI=OFF
         -DEINSTREAM_WARNINGS_AS_ERRORS=ON)
 now() { date +%s; }
 status=0

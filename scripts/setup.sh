@@ -2,7 +2,7 @@
 # Installs what einstream's build needs beyond a Debian/Ubuntu image with a C++
 # compiler: CMake, GoogleTest, Google Benchmark, CLI11 and nlohmann-json, gfortran
 # (for bindings/fortran), METIS (the hyper path search's graph partitioner; the
-# build works without it), and
+# build works without it), OpenMPI (einstream/mpi.hpp's test), and
 # for scripts/sanitize.sh and scripts/fuzz.sh clang with its sanitizer and
 # libFuzzer runtimes, as Debian packages. Anything already present (from a
 # package or a source install) is left alone, so this is a no-op on a prepared
@@ -49,6 +49,9 @@ have_header benchmark/benchmark.h || missing+=(libbenchmark-dev)
 have_header nlohmann/json.hpp || missing+=(nlohmann-json3-dev)
 have_header CLI/CLI.hpp || missing+=(libcli11-dev)
 have_header metis.h || missing+=(libmetis-dev)
+# MPI for einstream/mpi.hpp's test under mpirun (OpenMPI).
+command -v mpicxx >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 ||
+  missing+=(libopenmpi-dev openmpi-bin)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # clang's sanitizer and libFuzzer runtimes come in a package of their own

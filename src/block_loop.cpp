@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
 
 #include "einstream/error.hpp"
 #include "planner/block_cursor.hpp"
@@ -36,7 +37,14 @@ std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
                             const std::vector<BlockShape>& shapes,
                             const std::vector<std::vector<std::int64_t>>& input_strides,
                             const std::vector<std::int64_t>& output_strides, Scalar alpha,
-                            Scalar beta, BlockBackend& backend, const BlockProgress& progress) {
+                            Scalar beta, BlockBackend& backend, const BlockProgress& progress,
+                            std::optional<BlockRange> range) {
+  const BlockRange walk = range ? *range : BlockRange{0, plan.block_count};
+  if (walk.begin < 0 || walk.end > plan.block_count || walk.begin > walk.end) {
+    throw Error("block loop: range [" + std::to_string(walk.begin) + ", " +
+                std::to_string(walk.end) + ") is not within the plan's " +
+                std::to_string(plan.block_count) + " blocks");
+  }
   std::map<std::vector<std::int64_t>, const BlockShape*> shape_of;
   for (const BlockShape& shape : shapes) shape_of.emplace(shape.level_extents, &shape);
   const int count = static_cast<int>(problem.inputs.size());
@@ -52,7 +60,15 @@ std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
   offsets.inputs.resize(count);
   BlockCursor cursor(problem, plan);
   std::int64_t blocks = 0;
-  do {
+  if (walk.size() == 0) {
+    backend.finish();
+    return 0;
+  }
+  cursor.seek(walk.begin);
+  for (std::int64_t position = walk.begin; position < walk.end; ++position) {
+    if (position > walk.begin) cursor.next();
+    const bool starts = cursor.first_of_sum() || position == walk.begin;
+    const bool ends = cursor.last_of_sum() || position + 1 == walk.end;
     const auto found = shape_of.find(cursor.level_extents());
     if (found == shape_of.end()) throw Error("block loop: a block shape the plan did not lower");
     const BlockShape& shape = *found->second;
@@ -68,15 +84,15 @@ std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
       }
     }
     offsets.output = cursor.offset(-1, output_strides);
-    const Scalar block_beta = cursor.first_of_sum() ? beta : Scalar(1.0);
-    if (output_streamed && cursor.first_of_sum()) {
+    const Scalar block_beta = starts ? beta : Scalar(1.0);
+    if (output_streamed && starts) {
       backend.start_output(offsets.output, shape, block_beta != Scalar(0.0));
     }
     backend.compute(shape, offsets, alpha, block_beta);
-    if (output_streamed && cursor.last_of_sum()) backend.store_output(offsets.output, shape);
+    if (output_streamed && ends) backend.store_output(offsets.output, shape);
     ++blocks;
-    if (progress) progress(blocks, plan.block_count);
-  } while (cursor.next());
+    if (progress) progress(blocks, walk.size());
+  }
   backend.finish();
   return blocks;
 }

@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "einstream/tensor.hpp"
+#include "planner/block_assignment.hpp"
 #include "planner/device_layout.hpp"
 #include "planner/problem.hpp"
 #include "planner/slice.hpp"
@@ -62,11 +64,18 @@ using BlockProgress = std::function<void(std::int64_t done, std::int64_t total)>
 // mode accumulating (beta = 1 after the first). `shapes` holds every
 // distinct block shape of the plan (planner/device_layout's block_shapes);
 // the strides are the caller's; `progress`, when set, hears of each block.
-// Returns the number of blocks run.
+// With `range`, only the blocks at those positions of the loop order run
+// (a worker's share, planner/block_assignment): a range's first block
+// starts its output block (beta applies, a streamed block is loaded) and
+// its last one finishes it (a streamed block is stored), so a range that
+// cuts an output block's sum leaves a partial sum there, which the caller
+// combines: run such ranges with alpha on zeroed outputs and beta = 1, then
+// out = sum of the partials + beta * out. Returns the number of blocks run.
 std::int64_t run_block_loop(const Problem& problem, const SlicePlan& plan,
                             const std::vector<BlockShape>& shapes,
                             const std::vector<std::vector<std::int64_t>>& input_strides,
                             const std::vector<std::int64_t>& output_strides, Scalar alpha,
-                            Scalar beta, BlockBackend& backend, const BlockProgress& progress = {});
+                            Scalar beta, BlockBackend& backend, const BlockProgress& progress = {},
+                            std::optional<BlockRange> range = std::nullopt);
 
 }  // namespace einstream::detail

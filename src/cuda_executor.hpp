@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "einstream/plan.hpp"
@@ -45,8 +47,11 @@ class CudaExecutor {
   // when the exact need exceeds the limit. Fills the report's blocks, FLOPs,
   // bytes each way (direct and staged), device bytes, staging time, stream
   // times, overlap and (when profiling) timeline.
+  // With `share` (worker, workers), only that worker's share of the blocks
+  // of the placement's plan runs (planner/block_assignment), onto `output`
+  // as it is: the caller zeroes it and passes beta = 1 for a partial sum.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
-           ExecutionReport& report);
+           ExecutionReport& report, std::optional<std::pair<int, int>> share = std::nullopt);
 
   // The plan for operands in host memory, and the exact device bytes an
   // execution of it allocates.

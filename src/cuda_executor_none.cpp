@@ -18,7 +18,8 @@ CudaExecutor::CudaExecutor(const Options&, const Problem&, const ContractionPath
   throw Error("backend 'cuda': this build of einstream has no CUDA backend");
 }
 CudaExecutor::~CudaExecutor() = default;
-void CudaExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar, ExecutionReport&) {}
+void CudaExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar, ExecutionReport&,
+                       std::optional<std::pair<int, int>>) {}
 const SlicePlan& CudaExecutor::host_plan() const { return state_->plan; }
 std::uint64_t CudaExecutor::device_bytes() const { return 0; }
 

@@ -47,4 +47,8 @@ class DeviceAllocation {
 // Waits for all work on `device`.
 void synchronize_device(int device);
 
+// Whether `pointer` is device (or managed) memory of any device; false for
+// host memory, null, and in builds without CUDA.
+bool is_device_memory(const void* pointer);
+
 }  // namespace einstream::detail

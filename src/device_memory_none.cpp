@@ -19,5 +19,6 @@ DeviceAllocation::~DeviceAllocation() = default;
 void DeviceAllocation::copy_from_host(const void*, std::size_t) { no_cuda(); }
 void DeviceAllocation::copy_to_host(void*, std::size_t) const { no_cuda(); }
 void synchronize_device(int) { no_cuda(); }
+bool is_device_memory(const void*) { return false; }
 
 }  // namespace einstream::detail

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "einstream/log.hpp"
@@ -78,6 +79,17 @@ std::string to_string(const MemoryLimit& limit);
 
 struct Options {
   int device = 0;
+  // CUDA backend: the devices of this host one execution runs on, as
+  // ordinals (an ordinal may repeat: two pipelines on one GPU); empty or
+  // one entry means `device` alone (one entry overrides it). With several,
+  // the plan's blocks are shared among them in contiguous ranges of the
+  // loop order, each device runs its own pipeline under the memory limit
+  // (per device) and sums its share into host memory, and the shares are
+  // added on the host: the output must be in host memory, device inputs
+  // are refused (each device reads the host inputs), and the plan must
+  // have at least as many blocks as devices for all to work (a memory
+  // limit makes more). einstream::devices() lists the visible ones.
+  std::vector<int> devices;
   MemoryLimit memory_limit;
   PathAlgorithm path = PathAlgorithm::automatic;
   Backend backend = Backend::automatic;
@@ -219,17 +231,40 @@ class Plan {
   void execute(const std::vector<const void*>& inputs, void* output, Scalar alpha = 1.0,
                Scalar beta = 0.0);
 
-  // What the last successful execute() did (a default report before any).
+  // One worker's share of execute(), to spread one execution over
+  // processes (einstream/mpi.hpp does it over MPI ranks) or anything else
+  // that runs copies of a Plan side by side. The plan's blocks are split
+  // into `workers` contiguous shares of its loop order, balanced by their
+  // work (the same split for every caller; a plan of one block gives it all
+  // to worker 0), and this runs share `worker`: `partial`, a buffer in the
+  // layout of output() (every byte of its span is overwritten), receives
+  // alpha times the share's terms of the einsum. The sum of every worker's
+  // partial is alpha * einsum(inputs); accumulate() adds it to beta * out.
+  // Both backends; `partial` may be host or device memory on the CUDA one.
+  void execute_share(const std::vector<const void*>& inputs, void* partial, int worker, int workers,
+                     Scalar alpha = 1.0);
+
+  // What the last successful execute() or execute_share() did (a default
+  // report before any).
   const ExecutionReport& last_report() const;
 
  private:
+  // share: (worker, workers) for execute_share, which zeroes `output` and
+  // passes beta = 1.
   void execute_on_backend(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                          Scalar beta, ExecutionReport& report);
+                          Scalar beta, ExecutionReport& report,
+                          const std::pair<int, int>* share = nullptr);
   // The plan's state; throws Error on a moved-from Plan.
   detail::PlanState& state() const;
 
   std::unique_ptr<detail::PlanState> state_;
 };
+
+// out = sum + beta * out over the elements of `desc`, both host buffers in
+// its layout: the last step of combining execute_share() partials once
+// they are summed (beta = 0 overwrites out; gaps between elements are
+// never touched).
+void accumulate(const TensorDesc& desc, const void* sum, void* out, Scalar beta = 1.0);
 
 // The contraction path einstream would use, without building a full Plan.
 // `dtype` sizes the elements for Options::max_intermediate_bytes.

@@ -65,6 +65,11 @@ struct ExecutionReport {
   // and each gather and scatter; host executions each op of each block
   // (track "host compute").
   std::vector<TraceSpan> timeline;
+  // With several devices (Options::devices): each device's own report, in
+  // the order listed (its blocks, bytes, stream times and overlap); empty
+  // for one device. The fields above then sum the blocks, bytes and FLOPs
+  // and take the longest stream times and the largest device memory.
+  std::vector<ExecutionReport> devices;
 
   double flops_per_second() const { return seconds > 0 ? flops / seconds : 0; }
   double link_bytes_per_second() const {

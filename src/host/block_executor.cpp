@@ -88,12 +88,13 @@ HostBlockExecutor::HostBlockExecutor(const Problem& problem, DataType dtype,
       shapes_(std::move(shapes)) {}
 
 void HostBlockExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                            Scalar beta, const Options& options, ExecutionReport& report) {
-  ExecutionLog log(options, "host", plan_.block_count);
+                            Scalar beta, const Options& options, ExecutionReport& report,
+                            std::optional<BlockRange> range) {
+  ExecutionLog log(options, "host", range ? range->size() : plan_.block_count);
   log.start();
   HostBlockBackend backend(host_, element_, inputs, output, options.profile, report);
   report.blocks = run_block_loop(problem_, plan_, shapes_, input_strides_, output_strides_, alpha,
-                                 beta, backend, log.hook());
+                                 beta, backend, log.hook(), range);
   log.finish(report);
 }
 

@@ -7,11 +7,13 @@
 // whole problem is the one-block case (an unsliced plan).
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "einstream/plan.hpp"
 #include "einstream/report.hpp"
 #include "einstream/tensor.hpp"
+#include "planner/block_assignment.hpp"
 #include "planner/device_layout.hpp"
 #include "planner/problem.hpp"
 #include "planner/slice.hpp"
@@ -34,8 +36,11 @@ class HostBlockExecutor {
   // time in block Programs) and, with Options::profile, a timeline span per
   // op of every block on the track "host compute". Reports its start,
   // progress and end to Options::log and Options::progress.
+  // With `range`, only those blocks of the loop order run (a worker's
+  // share: see run_block_loop).
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
-           const Options& options, ExecutionReport& report);
+           const Options& options, ExecutionReport& report,
+           std::optional<BlockRange> range = std::nullopt);
   // The same reporting to nobody, `profile` as Options::profile.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
            bool profile, ExecutionReport& report);

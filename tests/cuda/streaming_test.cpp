@@ -565,5 +565,76 @@ TEST(CudaInPlace, RandomDeviceProblemsMatchTheReferenceUnderTightBudgets) {
   EXPECT_GT(sliced, 10);
 }
 
+// Two pipelines on one GPU (the ordinal listed twice, as two GPUs would
+// be): each runs its share of the blocks into host memory and the shares
+// add up to the reference's result, pageable and pinned, with alpha, beta.
+TEST(CudaDevices, TwoPipelinesOnOneGpuShareTheBlocks) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::string expression = "jrl,ijr,ijrk,ijrl,ikmn->imn";
+  const std::vector<std::vector<std::int64_t>> shapes = {
+      {30, 3, 16}, {20, 30, 3}, {20, 30, 3, 16}, {20, 30, 3, 16}, {20, 16, 3, 3}};
+  const auto [whole, least] = needs(expression, shapes, DataType::f64);
+  std::mt19937 random(31);
+  for (HostMemory memory : {HostMemory::pageable, HostMemory::pinned}) {
+    Options options = cuda_with_limit(least + (whole - least) / 8);
+    options.devices = {0, 0};
+    options.profile = true;
+    const HostMemoryRun run = run_in_host_memory(expression, shapes, DataType::f64, options, memory,
+                                                 memory, 0.5, -2.0, random);
+    EXPECT_LE(run.error, testing::tolerance(DataType::f64)) << run.explain;
+    ASSERT_EQ(run.report.devices.size(), 2u);
+    EXPECT_GT(run.report.devices[0].blocks, 0);
+    EXPECT_GT(run.report.devices[1].blocks, 0);
+    EXPECT_EQ(run.report.devices[0].blocks + run.report.devices[1].blocks, run.report.blocks);
+    bool second_track = false;
+    for (const TraceSpan& span : run.report.timeline) {
+      second_track = second_track || span.track.rfind("device 1: ", 0) == 0;
+    }
+    EXPECT_TRUE(second_track);
+  }
+  // A device that does not exist is named when planning.
+  Options missing;
+  missing.backend = Backend::cuda;
+  missing.devices = {0, 1 << 20};
+  EXPECT_THROW(Plan(expression, descs_of(shapes, DataType::f64), missing), Error);
+}
+
+// Plan::execute_share on the CUDA backend: host and device partials.
+TEST(CudaDevices, SharesOfACudaPlanSumToItsResult) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 100}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  std::mt19937 random(32);
+  const std::vector<TensorDesc> descs = descs_of(shapes, DataType::f32);
+  Plan plan("ij,jk->ik", descs, cuda_with_limit(least + (whole - least) / 8));
+  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<const void*> pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+  for (const TensorDesc& desc : descs) {
+    inputs.push_back(testing::random_tensor(DataType::f32, desc.element_count(), random));
+    pointers.push_back(inputs.back().data());
+    reference_inputs.push_back({inputs.back().data(), DataType::f32, desc.effective_strides()});
+  }
+  const std::int64_t count = plan.output().element_count();
+  std::vector<unsigned char> sum(count * sizeof(float), 0), partial(sum.size());
+  for (int worker = 0; worker < 3; ++worker) {
+    if (worker == 1) {  // this share's partial in device memory
+      testing::DeviceMemory device(partial.size());
+      plan.execute_share(pointers, device.get(), worker, 3, 1.5);
+      partial = device.download<unsigned char>(partial.size());
+    } else {
+      plan.execute_share(pointers, partial.data(), worker, 3, 1.5);
+    }
+    EXPECT_GT(plan.last_report().blocks, 0) << "worker " << worker;
+    accumulate(plan.output(), partial.data(), sum.data(), 1.0);
+  }
+  std::vector<unsigned char> expected(sum.size(), 0);
+  detail::reference_einsum(detail::parse("ij,jk->ik", shapes), reference_inputs,
+                           {expected.data(), DataType::f32, plan.output().effective_strides()}, 1.5,
+                           0.0);
+  EXPECT_LE(testing::relative_error(DataType::f32, sum.data(), expected.data(), count),
+            testing::tolerance(DataType::f32));
+}
+
 }  // namespace
 }  // namespace einstream

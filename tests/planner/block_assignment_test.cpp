@@ -158,5 +158,26 @@ TEST(BlockAssignment, RefusesNoWorkersAndBadSpeeds) {
   EXPECT_THROW(assign_blocks(problem, sliced(problem, {}), {1, -2}), Error);
 }
 
+// BlockCursor::seek lands where walking next() from the start lands: a
+// worker starts its range there.
+TEST(BlockCursorSeek, MatchesWalkingTheLoop) {
+  const Problem problem = parse("ij,jk->ik", {{10, 7}, {7, 9}});
+  const SlicePlan plan = sliced(problem, {{"k", 4}, {"i", 3}, {"j", 2}});
+  BlockCursor walker(problem, plan);
+  for (std::int64_t position = 0; position < plan.block_count; ++position) {
+    BlockCursor seeker(problem, plan);
+    seeker.seek(position);
+    EXPECT_EQ(seeker.index(), walker.index()) << position;
+    EXPECT_EQ(seeker.start(), walker.start()) << position;
+    EXPECT_EQ(seeker.level_extents(), walker.level_extents()) << position;
+    EXPECT_EQ(seeker.first_of_sum(), walker.first_of_sum()) << position;
+    EXPECT_EQ(seeker.last_of_sum(), walker.last_of_sum()) << position;
+    walker.next();
+  }
+  BlockCursor cursor(problem, plan);
+  EXPECT_THROW(cursor.seek(plan.block_count), Error);
+  EXPECT_THROW(cursor.seek(-1), Error);
+}
+
 }  // namespace
 }  // namespace einstream::detail

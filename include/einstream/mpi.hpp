@@ -1,0 +1,139 @@
+// einstream over MPI: one execution spread over the ranks of a communicator.
+//
+// Header-only, so the library itself needs no MPI: include it where you
+// compile with your MPI (mpicxx, or CMake's MPI::MPI_CXX). Every rank holds
+// the inputs and builds the same Plan; each rank runs its share of the
+// plan's blocks (Plan::execute_share: contiguous shares of the loop order,
+// balanced by their work), and the partial results are summed onto the root
+// (or every rank) with MPI. A plan must be sliced into at least as many
+// blocks as there are ranks for every rank to have work: a memory limit
+// (Options::memory_limit) sets how finely.
+#pragma once
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "einstream/error.hpp"
+#include "einstream/plan.hpp"
+
+namespace einstream {
+
+namespace mpi_detail {
+
+// Elements of the buffer that holds `desc` (its span), and the offset of
+// element (0, ..., 0) in it (negative strides reach below it).
+inline void span_of(const TensorDesc& desc, std::int64_t& elements, std::int64_t& origin) {
+  const std::vector<std::int64_t> strides = desc.effective_strides();
+  elements = 1;
+  origin = 0;
+  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
+    const std::int64_t reach = (desc.extents[axis] - 1) * strides[axis];
+    elements += reach < 0 ? -reach : reach;
+    if (reach < 0) origin -= reach;
+  }
+}
+
+// The lowest rank whose `failed` is set, or -1; that rank's message is
+// then everyone's.
+inline int first_failure(MPI_Comm comm, bool failed, std::string& message) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int mine = failed ? rank : size, first = size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return -1;
+  int length = static_cast<int>(message.size());
+  MPI_Bcast(&length, 1, MPI_INT, first, comm);
+  message.resize(static_cast<std::size_t>(length));
+  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm);
+  return first;
+}
+
+// Sums `values` (reals; a complex element is two) over the ranks onto root
+// (or every rank), in pieces MPI's int counts can hold.
+template <class Real>
+void sum_over_ranks(Real* values, std::int64_t count, MPI_Datatype type, int root, bool all_ranks,
+                    MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  constexpr std::int64_t kPiece = std::int64_t{1} << 30;
+  for (std::int64_t done = 0; done < count; done += kPiece) {
+    const int piece = static_cast<int>(std::min(kPiece, count - done));
+    Real* at = values + done;
+    if (all_ranks) {
+      MPI_Allreduce(MPI_IN_PLACE, at, piece, type, MPI_SUM, comm);
+    } else {
+      MPI_Reduce(rank == root ? MPI_IN_PLACE : at, at, piece, type, MPI_SUM, root, comm);
+    }
+  }
+}
+
+}  // namespace mpi_detail
+
+// out = alpha * einsum(inputs) + beta * out on `root` (on every rank with
+// `all_ranks`; other ranks' `output` is neither read nor written and may be
+// null). Collective: call it on every rank of `comm` with a Plan built the
+// same way and the same inputs. A failure on any rank (its share threw, or
+// the root's output is null) is reported on every rank, after all have
+// agreed on it, as Error naming the first failing rank and its message: no
+// rank is left waiting. Host memory; the CUDA backend works on every rank
+// (each rank's GPU from its Plan's Options::device).
+inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<const void*>& inputs,
+                                void* output, Scalar alpha = 1.0, Scalar beta = 0.0, int root = 0,
+                                bool all_ranks = false) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const TensorDesc& desc = plan.output();
+  std::int64_t elements = 0, origin = 0;
+  mpi_detail::span_of(desc, elements, origin);
+  const bool empty = desc.element_count() == 0;
+  const bool receives = all_ranks || rank == root;
+  const std::size_t element = size_of(desc.dtype);
+  std::vector<unsigned char> partial(empty ? 0 : static_cast<std::size_t>(elements) * element);
+  std::string message;
+  bool failed = false;
+  try {
+    if (root < 0 || root >= size) {
+      throw Error("execute_distributed: root " + std::to_string(root) + " is not a rank of the " +
+                  std::to_string(size) + "-rank communicator");
+    }
+    if (!is_complex(desc.dtype) && (alpha.imag() != 0.0 || beta.imag() != 0.0)) {
+      throw Error("execute_distributed: alpha and beta must be real for data type " +
+                  std::string(to_string(desc.dtype)));
+    }
+    if (receives && output == nullptr && !empty) {
+      throw Error("execute_distributed: the output is a null pointer on a rank that receives it");
+    }
+    if (!empty) {
+      plan.execute_share(inputs, partial.data() + origin * element, rank, size, alpha);
+    }
+  } catch (const std::exception& error) {
+    failed = true;
+    message = error.what();
+  }
+  const int failing = mpi_detail::first_failure(comm, failed, message);
+  if (failing >= 0) {
+    throw Error("execute_distributed: rank " + std::to_string(failing) + " of " +
+                std::to_string(size) + " failed: " + message);
+  }
+  if (empty) return;
+  const bool is_double = desc.dtype == DataType::f64 || desc.dtype == DataType::c128;
+  const std::int64_t reals = elements * (is_complex(desc.dtype) ? 2 : 1);
+  if (is_double) {
+    mpi_detail::sum_over_ranks(reinterpret_cast<double*>(partial.data()), reals, MPI_DOUBLE, root,
+                               all_ranks, comm);
+  } else {
+    mpi_detail::sum_over_ranks(reinterpret_cast<float*>(partial.data()), reals, MPI_FLOAT, root,
+                               all_ranks, comm);
+  }
+  if (receives) accumulate(desc, partial.data() + origin * element, output, beta);
+}
+
+}  // namespace einstream

@@ -1,0 +1,134 @@
+#include "src/multi_device.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <thread>
+
+#include "einstream/error.hpp"
+#include "src/device_memory.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+bool same_blocks(const SlicePlan& a, const SlicePlan& b) {
+  if (a.block_count != b.block_count || a.sliced.size() != b.sliced.size()) return false;
+  for (std::size_t level = 0; level < a.sliced.size(); ++level) {
+    if (a.sliced[level].mode != b.sliced[level].mode ||
+        a.sliced[level].block != b.sliced[level].block) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A partial output: zeroed by its executor, in the output's layout.
+struct Partial {
+  std::vector<unsigned char> bytes;
+  void* origin = nullptr;
+};
+
+// A buffer for `desc`'s span, its element (0, ..., 0) where negative
+// strides leave room below it.
+Partial partial_for(const TensorDesc& desc) {
+  const std::vector<std::int64_t> strides = desc.effective_strides();
+  std::int64_t elements = 1, origin = 0;
+  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
+    const std::int64_t reach = (desc.extents[axis] - 1) * strides[axis];
+    elements += reach < 0 ? -reach : reach;
+    if (reach < 0) origin -= reach;
+  }
+  Partial partial;
+  const std::size_t element = size_of(desc.dtype);
+  if (desc.element_count() == 0) return partial;
+  partial.bytes.resize(static_cast<std::size_t>(elements) * element);
+  partial.origin = partial.bytes.data() + static_cast<std::size_t>(origin) * element;
+  return partial;
+}
+
+void merge(const std::vector<ExecutionReport>& devices, ExecutionReport& report) {
+  report.blocks = 0;
+  for (std::size_t index = 0; index < devices.size(); ++index) {
+    const ExecutionReport& device = devices[index];
+    report.blocks += device.blocks;
+    report.bytes_to_device += device.bytes_to_device;
+    report.bytes_to_host += device.bytes_to_host;
+    report.bytes_direct += device.bytes_direct;
+    report.bytes_staged += device.bytes_staged;
+    report.staging_seconds += device.staging_seconds;
+    report.device_bytes = std::max(report.device_bytes, device.device_bytes);
+    report.h2d_seconds = std::max(report.h2d_seconds, device.h2d_seconds);
+    report.compute_seconds = std::max(report.compute_seconds, device.compute_seconds);
+    report.d2h_seconds = std::max(report.d2h_seconds, device.d2h_seconds);
+    report.overlap = std::max(report.overlap, device.overlap);
+    for (TraceSpan span : device.timeline) {
+      span.track = "device " + std::to_string(index) + ": " + span.track;
+      report.timeline.push_back(std::move(span));
+    }
+  }
+  std::stable_sort(report.timeline.begin(), report.timeline.end(),
+                   [](const TraceSpan& a, const TraceSpan& b) { return a.start < b.start; });
+  report.devices = devices;
+}
+
+}  // namespace
+
+MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<int>& devices,
+                                         const Options& options, const Problem& problem,
+                                         const ContractionPath& path,
+                                         const std::vector<TensorDesc>& inputs,
+                                         const TensorDesc& output, const SliceOptions& slicing)
+    : first_(first), devices_(devices), output_(output) {
+  for (std::size_t index = 1; index < devices.size(); ++index) {
+    Options on_device = options;
+    on_device.device = devices[index];
+    others_.push_back(
+        std::make_unique<CudaExecutor>(on_device, problem, path, inputs, output, slicing));
+    if (!same_blocks(others_.back()->host_plan(), first.host_plan())) {
+      throw Error("backend 'cuda': device " + std::to_string(devices[index]) +
+                  " plans other blocks than device " + std::to_string(devices[0]) +
+                  " under the same memory limit; list devices of one kind in Options::devices");
+    }
+  }
+}
+
+MultiDeviceExecutor::~MultiDeviceExecutor() = default;
+
+void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                              Scalar beta, ExecutionReport& report) {
+  if (is_device_memory(output)) {
+    throw Error(
+        "execute: with several devices the output must be in host memory (each device "
+        "sums its share into host memory); pass a host buffer or list one device");
+  }
+  const int count = static_cast<int>(devices_.size());
+  std::vector<Partial> partials;
+  for (int index = 0; index < count; ++index) partials.push_back(partial_for(output_));
+  std::vector<ExecutionReport> reports(static_cast<std::size_t>(count));
+  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(count));
+  const auto share = [&](int index) {
+    CudaExecutor& executor = index == 0 ? first_ : *others_[static_cast<std::size_t>(index - 1)];
+    try {
+      executor.run(inputs, partials[index].origin, alpha, Scalar(1.0), reports[index],
+                   std::make_pair(index, count));
+    } catch (...) {
+      failures[static_cast<std::size_t>(index)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int index = 1; index < count; ++index) threads.emplace_back(share, index);
+  share(0);
+  for (std::thread& thread : threads) thread.join();
+  for (const std::exception_ptr& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+  for (int index = 1; index < count; ++index) {
+    accumulate(output_, partials[index].origin, partials[0].origin, 1.0);
+  }
+  accumulate(output_, partials[0].origin, output, beta);
+  merge(reports, report);
+}
+
+}  // namespace einstream::detail

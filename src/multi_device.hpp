@@ -1,0 +1,43 @@
+// Several devices of one host for one Plan: a CUDA executor per listed
+// device (the first is the Plan's own), each running its share of the
+// blocks (planner/block_assignment: contiguous ranges of the loop order) on
+// a host thread of its own, into a partial output in host memory; the
+// partials are then summed and added to beta * out on the host. The memory
+// limit applies per device. Every device plans the same blocks (the same
+// problem under the same budget); a device whose plan differs is refused.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "einstream/plan.hpp"
+#include "src/cuda_executor.hpp"
+
+namespace einstream::detail {
+
+class MultiDeviceExecutor {
+ public:
+  // `first` runs share 0 and must outlive this; the others are made here
+  // for devices[1...] with `options` but that device. Throws Error when a
+  // device's plan differs from the first's.
+  MultiDeviceExecutor(CudaExecutor& first, const std::vector<int>& devices, const Options& options,
+                      const Problem& problem, const ContractionPath& path,
+                      const std::vector<TensorDesc>& inputs, const TensorDesc& output,
+                      const SliceOptions& slicing);
+  ~MultiDeviceExecutor();
+
+  // out = alpha * einsum + beta * out with the output in host memory. The
+  // report sums the blocks and bytes of the devices, takes the longest
+  // stream times, holds each device's own report in `devices`, and, when
+  // profiling, their timelines with tracks named "device N: ...".
+  void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
+           ExecutionReport& report);
+
+ private:
+  CudaExecutor& first_;
+  std::vector<int> devices_;
+  std::vector<std::unique_ptr<CudaExecutor>> others_;
+  TensorDesc output_;
+};
+
+}  // namespace einstream::detail

@@ -1,0 +1,152 @@
+// execute_distributed under mpirun (ctest runs it on 3 ranks): every rank
+// builds the same Plan on the same inputs (seeded), the shares are summed
+// over the ranks, and the root's (or every rank's) result matches the
+// reference executor.
+#include "einstream/mpi.hpp"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <random>
+#include <string>
+
+#include "planner/parse.hpp"
+#include "src/reference.hpp"
+#include "tests/support/random_problems.hpp"
+#include "tests/support/tensors.hpp"
+
+namespace einstream {
+namespace {
+
+int rank_of() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+struct Distributed {
+  double error = 0;         // on the ranks that received the result
+  std::int64_t blocks = 0;  // the plan's (execute() on this rank)
+};
+
+Distributed run_distributed(const std::string& expression,
+                            const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
+                            const Options& options, Scalar alpha, Scalar beta, int root,
+                            bool all_ranks, unsigned seed) {
+  std::mt19937 random(seed);  // the same on every rank: the same inputs
+  std::vector<TensorDesc> descs;
+  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<const void*> pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+  for (const auto& shape : shapes) {
+    descs.emplace_back(dtype, shape);
+    inputs.push_back(testing::random_tensor(dtype, descs.back().element_count(), random));
+  }
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    pointers.push_back(inputs[index].data());
+    reference_inputs.push_back({inputs[index].data(), dtype, descs[index].effective_strides()});
+  }
+  Plan plan(expression, descs, options);
+  const std::int64_t count = plan.output().element_count();
+  std::vector<unsigned char> actual = testing::random_tensor(dtype, count, random);
+  std::vector<unsigned char> expected = actual;
+  execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root, all_ranks);
+  Distributed result;
+  std::vector<unsigned char> scratch = expected;
+  plan.execute(pointers, scratch.data(), alpha, beta);
+  result.blocks = plan.last_report().blocks;
+  if (all_ranks || rank_of() == root) {
+    detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
+                             {expected.data(), dtype, plan.output().effective_strides()}, alpha,
+                             beta);
+    result.error = testing::relative_error(dtype, actual.data(), expected.data(), count);
+  }
+  return result;
+}
+
+Options host_with_limit(std::uint64_t bytes) {
+  Options options;
+  options.backend = Backend::host;
+  options.memory_limit = MemoryLimit::from_bytes(bytes);
+  return options;
+}
+
+TEST(Distributed, SlicedPlansSumOverRanks) {
+  for (DataType dtype : {DataType::f32, DataType::f64, DataType::c64, DataType::c128}) {
+    for (int root : {0, 1}) {
+      SCOPED_TRACE(std::string(to_string(dtype)) + ", root " + std::to_string(root));
+      const Distributed run = run_distributed("ab,bc,cd->ad", {{40, 30}, {30, 50}, {50, 20}}, dtype,
+                                              host_with_limit(8 << 10), 0.5, -1.5, root, false, 11);
+      EXPECT_LE(run.error, testing::tolerance(dtype));
+      EXPECT_GT(run.blocks, 3);
+    }
+  }
+  // The result on every rank; a full contraction whose one output element's
+  // sum is split over the ranks.
+  EXPECT_LE(run_distributed("ij,ij->", {{64, 64}, {64, 64}}, DataType::f64,
+                            host_with_limit(4 << 10), 2.0, 0.25, 0, true, 12)
+                .error,
+            testing::tolerance(DataType::f64));
+}
+
+TEST(Distributed, RandomProblemsMatchTheReference) {
+  for (unsigned seed = 0; seed < 30; ++seed) {
+    std::mt19937 random(seed);
+    testing::RandomProblemLimits limits;
+    limits.max_extent = 8;
+    const testing::RandomProblem problem = testing::random_problem(random, limits);
+    const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
+                                                 DataType::c128}[seed % 4];
+    SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression);
+    try {
+      const Distributed run = run_distributed(problem.expression, problem.shapes, dtype,
+                                              host_with_limit(std::uint64_t{512} << (seed % 4)),
+                                              1.0, 0.5, seed % 3, seed % 2 == 1, 100 + seed);
+      EXPECT_LE(run.error, testing::tolerance(dtype));
+    } catch (const MemoryError&) {
+      // under the smallest block: every rank's Plan refuses it alike
+    }
+  }
+}
+
+// One rank's failure reaches every rank as an Error naming it; none hangs.
+TEST(Distributed, OneRanksFailureIsEveryRanksError) {
+  Plan plan("ij,jk->ik", {TensorDesc(DataType::f32, {4, 3}), TensorDesc(DataType::f32, {3, 5})},
+            host_with_limit(1 << 20));
+  std::vector<float> a(12, 1.0f), b(15, 1.0f), c(20, 0.0f);
+  std::vector<const void*> inputs = {a.data(), b.data()};
+  if (rank_of() == 1) inputs.pop_back();  // rank 1 passes one input too few
+  try {
+    execute_distributed(plan, MPI_COMM_WORLD, inputs, c.data());
+    ADD_FAILURE() << "no error on rank " << rank_of();
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("rank 1 of"), std::string::npos) << error.what();
+  }
+  // The root's null output is refused on every rank too.
+  EXPECT_THROW(execute_distributed(plan, MPI_COMM_WORLD, {a.data(), b.data()},
+                                   rank_of() == 0 ? nullptr : c.data()),
+               Error);
+  // Afterwards the communicator still works.
+  execute_distributed(plan, MPI_COMM_WORLD, {a.data(), b.data()}, c.data());
+  if (rank_of() == 0) {
+    EXPECT_FLOAT_EQ(c[0], 3.0f);
+  }
+}
+
+}  // namespace
+}  // namespace einstream
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  // Only rank 0 prints gtest's progress; every rank's failures still print.
+  if (einstream::rank_of() != 0) {
+    delete ::testing::UnitTest::GetInstance()->listeners().Release(
+        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
+  }
+  const int failed = RUN_ALL_TESTS();
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any;
+}
