@@ -115,8 +115,9 @@ struct SlicePlan {
   double bytes_to_host = 0;
   double flops = 0;  // all blocks, recomputation included, exactly
   double seconds = 0;
-  // FLOPs of the cheapest unsliced path the planner found (the path search's,
-  // before slicing chose a tree of its own; else the block path's own).
+  // FLOPs of the cheapest unsliced path the planner found: the smaller of
+  // the path search's and the block path's own (a tree the slice finder
+  // reconfigured can be cheaper unsliced too). So overhead() >= 1.
   double unsliced_flops = 0;
   // Whether the slice finder (planner/slice_path, which chose the sliced
   // modes with the path) stopped at its time budget: the slices are the
@@ -124,7 +125,7 @@ struct SlicePlan {
   bool stopped_at_budget = false;
 
   // The slicing overhead: FLOPs of every block over unsliced_flops (1 when
-  // nothing is sliced and the path is the search's).
+  // nothing is sliced).
   double overhead() const { return unsliced_flops > 0 ? flops / unsliced_flops : 1; }
 
   // The problem with each sliced mode's extent set to its block.

@@ -265,7 +265,7 @@ SlicedPath find_slices(const Problem& problem, const LinearPath& path,
     if (!found || better(result, best)) best = std::move(result);
     found = true;
   }
-  best.unsliced_flops = whole.flops;
+  best.unsliced_flops = std::min(whole.flops, evaluate_path(problem, best.path).flops);
   best.stopped_at_budget = deadline.was_passed();
   return best;
 }

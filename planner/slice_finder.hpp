@@ -54,7 +54,8 @@ struct SlicedPath {
   std::vector<std::int64_t> blocks;
   // FLOPs of every block together, counted as evaluate_path counts them.
   double flops = 0;
-  // FLOPs of the path the finder started from, unsliced.
+  // FLOPs of the cheapest unsliced path seen: the smaller of the path the
+  // finder started from and `path` itself, unsliced (so overhead() >= 1).
   double unsliced_flops = 0;
   // Largest intermediate of one block (the output exempt), in elements.
   double largest_intermediate = 0;

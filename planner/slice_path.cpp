@@ -86,7 +86,7 @@ PathSlices plan_path_and_slices(const Problem& problem, const ContractionPath& p
     if (fits(exact, options)) break;
   }
   if (!best) std::rethrow_exception(failure);
-  best->slice.unsliced_flops = path.flops;
+  best->slice.unsliced_flops = std::min(path.flops, best->path.flops);
   best->stopped_at_budget = best->slice.stopped_at_budget = stopped;
   return *std::move(best);
 }

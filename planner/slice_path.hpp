@@ -26,7 +26,7 @@ struct SlicePathOptions {
 
 struct PathSlices {
   ContractionPath path;  // the path the blocks run (`path` itself or a reconfigured one)
-  SlicePlan slice;       // slice.unsliced_flops: the given path's FLOPs
+  SlicePlan slice;       // unsliced_flops: the cheaper of `path` and this path
   // Whether the finder's time budget cut it short.
   bool stopped_at_budget = false;
 };
