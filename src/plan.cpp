@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include "einstream/error.hpp"
+#include "planner/block_assignment.hpp"
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
@@ -18,6 +20,7 @@
 #include "src/explain.hpp"
 #include "src/host/block_executor.hpp"
 #include "src/memory_span.hpp"
+#include "src/multi_device.hpp"
 #include "src/output_reversal.hpp"
 #include "src/plan_log.hpp"
 
@@ -48,6 +51,8 @@ struct PlanState {
   // problem is its one-block case.
   std::unique_ptr<HostBlockExecutor> host;
   std::unique_ptr<CudaExecutor> cuda;
+  // Options::devices beyond the first: the shares of the other devices.
+  std::unique_ptr<MultiDeviceExecutor> devices;
   ExecutionReport report;
 };
 
@@ -132,6 +137,29 @@ detail::SlicePlan choose_sliced_path(PlanState& state, const detail::SliceOption
   return std::move(chosen.slice);
 }
 
+// The devices an execution runs on (Options::devices, else Options::device)
+// and the smallest one's memory: the limit is resolved against it.
+std::uint64_t check_devices(Options& options) {
+  if (options.devices.empty()) options.devices = {options.device};
+  options.device = options.devices.front();
+  const std::vector<detail::DeviceInfo> visible = detail::list_devices();
+  std::uint64_t smallest = 0;
+  for (int device : options.devices) {
+    std::uint64_t total = 0;
+    for (const detail::DeviceInfo& info : visible) {
+      if (info.index == device) total = info.total_memory;
+    }
+    if (total == 0) {
+      throw Error("backend 'cuda': device " + std::to_string(device) + " does not exist (" +
+                  std::to_string(visible.size()) + " CUDA device(s) visible); set " +
+                  (options.devices.size() > 1 ? "Options::devices" : "Options::device") +
+                  " to devices that exist");
+    }
+    smallest = smallest == 0 ? total : std::min(smallest, total);
+  }
+  return smallest;
+}
+
 // CUDA backend: the executor plans the blocks for host operands now (and
 // for device operands, used in place, at the first execution that passes
 // them). Over the budget the problem is cut into blocks that fit; within
@@ -140,16 +168,7 @@ detail::SlicePlan choose_sliced_path(PlanState& state, const detail::SliceOption
 // crosses through pinned staging. planner/device_plan lays the blocks out
 // exactly; nothing is created on the device until the first execution.
 void plan_cuda(PlanState& state) {
-  const std::vector<detail::DeviceInfo> devices = detail::list_devices();
-  std::uint64_t device_total = 0;
-  for (const detail::DeviceInfo& info : devices) {
-    if (info.index == state.options.device) device_total = info.total_memory;
-  }
-  if (device_total == 0) {
-    throw Error("backend 'cuda': device " + std::to_string(state.options.device) +
-                " does not exist (" + std::to_string(devices.size()) +
-                " CUDA device(s) visible); set Options::device to one of them");
-  }
+  const std::uint64_t device_total = check_devices(state.options);
   detail::SliceOptions slicing;
   slicing.budget = state.options.memory_limit.resolve(device_total);
   slicing.pipeline = true;
@@ -166,6 +185,11 @@ void plan_cuda(PlanState& state) {
   state.cuda =
       std::make_unique<detail::CudaExecutor>(state.options, state.problem, state.path,
                                              state.reversal.inputs, state.reversal.output, slicing);
+  if (state.options.devices.size() > 1) {
+    state.devices = std::make_unique<detail::MultiDeviceExecutor>(
+        *state.cuda, state.options.devices, state.options, state.problem, state.path,
+        state.reversal.inputs, state.reversal.output, slicing);
+  }
   state.slice = state.cuda->host_plan();
   state.slice.unsliced_flops = std::min(unsliced_flops, state.path.flops);
   state.sliced = true;
@@ -269,9 +293,9 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   const std::uint64_t workspace = state->backend == Backend::cuda
                                       ? state->cuda->device_bytes()
                                       : static_cast<std::uint64_t>(state->program.arena_bytes);
-  detail::log_plan(options, {state->expression, state->problem, state->path,
-                             state->path_info.seconds, state->backend, state->sliced, state->slice,
-                             workspace});
+  detail::log_plan(options,
+                   {state->expression, state->problem, state->path, state->path_info.seconds,
+                    state->backend, state->sliced, state->slice, workspace});
   return state;
 }
 
@@ -419,8 +443,25 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
   state_->report = report;
 }
 
+void Plan::execute_share(const std::vector<const void*>& inputs, void* partial, int worker,
+                         int workers, Scalar alpha) {
+  state();  // throws on a moved-from Plan
+  if (workers < 1 || worker < 0 || worker >= workers) {
+    throw Error("execute_share: worker " + std::to_string(worker) + " of " +
+                std::to_string(workers) + "; expected 0 <= worker < workers");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ExecutionReport report;
+  report.backend = state_->backend;
+  const std::pair<int, int> share{worker, workers};
+  execute_on_backend(inputs, partial, alpha, Scalar(1.0), report, &share);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state_->report = report;
+}
+
 void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                              Scalar beta, ExecutionReport& report) {
+                              Scalar beta, ExecutionReport& report,
+                              const std::pair<int, int>* share) {
   const PlanState& state = *state_;
   if (inputs.size() != state.inputs.size()) {
     throw Error("execute: " + std::to_string(inputs.size()) +
@@ -452,11 +493,26 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
   const detail::OutputReversal& reversal = state.reversal;
   const std::vector<const void*> views = reversal.reverses() ? reversal.inputs_of(inputs) : inputs;
   void* view = reversal.output_of(output);
-  if (state.backend == Backend::cuda) {
-    state_->cuda->run(views, view, alpha, beta, report);
+  if (state.backend == Backend::cuda && state_->devices && share == nullptr) {
+    state_->devices->run(views, view, alpha, beta, report);
     return;
   }
-  state_->host->run(views, view, alpha, beta, state.options, report);
+  if (state.backend == Backend::cuda) {
+    // The CUDA executor zeroes a share's partial where it lives (with
+    // several devices, a share runs on the first).
+    state_->cuda->run(views, view, alpha, beta, report,
+                      share ? std::optional<std::pair<int, int>>(*share) : std::nullopt);
+    return;
+  }
+  std::optional<detail::BlockRange> range;
+  if (share != nullptr) {
+    std::memset(reinterpret_cast<void*>(output_span.begin), 0, output_span.end - output_span.begin);
+    const detail::SlicePlan& blocks = state_->host->plan();
+    range = detail::assign_blocks(state.problem, blocks,
+                                  std::vector<double>(static_cast<std::size_t>(share->second), 1.0))
+                .ranges[static_cast<std::size_t>(share->first)];
+  }
+  state_->host->run(views, view, alpha, beta, state.options, report, range);
 }
 
 PathInfo contraction_path(std::string_view expression,
