@@ -55,6 +55,11 @@ def test_plan_explain_and_info(rng):
     text = plan.explain()
     assert "ij,jk,kl->il" in text and "c64" in text
     assert str(plan.info) == text
+    assert "speedup" in text and "program:" not in text
+    program = plan.explain("program")
+    assert program.startswith(text) and "program:" in program
+    with pytest.raises(Exception, match="'summary' or 'program'"):
+        plan.explain("full")
     assert plan.info.opt_cost > 0
     assert "einstream.Plan" in repr(plan)
     assert plan.workspace_bytes >= 0
