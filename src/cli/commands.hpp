@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "einstream/plan.hpp"
 
@@ -24,10 +25,15 @@ struct PlanFlags {
   std::uint64_t path_seed = Options().path_seed;
   bool allow_tf32 = false;
   bool register_host_memory = false;
+  std::string devices;  // empty: Options::device alone
 
   void add_to(CLI::App& command, bool with_backend);
   Options options() const;
 };
+
+// --devices' value: ordinals separated by commas, or "all" (every visible
+// device, from `visible`). Throws Error naming the entry that is no ordinal.
+std::vector<int> parse_device_list(const std::string& text, const std::vector<int>& visible);
 
 void add_run_command(CLI::App& app);
 void add_path_command(CLI::App& app);

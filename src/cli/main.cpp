@@ -20,6 +20,7 @@
 #include "einstream/version.hpp"
 #include "src/cli/commands.hpp"
 #include "src/cli/stderr_log.hpp"
+#include "src/devices.hpp"
 #include "src/npy.hpp"
 
 namespace einstream::cli {
@@ -29,6 +30,12 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
     command.add_option("--backend", backend, "host, cuda or auto")
         ->check(CLI::IsMember({"host", "cuda", "auto"}))
         ->capture_default_str();
+    command
+        .add_option("--devices", devices,
+                    "CUDA backend: run on these GPUs of the host, ordinals separated by commas "
+                    "(0,1,2,3; one may repeat) or 'all'; the blocks are shared among them and the "
+                    "memory limit applies to each")
+        ->type_name("LIST");
     command.add_flag("--register-host-memory", register_host_memory,
                      "CUDA backend: page-lock the host buffers once so blocks are DMA'd directly "
                      "(pays off when a plan is executed more than once)");
@@ -66,6 +73,31 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
       ->type_name("SIZE");
 }
 
+std::vector<int> parse_device_list(const std::string& text, const std::vector<int>& visible) {
+  if (text == "all") {
+    if (visible.empty()) throw Error("--devices all: no CUDA device is visible");
+    return visible;
+  }
+  std::vector<int> devices;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', begin);
+    const std::string entry =
+        text.substr(begin, comma == std::string::npos ? comma : comma - begin);
+    const bool digits = !entry.empty() && entry.size() <= 6 &&
+                        std::all_of(entry.begin(), entry.end(),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; });
+    if (!digits) {
+      throw Error("--devices '" + text + "': '" + entry +
+                  "' is no device ordinal; expected ordinals separated by commas (0,1) or 'all'");
+    }
+    devices.push_back(std::stoi(entry));
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  return devices;
+}
+
 Options PlanFlags::options() const {
   Options options;
   options.backend = backend_from_string(backend);
@@ -84,6 +116,11 @@ Options PlanFlags::options() const {
   options.path_seed = path_seed;
   options.allow_tf32 = allow_tf32;
   options.register_host_memory = register_host_memory;
+  if (!devices.empty()) {
+    std::vector<int> visible;
+    for (const detail::DeviceInfo& info : detail::list_devices()) visible.push_back(info.index);
+    options.devices = parse_device_list(devices, visible);
+  }
   log_from_environment(options);
   return options;
 }

@@ -283,6 +283,11 @@ TEST_F(Cli, RunFailuresReportOnStderrAndLeaveTheOutputAlone) {
       {"run 'ij->i' " + a_path + " --backend cuda --memory-limit 16B",
        gpu ? "memory limit is 16 bytes" : "backend 'cuda'"},
       {"run 'ij->i' " + file("missing.npy").string(), "missing.npy': the file does not exist"},
+      {"run 'ij->i' " + a_path + " --devices 0,,1", "'' is no device ordinal"},
+      {"run 'ij->i' " + a_path + " --devices 0,gpu1", "'gpu1' is no device ordinal"},
+      {"run 'ij->i' " + a_path + " --devices -1", "'-1' is no device ordinal"},
+      {"run 'ij->i' " + a_path + " --backend cuda --devices 0,4096",
+       gpu ? "device 4096 does not exist" : "backend 'cuda'"},
   };
   for (const Failure& failure : failures) {
     SCOPED_TRACE(failure.arguments);
