@@ -164,9 +164,16 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
   PipelineResources& r = s.ready_resources();
   char* base = s.allocation(layout.total);
 
+  std::optional<BlockRange> range;
+  if (share) {
+    range = assign_blocks(*s.problem, placed.plan.slice,
+                          std::vector<double>(static_cast<std::size_t>(share->second), 1.0))
+                .ranges[static_cast<std::size_t>(share->first)];
+    report.blocks = range->size();
+  }
   TransferTally tally;
   ExecutionLog log(s.options, "cuda device " + std::to_string(s.options.device),
-                   placed.plan.slice.block_count,
+                   range ? range->size() : placed.plan.slice.block_count,
                    [&tally] { return tally.to_device + tally.to_host; });
   log.start();
   const PipelineRun run{places,           inputs,         output,          base,
@@ -179,13 +186,6 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
                                           std::chrono::steady_clock::time_point end) {
       timeline.host_span("host thread " + std::to_string(thread), "copy", begin, end);
     });
-  }
-  std::optional<BlockRange> range;
-  if (share) {
-    range = assign_blocks(*s.problem, placed.plan.slice,
-                          std::vector<double>(static_cast<std::size_t>(share->second), 1.0))
-                .ranges[static_cast<std::size_t>(share->first)];
-    report.blocks = range->size();
   }
   CudaBlockBackend backend(placed, r, run, tally);
   try {

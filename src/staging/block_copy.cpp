@@ -11,6 +11,7 @@
 #endif
 
 #include "einstream/error.hpp"
+#include "einstream/tensor.hpp"
 #include "src/axis_merge.hpp"
 
 namespace einstream::detail {
@@ -301,21 +302,11 @@ void run_copy(CopyPlan& plan, ThreadPool* pool) {
 
 }  // namespace
 
-std::vector<std::int64_t> packed_strides(const std::vector<std::int64_t>& extents) {
-  std::vector<std::int64_t> strides(extents.size());
-  std::int64_t stride = 1;
-  for (std::size_t axis = extents.size(); axis-- > 0;) {
-    strides[axis] = stride;
-    stride *= extents[axis];
-  }
-  return strides;
-}
-
 void gather_block(const void* source, const std::vector<std::int64_t>& extents,
                   const std::vector<std::int64_t>& source_strides, std::size_t element_bytes,
                   void* destination, ThreadPool* pool) {
   check_arguments("gather_block", extents, source_strides, element_bytes);
-  CopyPlan plan = plan_copy(source, source_strides, destination, packed_strides(extents), extents,
+  CopyPlan plan = plan_copy(source, source_strides, destination, c_order_strides(extents), extents,
                             element_bytes);
   run_copy(plan, pool);
 }
@@ -334,7 +325,7 @@ void scatter_block(const void* source, const std::vector<std::int64_t>& extents,
                   "; a scatter destination needs a distinct address per element");
     }
   }
-  CopyPlan plan = plan_copy(source, packed_strides(extents), destination, destination_strides,
+  CopyPlan plan = plan_copy(source, c_order_strides(extents), destination, destination_strides,
                             extents, element_bytes);
   run_copy(plan, pool);
 }

@@ -22,9 +22,6 @@
 
 namespace einstream::detail {
 
-// Strides, in elements, of a packed C-order (row-major) tensor of `extents`.
-std::vector<std::int64_t> packed_strides(const std::vector<std::int64_t>& extents);
-
 // Copies the strided view at `source` (pointing at element (0, ..., 0); strides
 // in elements, of any sign, zero allowed for broadcast) into `destination`,
 // packed in C order over `extents`. The two must not overlap. pool == nullptr

