@@ -506,7 +506,10 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
   }
   std::optional<detail::BlockRange> range;
   if (share != nullptr) {
-    std::memset(reinterpret_cast<void*>(output_span.begin), 0, output_span.end - output_span.begin);
+    if (output_span.end > output_span.begin) {  // an empty output may be null
+      std::memset(reinterpret_cast<void*>(output_span.begin), 0,
+                  output_span.end - output_span.begin);
+    }
     const detail::SlicePlan& blocks = state_->host->plan();
     range = detail::assign_blocks(state.problem, blocks,
                                   std::vector<double>(static_cast<std::size_t>(share->second), 1.0))
