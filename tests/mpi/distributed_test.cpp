@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "einstream/devices.hpp"
 #include "planner/parse.hpp"
 #include "src/reference.hpp"
 #include "tests/support/random_problems.hpp"
@@ -22,6 +23,12 @@ int rank_of() {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return rank;
+}
+
+int rank_count() {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
 }
 
 struct Distributed {
@@ -73,7 +80,7 @@ Options host_with_limit(std::uint64_t bytes) {
 
 TEST(Distributed, SlicedPlansSumOverRanks) {
   for (DataType dtype : {DataType::f32, DataType::f64, DataType::c64, DataType::c128}) {
-    for (int root : {0, 1}) {
+    for (int root : {0, rank_count() - 1}) {
       SCOPED_TRACE(std::string(to_string(dtype)) + ", root " + std::to_string(root));
       const Distributed run = run_distributed("ab,bc,cd->ad", {{40, 30}, {30, 50}, {50, 20}}, dtype,
                                               host_with_limit(8 << 10), 0.5, -1.5, root, false, 11);
@@ -99,13 +106,45 @@ TEST(Distributed, RandomProblemsMatchTheReference) {
                                                  DataType::c128}[seed % 4];
     SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression);
     try {
-      const Distributed run = run_distributed(problem.expression, problem.shapes, dtype,
-                                              host_with_limit(std::uint64_t{512} << (seed % 4)),
-                                              1.0, 0.5, seed % 3, seed % 2 == 1, 100 + seed);
+      const Distributed run =
+          run_distributed(problem.expression, problem.shapes, dtype,
+                          host_with_limit(std::uint64_t{512} << (seed % 4)), 1.0, 0.5,
+                          static_cast<int>(seed) % rank_count(), seed % 2 == 1, 100 + seed);
       EXPECT_LE(run.error, testing::tolerance(dtype));
     } catch (const MemoryError&) {
       // under the smallest block: every rank's Plan refuses it alike
     }
+  }
+}
+
+// On a GPU machine the ranks share the device(s): each rank's share of a
+// plan sliced to its least device budget runs on the CUDA backend, and the
+// shares sum to the reference (issue: two ranks sharing one GPU).
+TEST(Distributed, CudaSharesSumOverRanks) {
+  const std::vector<DeviceInfo> gpus = devices();
+  if (gpus.empty()) GTEST_SKIP() << "no GPU visible: the CUDA shares are run on a GPU machine";
+  const std::string expression = "ab,bc,cd->ad";
+  const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 500}, {500, 100}};
+  for (DataType dtype : {DataType::f32, DataType::f64}) {
+    Options options;
+    options.backend = Backend::cuda;
+    options.device = rank_of() % static_cast<int>(gpus.size());
+    std::vector<TensorDesc> descs;
+    for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
+    std::uint64_t least = 0;
+    try {
+      options.memory_limit = MemoryLimit::from_bytes(1);
+      const Plan refused(expression, descs, options);
+    } catch (const MemoryError& error) {
+      least = error.bytes_needed();
+    }
+    ASSERT_GT(least, 0u) << "a 1-byte device budget was accepted";
+    options.memory_limit = MemoryLimit::from_bytes(least);
+    SCOPED_TRACE(std::string(to_string(dtype)) + ", least budget " + std::to_string(least));
+    const Distributed run =
+        run_distributed(expression, shapes, dtype, options, 1.5, -0.5, 0, true, 21);
+    EXPECT_LE(run.error, testing::tolerance(dtype));
+    EXPECT_GT(run.blocks, 1);
   }
 }
 

@@ -325,18 +325,20 @@ TEST(Explain, UnslicedPlanHasNoOverheadLine) {
 // contraction column: every row keeps the header's column positions, and
 // long contractions wrap within their column.
 std::vector<std::vector<std::int64_t>> regular_network(std::mt19937& random) {
-  std::vector<int> stubs;
-  for (int node = 0; node < 20; ++node) stubs.insert(stubs.end(), 4, node);
+  // The configuration model: four half-edges per operand, paired at random.
+  std::vector<int> half_edges;
+  for (int node = 0; node < 20; ++node) half_edges.insert(half_edges.end(), 4, node);
   std::vector<std::vector<std::int64_t>> modes(20);
   for (;;) {
-    std::shuffle(stubs.begin(), stubs.end(), random);
+    std::shuffle(half_edges.begin(), half_edges.end(), random);
     bool simple = true;
-    for (std::size_t at = 0; at < stubs.size(); at += 2) simple &= stubs[at] != stubs[at + 1];
+    for (std::size_t at = 0; at < half_edges.size(); at += 2)
+      simple &= half_edges[at] != half_edges[at + 1];
     if (simple) break;
   }
-  for (std::size_t at = 0; at < stubs.size(); at += 2) {
-    modes[stubs[at]].push_back(static_cast<std::int64_t>(at / 2));
-    modes[stubs[at + 1]].push_back(static_cast<std::int64_t>(at / 2));
+  for (std::size_t at = 0; at < half_edges.size(); at += 2) {
+    modes[half_edges[at]].push_back(static_cast<std::int64_t>(at / 2));
+    modes[half_edges[at + 1]].push_back(static_cast<std::int64_t>(at / 2));
   }
   return modes;
 }
