@@ -9,6 +9,7 @@
 // different size, and freed first: two never coexist.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -54,6 +55,7 @@ struct CudaExecutor::State {
   SliceOptions slicing;
   // Per placement (one flag per input, then the output: in device memory).
   std::map<std::vector<bool>, PlacedPlan> plans;
+  std::map<std::vector<bool>, PlacedPlan> share_plans;  // share_plan_for's
   const PlacedPlan* host_plan = nullptr;
   std::unique_ptr<PipelineResources> resources;
   std::unique_ptr<DeviceAllocation> memory;
@@ -70,6 +72,22 @@ struct CudaExecutor::State {
     DevicePlan plan = plan_device(*problem, *path, inputs(), buffers.back(), placed,
                                   cuda_workspace_needs(), kDeepBuffering);
     return plans
+        .emplace(on_device, place_plan(std::move(plan), input_strides, output_strides, element))
+        .first->second;
+  }
+
+  // The plan a share runs under this placement: the host plan's blocks with
+  // the device operands in place, so that shares on workers whose operands
+  // sit in different places still partition the same blocks.
+  PlacedPlan& share_plan_for(const std::vector<bool>& on_device) {
+    if (std::find(on_device.begin(), on_device.end(), true) == on_device.end()) {
+      return plan_for(on_device);
+    }
+    auto found = share_plans.find(on_device);
+    if (found != share_plans.end()) return found->second;
+    DevicePlan plan = plan_device_like(host_plan->plan, *problem, *path, inputs(), buffers.back(),
+                                       {on_device.begin(), on_device.end() - 1}, on_device.back());
+    return share_plans
         .emplace(on_device, place_plan(std::move(plan), input_strides, output_strides, element))
         .first->second;
   }
@@ -150,7 +168,7 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
       std::memset(begin, 0, bytes);
     }
   }
-  PlacedPlan& placed = s.plan_for(on_device);
+  PlacedPlan& placed = share ? s.share_plan_for(on_device) : s.plan_for(on_device);
   const DeviceLayout& layout = placed.plan.layout;
   report.blocks = placed.plan.slice.block_count;
   report.flops = placed.plan.slice.flops;

@@ -103,4 +103,22 @@ DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
   return plan;
 }
 
+DevicePlan plan_device_like(const DevicePlan& model, const Problem& problem,
+                            const ContractionPath& path, const std::vector<TensorDesc>& inputs,
+                            const TensorDesc& output, const std::vector<bool>& in_place_inputs,
+                            bool in_place_output) {
+  DevicePlan plan;
+  plan.slice = model.slice;
+  for (std::size_t index = 0; index < in_place_inputs.size() && index < inputs.size(); ++index) {
+    if (in_place_inputs[index]) plan.slice.inputs[index] = Residency::in_place;
+  }
+  if (in_place_output) plan.slice.output = Residency::in_place;
+  plan.shapes = block_shapes(problem, path, plan.slice, inputs, output);
+  WorkspaceNeeds needs;
+  needs.gemm_bytes = model.layout.gemm_bytes;
+  plan.layout = device_layout(plan.slice, plan.shapes, inputs, output, needs, plan.slice.buffering);
+  plan.slice.device_bytes = plan.layout.total;
+  return plan;
+}
+
 }  // namespace einstream::detail

@@ -40,4 +40,16 @@ DevicePlan plan_device(const Problem& problem, const ContractionPath& path,
                        const std::vector<TensorDesc>& inputs, const TensorDesc& output,
                        SliceOptions options, const WorkspaceNeeds& needs, int deep_buffering);
 
+// `model`'s blocks (the same sliced modes, block sizes and loop order) with
+// the operands `in_place_inputs` / `in_place_output` mark used in place:
+// the plan of a share of the blocks (planner/block_assignment) when a
+// worker's operands are in device memory, so that every worker's shares
+// partition the same blocks whatever its operands' places. Its layout needs
+// no more device bytes than `model`'s (in-place operands take none); the
+// GEMM workspace stays `model`'s.
+DevicePlan plan_device_like(const DevicePlan& model, const Problem& problem,
+                            const ContractionPath& path, const std::vector<TensorDesc>& inputs,
+                            const TensorDesc& output, const std::vector<bool>& in_place_inputs,
+                            bool in_place_output);
+
 }  // namespace einstream::detail

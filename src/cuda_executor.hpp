@@ -48,8 +48,11 @@ class CudaExecutor {
   // bytes each way (direct and staged), device bytes, staging time, stream
   // times, overlap and (when profiling) timeline.
   // With `share` (worker, workers), only that worker's share of the blocks
-  // of the placement's plan runs (planner/block_assignment), onto `output`
-  // as it is: the caller zeroes it and passes beta = 1 for a partial sum.
+  // runs (planner/block_assignment), onto `output` as it is: the caller
+  // zeroes it and passes beta = 1 for a partial sum. Shares always divide
+  // the host plan's blocks (device operands then used in place within
+  // them), so the shares of workers whose operands sit in different places
+  // still partition one set of blocks.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
            ExecutionReport& report, std::optional<std::pair<int, int>> share = std::nullopt);
 

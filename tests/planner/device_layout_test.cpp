@@ -8,6 +8,7 @@
 #include <set>
 
 #include "einstream/error.hpp"
+#include "planner/block_assignment.hpp"
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 
@@ -229,6 +230,57 @@ TEST(DevicePlan, OperandsInPlaceTakeNoDeviceBytesAndTheirIntermediatesAreSliced)
   EXPECT_NE(mixed.slice.inputs[0], Residency::in_place);
   EXPECT_GT(mixed.slice.bytes_to_device, 0.0);
   EXPECT_EQ(mixed.slice.inputs[1], Residency::in_place);
+}
+
+// A share's plan under another placement keeps the model's blocks: the
+// same sliced modes, block sizes, order and block assignment, with the
+// device operands in place and no more device bytes.
+TEST(DevicePlan, PlanLikeAnotherKeepsItsBlocksWithOperandsInPlace) {
+  const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 100}, {100, 40}};
+  const std::vector<TensorDesc> inputs = descs_of(shapes);
+  const Problem problem = parse("ab,bc,cd->ad", shapes);
+  const ContractionPath path = evaluate_path(problem, {{0, 1}, {0, 1}});
+  const TensorDesc output(DataType::f32, problem.output_extents());
+  SliceOptions options;
+  options.budget = std::uint64_t{256} << 10;
+  const DevicePlan model = plan_device(problem, path, inputs, output, options, test_needs(), 3);
+  ASSERT_LE(model.layout.total, options.budget);
+  ASSERT_GT(model.slice.block_count, 2);
+  for (const std::vector<bool>& in_place :
+       {std::vector<bool>{false, true, false, true}, std::vector<bool>{true, true, true, false},
+        std::vector<bool>{false, false, false, true}}) {
+    const DevicePlan like =
+        plan_device_like(model, problem, path, inputs, output,
+                         {in_place.begin(), in_place.end() - 1}, in_place.back());
+    ASSERT_EQ(like.slice.sliced.size(), model.slice.sliced.size());
+    for (std::size_t level = 0; level < model.slice.sliced.size(); ++level) {
+      EXPECT_EQ(like.slice.sliced[level].mode, model.slice.sliced[level].mode);
+      EXPECT_EQ(like.slice.sliced[level].block, model.slice.sliced[level].block);
+    }
+    EXPECT_EQ(like.slice.block_count, model.slice.block_count);
+    for (std::size_t index = 0; index < inputs.size(); ++index) {
+      if (in_place[index]) {
+        EXPECT_EQ(like.slice.inputs[index], Residency::in_place);
+        EXPECT_TRUE(like.layout.inputs[index].in_place);
+      } else {
+        EXPECT_EQ(like.slice.inputs[index], model.slice.inputs[index]);
+      }
+    }
+    EXPECT_EQ(like.layout.output.in_place, static_cast<bool>(in_place.back()));
+    EXPECT_LE(like.layout.total, model.layout.total);
+    EXPECT_EQ(like.slice.device_bytes, like.layout.total);
+    expect_aligned_and_disjoint(like.layout);
+    for (int workers : {2, 3}) {
+      const std::vector<double> speeds(static_cast<std::size_t>(workers), 1.0);
+      const BlockAssignment a = assign_blocks(problem, model.slice, speeds);
+      const BlockAssignment b = assign_blocks(problem, like.slice, speeds);
+      ASSERT_EQ(a.ranges.size(), b.ranges.size());
+      for (std::size_t worker = 0; worker < a.ranges.size(); ++worker) {
+        EXPECT_EQ(a.ranges[worker].begin, b.ranges[worker].begin);
+        EXPECT_EQ(a.ranges[worker].end, b.ranges[worker].end);
+      }
+    }
+  }
 }
 
 }  // namespace
