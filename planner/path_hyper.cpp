@@ -34,6 +34,9 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
 
 #include "planner/path_budget.hpp"
 #include "planner/path_hyper_trial.hpp"
@@ -43,7 +46,9 @@ namespace einstream::detail {
 
 namespace {
 
-constexpr double kSamplingShare = 0.5;
+double envd(const char* n, double d) { const char* v = std::getenv(n); return v ? std::atof(v) : d; }
+std::vector<int> envv(const char* n, std::vector<int> d) { const char* v = std::getenv(n); if (!v) return d; std::vector<int> r; for (const char* c = v; *c;) { r.push_back(std::atoi(c)); while (*c && *c != ',') ++c; if (*c) ++c; } return r; }
+const double kSamplingShare = envd("HX_SHARE", 0.5);
 // Trials per batch: the budget is looked at between batches. Fixed, not per
 // thread, so that the path does not depend on the thread count.
 constexpr int kBatchTrials = 8;
@@ -53,7 +58,7 @@ constexpr int kExploreTrials = 64;
 constexpr double kExploitShare = 0.75;
 constexpr std::size_t kElite = 8;
 // Trees kept from sampling for reconfiguration.
-constexpr std::size_t kCandidates = 16;
+const std::size_t kCandidates = envd("HX_CANDS", 16);
 // Bisection's space: parts per split, imbalance (log10, 0.01 to 0.5) and the
 // largest group joined without a split (at most kExactJoinMaxTensors is
 // joined exactly, larger groups by greedy).
@@ -71,11 +76,11 @@ constexpr int kDpOperands = 30;
 constexpr double kDpShare = 0.25;
 // Subtree sizes reconfiguration sweeps with, one after the other: the small
 // one settles quickly, the large one then finds what it missed.
-constexpr int kReconfigureSizes[] = {8, 10};
+const std::vector<int> kReconfigureSizes = envv("HX_SIZES", {8, 10});
 // Then sweeps growing subtrees of kRandomSweepSize at random, kRandomSweeps
 // of them at most.
-constexpr int kRandomSweepSize = 8;
-constexpr int kRandomSweeps = 4;
+const int kRandomSweepSize = envd("HX_RSIZE", 8);
+const int kRandomSweeps = envd("HX_RSWEEPS", 4);
 
 // SplitMix64's finalizer: seeds for trials that differ in every bit.
 std::uint64_t mix(std::uint64_t value) {
@@ -265,8 +270,18 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
       const int trial = first + k;
       std::mt19937_64 random(mix(options.seed ^ mix(static_cast<std::uint64_t>(trial))));
       drawn[k] = draw_parameters(trial, options, hyper, elite, random);
-      results[k] = std::make_unique<Candidate>(
-          trial, run_trial(problem, network, graph, drawn[k], random), options.memory_cap);
+      PathTree built = run_trial(problem, network, graph, drawn[k], random);
+      static const int quick = std::getenv("HX_QUICK") ? std::atoi(std::getenv("HX_QUICK")) : 0;
+      static const int quick_sweeps = std::getenv("HX_QSWEEPS") ? std::atoi(std::getenv("HX_QSWEEPS")) : 32;
+      if (quick > 0) {
+        ReconfigureOptions reconfiguration;
+        reconfiguration.subtree_tensors = quick;
+        reconfiguration.memory_cap = options.memory_cap;
+        reconfiguration.max_sweeps = quick_sweeps;
+        SearchDeadline own = deadline;
+        reconfigure(built, reconfiguration, own);
+      }
+      results[k] = std::make_unique<Candidate>(trial, std::move(built), options.memory_cap);
     });
     for (int k = 0; k < count; ++k) {
       history.push_back({drawn[k], results[k]->over_cap, results[k]->flops, first + k});
@@ -277,6 +292,9 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
     if (elite.size() > kElite) elite.resize(kElite);
   }
 
+  const bool debug = std::getenv("HX_DEBUG") != nullptr;
+  const auto debug_start = std::chrono::steady_clock::now();
+  if (debug) std::fprintf(stderr, "[hx] n=%d trials=%zu best_raw=%.4f\n", network.operand_count(), history.size(), std::log10(best.front().flops));
   if (hyper.reconfigure) {
     std::vector<char> finished(best.size(), 1);
     parallel_for(static_cast<int>(best.size()), threads, [&](int k) {
@@ -301,12 +319,14 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
       }
       best[k].measure(options.memory_cap);
     });
+    if (debug) std::fprintf(stderr, "[hx] unfinished %d of %zu\n", (int)std::count(finished.begin(), finished.end(), 0), finished.size());
     cut_short = cut_short || std::find(finished.begin(), finished.end(), 0) != finished.end();
     std::stable_sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) {
       if (a.over_cap != b.over_cap) return !a.over_cap;
       return a.flops < b.flops;
     });
   }
+  if (debug) { std::fprintf(stderr, "[hx] reconf %.3fs best=%.4f trial=%d |", std::chrono::duration<double>(std::chrono::steady_clock::now()-debug_start).count(), std::log10(best.front().flops), best.front().trial); for (auto& c: best) { const Scored* h = nullptr; for (auto& x: history) if (x.trial == c.trial) h = &x; std::fprintf(stderr, " %.3f[%s%.2f]", std::log10(c.flops), h ? (h->parameters.method == TrialMethod::greedy ? "g" : "b") : "d", h ? std::log10(h->flops) : 0.0); } std::fprintf(stderr, "\n"); }
   if (stopped_at_budget != nullptr) *stopped_at_budget = cut_short;
   return best.front().tree.linear();
 }

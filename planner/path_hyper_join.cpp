@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 
 namespace einstream::detail {
@@ -69,6 +70,49 @@ class MaskProduct {
 // NaN (0 x inf) would make a comparison false both ways.
 double ordered(double value) { return std::isnan(value) ? kInfinity : value; }
 
+// Whether each subset of the tensors is connected, two tensors being
+// adjacent where they share a mode: a set is connected where some member is
+// adjacent to the rest and the rest is connected (every connected graph has
+// a member whose removal leaves it connected).
+void connected_subsets(const std::vector<ModeMask>& tensor_modes, char* connected) {
+  const int count = static_cast<int>(tensor_modes.size());
+  std::vector<std::uint32_t> adjacent(count, 0);
+  for (int a = 0; a < count; ++a) {
+    for (int b = 0; b < count; ++b) {
+      if (a != b && (tensor_modes[a] & tensor_modes[b]) != 0) adjacent[a] |= std::uint32_t{1} << b;
+    }
+  }
+  const std::uint32_t full = (std::uint32_t{1} << count) - 1;
+  connected[0] = 0;
+  for (std::uint32_t set = 1; set <= full; ++set) {
+    connected[set] = (set & (set - 1)) == 0 ? 1 : 0;
+    if (connected[set]) continue;
+    for (std::uint32_t members = set; members != 0 && !connected[set]; members &= members - 1) {
+      const int member = lowest_bit(members);
+      const std::uint32_t rest = set ^ (std::uint32_t{1} << member);
+      connected[set] = connected[rest] && (adjacent[member] & rest) != 0 ? 1 : 0;
+    }
+  }
+}
+
+// exact_join's tables, one entry per subset of the tensors.
+struct JoinScratch {
+  void resize(std::size_t subsets) {
+    held.resize(subsets);
+    kept.resize(subsets);
+    kept_size.resize(subsets);
+    best.resize(subsets);
+    split.resize(subsets);
+    connected.resize(subsets);
+  }
+  std::vector<ModeMask> held;
+  std::vector<ModeMask> kept;
+  std::vector<double> kept_size;
+  std::vector<double> best;
+  std::vector<std::uint32_t> split;
+  std::vector<char> connected;
+};
+
 // The results of `nodes` as a problem of their own, for greedy_search.
 Problem group_problem(const PathTree& tree, const std::vector<int>& nodes) {
   // Each tensor's modes renumbered densely, the output what the group keeps.
@@ -116,23 +160,41 @@ bool exact_join(const PathTree& tree, const std::vector<int>& nodes, double memo
 
   const std::uint32_t full = (std::uint32_t{1} << count) - 1;
   const std::size_t subsets = std::size_t{full} + 1;
-  std::vector<ModeMask> held(subsets, 0);
+  // Scratch reused across calls: a search makes thousands of them.
+  thread_local JoinScratch scratch;
+  scratch.resize(subsets);
+  ModeMask* const held = scratch.held.data();
+  ModeMask* const kept = scratch.kept.data();
+  double* const kept_size = scratch.kept_size.data();
+  double* const best = scratch.best.data();
+  std::uint32_t* const split = scratch.split.data();
+  char* const connected = scratch.connected.data();
+  connected_subsets(tensor_modes, connected);
+  static const int exhaustive_max = std::getenv("HX_EXH") ? std::atoi(std::getenv("HX_EXH")) : 7;
+  const bool connected_only = count > exhaustive_max && connected[full];
+  held[0] = 0;
   for (std::uint32_t set = 1; set <= full; ++set) {
     held[set] = held[set & (set - 1)] | tensor_modes[lowest_bit(set)];
   }
-  std::vector<ModeMask> kept(subsets, 0);
-  std::vector<double> best(subsets, kInfinity);
-  std::vector<std::uint32_t> split(subsets, 0);
   // A tensor itself holds modes no other has (an input's own summed modes):
   // the first step on it pays for them, so a single tensor keeps them all.
   for (std::uint32_t set = 1; set <= full; ++set) {
     const bool single = (set & (set - 1)) == 0;
     kept[set] = single ? held[set] : held[set] & (held[full ^ set] | outside);
-    if (single) best[set] = 0;
+    kept_size[set] = !connected_only || connected[set] ? product(kept[set]) : kInfinity;
+    best[set] = single ? 0 : kInfinity;
+    split[set] = 0;
   }
+  // A step involves at least the modes of either half, so with extents of
+  // at least 1 it costs at least the larger half's size: a split whose
+  // children plus that floor cannot beat the cheapest so far needs no
+  // product of its modes (most of them, on networks of small extents).
+  const bool floors = std::all_of(extents.begin(), extents.end(),
+                                  [](double extent) { return extent >= 1; });
   for (std::uint32_t set = 1; set <= full; ++set) {
     if ((set & (set - 1)) == 0) continue;
-    if (memory_cap > 0 && set != full && product(kept[set]) > memory_cap) continue;
+    if (memory_cap > 0 && set != full && kept_size[set] > memory_cap) continue;
+    if (connected_only && !connected[set]) continue;
     // Splits whose first half holds the set's lowest tensor, each once.
     const std::uint32_t low = set & (~set + 1);
     const std::uint32_t rest = set ^ low;
@@ -141,9 +203,10 @@ bool exact_join(const PathTree& tree, const std::vector<int>& nodes, double memo
     for (std::uint32_t sub = rest;; sub = (sub - 1) & rest) {
       const std::uint32_t first = low | sub;
       const std::uint32_t second = set ^ first;
-      if (second != 0) {
+      if (second != 0 && (!connected_only || (connected[first] && connected[second]))) {
         const double below = best[first] + best[second];
-        if (below < cheapest) {
+        if (below < cheapest &&
+            (!floors || below + std::max(kept_size[first], kept_size[second]) < cheapest)) {
           const ModeMask involved = kept[first] | kept[second];
           const double step = product(involved) * (involved != kept[set] ? 2.0 : 1.0);
           const double cost = ordered(below + step);

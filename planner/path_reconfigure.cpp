@@ -1,6 +1,11 @@
 #include "planner/path_reconfigure.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdint>
+#include <unordered_set>
+#include <cstdlib>
 
 #include "planner/path_hyper_join.hpp"
 
@@ -60,16 +65,35 @@ void grow_subtree(const PathTree& tree, int top, int tensors, std::mt19937_64* r
 }
 
 // Rewrites the steps `removed` as `order` over `frontier`; the last step
-// keeps removed[0]'s id (the subtree's top, which its parent names).
+// keeps removed[0]'s id (the subtree's top, which its parent names). Each
+// rewritten node's version goes up.
 void rewrite(PathTree& tree, const std::vector<int>& frontier, const std::vector<int>& removed,
-             const JoinOrder& order) {
+             const JoinOrder& order, std::vector<std::uint32_t>& versions) {
   std::vector<int> slots = frontier;
   for (std::size_t step = 0; step < order.steps.size(); ++step) {
     const bool last = step + 1 == order.steps.size();
     const int id = last ? removed[0] : removed[step + 1];
     tree.rejoin(id, slots[order.steps[step].first], slots[order.steps[step].second]);
+    ++versions[id];
     slots.push_back(id);
   }
+}
+
+// What an attempt on a subtree depends on: the nodes it rewrites and the
+// tensors it joins, each as (id, version). An attempt with the signature of
+// one that found nothing would find nothing again.
+std::uint64_t signature(const std::vector<int>& frontier, const std::vector<int>& removed,
+                        const std::vector<std::uint32_t>& versions) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  auto add = [&](std::uint64_t value) {
+    hash ^= value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2);
+    hash *= 0x100000001b3ull;
+  };
+  for (const std::vector<int>* ids : {&removed, &frontier}) {
+    add(ids->size());
+    for (int id : *ids) add((static_cast<std::uint64_t>(id) << 32) | versions[id]);
+  }
+  return hash;
 }
 
 }  // namespace
@@ -80,12 +104,15 @@ bool reconfigure(PathTree& tree, const ReconfigureOptions& options, SearchDeadli
   const int root = tree.root();
   std::vector<int> frontier;
   std::vector<int> removed;
+  std::vector<std::uint32_t> versions(static_cast<std::size_t>(tree.node_count()), 0);
+  std::unordered_set<std::uint64_t> fruitless;
   for (int sweep = 0; sweep < options.max_sweeps; ++sweep) {
     std::vector<int> order;
     for (int id = inputs; id < tree.node_count(); ++id) order.push_back(id);
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return tree.node(a).flops > tree.node(b).flops; });
     bool changed = false;
+    const double total = tree.flops();
     for (int top : order) {
       if (deadline.passed()) return false;
       grow_subtree(tree, top, tensors, options.random, frontier, removed);
@@ -99,10 +126,19 @@ bool reconfigure(PathTree& tree, const ReconfigureOptions& options, SearchDeadli
           over_cap = true;
         }
       }
+      static const double negligible = std::getenv("HX_NEG") ? std::atof(std::getenv("HX_NEG")) : 0;
+      if (!over_cap && current < negligible * total) continue;
+      const std::uint64_t attempt = signature(frontier, removed, versions);
+      static std::atomic<long> hits{0}, tries{0};
+      if (++tries % 20000 == 0 && std::getenv("HX_DEBUG")) std::fprintf(stderr, "[hx] hits %ld of %ld\n", hits.load(), tries.load());
+      if (fruitless.count(attempt) != 0) { ++hits; continue; }
       JoinOrder better;
-      if (!exact_join(tree, frontier, options.memory_cap, &better)) continue;
-      if (!(better.flops < current * (1 - kMinimumSaving)) && !over_cap) continue;
-      rewrite(tree, frontier, removed, better);
+      if (!exact_join(tree, frontier, options.memory_cap, &better) ||
+          (!(better.flops < current * (1 - kMinimumSaving)) && !over_cap)) {
+        fruitless.insert(attempt);
+        continue;
+      }
+      rewrite(tree, frontier, removed, better, versions);
       changed = true;
     }
     if (!changed) return true;
