@@ -52,9 +52,11 @@ PlacedPlan place_plan(DevicePlan plan, const std::vector<std::vector<std::int64_
 
 // The CUDA objects and host threads of execution, made at the first run.
 struct PipelineResources {
+  // staging_threads: the host threads of the pool (0: ThreadPool's default).
+  explicit PipelineResources(int staging_threads) : pool(staging_threads) {}
   Stream compute, h2d, d2h;
   CublasHandle cublas;
-  ThreadPool pool{0};
+  ThreadPool pool;
   Event resident_ready;
   PinnedRing ring;
   StreamTimeline timeline;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "cuda/block_pipeline.hpp"
 #include "cuda/check.hpp"
@@ -60,6 +61,7 @@ struct CudaExecutor::State {
   std::unique_ptr<PipelineResources> resources;
   std::unique_ptr<DeviceAllocation> memory;
   HostMemory host_memory;
+  int staging_threads = 0;  // of the pool; 0: ThreadPool's default
 
   std::vector<TensorDesc> inputs() const { return {buffers.begin(), buffers.end() - 1}; }
 
@@ -94,7 +96,7 @@ struct CudaExecutor::State {
 
   PipelineResources& ready_resources() {
     if (!resources) {
-      auto made = std::make_unique<PipelineResources>();
+      auto made = std::make_unique<PipelineResources>(staging_threads);
       EINSTREAM_CUBLAS_CHECK(cublasSetStream(made->cublas.get(), made->compute.get()));
       EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(made->cublas.get(), options.allow_tf32
                                                                        ? CUBLAS_TF32_TENSOR_OP_MATH
@@ -135,6 +137,20 @@ CudaExecutor::~CudaExecutor() {
   if (state_ && state_->resources) {
     cudaSetDevice(state_->options.device);
     cudaDeviceSynchronize();
+  }
+}
+
+void CudaExecutor::share_host_threads(int pipelines) {
+  if (pipelines < 1) throw Error("share_host_threads: " + std::to_string(pipelines) + " pipelines");
+  const int hardware = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads =
+      std::max(1, std::min(hardware, static_cast<int>(ThreadPool::kMaxDefaultThreads)) / pipelines);
+  if (state_->resources && state_->resources->pool.size() == threads) return;
+  state_->staging_threads = threads;
+  if (state_->resources) {
+    EINSTREAM_CUDA_CHECK(cudaSetDevice(state_->options.device));
+    EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+    state_->resources.reset();  // remade with the new pool at the next run
   }
 }
 

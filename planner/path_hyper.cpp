@@ -297,6 +297,22 @@ LinearPath hyper_path(const Problem& problem, const PathSearchOptions& options,
   if (debug) std::fprintf(stderr, "[hx] n=%d trials=%zu best_raw=%.4f\n", network.operand_count(), history.size(), std::log10(best.front().flops));
   if (hyper.reconfigure) {
     std::vector<char> finished(best.size(), 1);
+    static const int staged = std::getenv("HX_STAGED") ? std::atoi(std::getenv("HX_STAGED")) : 0;
+    if (staged > 0) {
+      parallel_for(static_cast<int>(best.size()), threads, [&](int k) {
+        SearchDeadline own = deadline;
+        ReconfigureOptions reconfiguration;
+        reconfiguration.subtree_tensors = staged;
+        reconfiguration.memory_cap = options.memory_cap;
+        reconfigure(best[k].tree, reconfiguration, own);
+        best[k].measure(options.memory_cap);
+      });
+      std::stable_sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) {
+        if (a.over_cap != b.over_cap) return !a.over_cap;
+        return a.flops < b.flops;
+      });
+      if (debug) { std::fprintf(stderr, "[hx] staged |"); for (auto& c: best) std::fprintf(stderr, " %.3f", std::log10(c.flops)); std::fprintf(stderr, "\n"); }
+    }
     parallel_for(static_cast<int>(best.size()), threads, [&](int k) {
       SearchDeadline own = deadline;
       for (int size : kReconfigureSizes) {

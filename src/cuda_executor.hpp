@@ -56,6 +56,12 @@ class CudaExecutor {
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
            ExecutionReport& report, std::optional<std::pair<int, int>> share = std::nullopt);
 
+  // Gives this executor's staging pool its share of the host threads when
+  // `pipelines` executors (several devices' pipelines) stage at once: the
+  // default count over `pipelines`, at least one. Takes effect at the next
+  // run.
+  void share_host_threads(int pipelines);
+
   // The plan for operands in host memory, and the exact device bytes an
   // execution of it allocates.
   const SlicePlan& host_plan() const;

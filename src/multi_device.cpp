@@ -81,11 +81,14 @@ MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<
                                          const std::vector<TensorDesc>& inputs,
                                          const TensorDesc& output, const SliceOptions& slicing)
     : first_(first), devices_(devices), output_(output) {
+  const int pipelines = static_cast<int>(devices.size());
+  first.share_host_threads(pipelines);
   for (std::size_t index = 1; index < devices.size(); ++index) {
     Options on_device = options;
     on_device.device = devices[index];
     others_.push_back(
         std::make_unique<CudaExecutor>(on_device, problem, path, inputs, output, slicing));
+    others_.back()->share_host_threads(pipelines);
     if (!same_blocks(others_.back()->host_plan(), first.host_plan())) {
       throw Error("backend 'cuda': device " + std::to_string(devices[index]) +
                   " plans other blocks than device " + std::to_string(devices[0]) +
