@@ -252,6 +252,27 @@ void write_slicing(std::ostream& os, const ExplainedPlan& plan) {
   os << line;
 }
 
+// The scaling model's line: the predicted time on one device, then on
+// each device count with its speedup, and what binds where it is not the
+// links.
+void write_scaling(std::ostream& os, const ExplainedPlan& plan) {
+  if (plan.scaling.empty()) return;
+  const double one = plan.slice.seconds;
+  os << "  devices       predicted " << line_of("%.3g s on 1", one);
+  bool staging = false, short_of_blocks = false;
+  for (const DeviceScaling& scaling : plan.scaling) {
+    if (scaling.devices == 1) continue;
+    os << ", " << line_of("%.3g s", scaling.seconds) << " on " << scaling.devices;
+    if (scaling.seconds > 0) os << " (" << line_of("%.2fx", one / scaling.seconds) << ')';
+    staging = staging || scaling.staging_bound;
+    short_of_blocks = short_of_blocks || scaling.devices_with_work < scaling.devices;
+  }
+  os << "\n                (each device its own link, resident inputs copied to each, partial "
+        "outputs added on the host"
+     << (staging ? "; the host's staging copies bind" : "")
+     << (short_of_blocks ? "; fewer blocks than devices leave some idle" : "") << ")\n";
+}
+
 struct StepRow {
   std::string step, scaling, kind, flops, remaining;
   std::vector<std::string> contraction;  // wrapped lines
@@ -355,6 +376,7 @@ std::string render_explain(const ExplainedPlan& plan, ExplainDetail detail) {
   write_inputs(os, plan);
   write_costs(os, plan);
   write_slicing(os, plan);
+  write_scaling(os, plan);
   write_table(os, plan);
   if (detail == ExplainDetail::program) os << '\n' << to_string(plan.program);
   return os.str();

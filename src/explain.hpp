@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "einstream/plan.hpp"
+#include "planner/device_scaling.hpp"
 #include "planner/path.hpp"
 #include "planner/problem.hpp"
 #include "planner/program.hpp"
@@ -32,6 +33,9 @@ struct ExplainedPlan {
   bool sliced = false;
   const SlicePlan& slice;
   const Program& program;
+  // The scaling model's predictions on several devices (planner/
+  // device_scaling), shown when not empty (CUDA plans).
+  std::vector<DeviceScaling> scaling = {};
 };
 
 std::string render_explain(const ExplainedPlan& plan, ExplainDetail detail);

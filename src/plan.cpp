@@ -9,6 +9,8 @@
 
 #include "einstream/error.hpp"
 #include "planner/block_assignment.hpp"
+#include "planner/device_layout.hpp"
+#include "planner/device_scaling.hpp"
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
@@ -419,12 +421,42 @@ double Plan::bytes_moved() const {
   return bytes;
 }
 
+namespace {
+
+// explain()'s scaling line: a CUDA plan's predicted time on 2, 4 and 8
+// devices (and on Options::devices' count).
+std::vector<detail::DeviceScaling> scaling_of(const PlanState& state) {
+  if (state.backend != Backend::cuda) return {};
+  detail::ScalingInputs inputs;
+  for (std::size_t index = 0; index < state.reversal.inputs.size(); ++index) {
+    if (state.slice.inputs[index] == detail::Residency::resident) {
+      inputs.resident_bytes +=
+          static_cast<double>(detail::span_bytes(state.reversal.inputs[index]));
+    }
+  }
+  inputs.output_bytes = static_cast<double>(detail::span_bytes(state.reversal.output));
+  std::vector<int> counts = {2, 4, 8};
+  const int listed = static_cast<int>(state.options.devices.size());
+  if (listed > 1 && std::find(counts.begin(), counts.end(), listed) == counts.end()) {
+    counts.push_back(listed);
+    std::sort(counts.begin(), counts.end());
+  }
+  std::vector<detail::DeviceScaling> scaling;
+  const detail::Rates rates = slice_rates(state.options);
+  for (int count : counts) {
+    scaling.push_back(detail::predict_on_devices(state.problem, state.slice, count, rates, inputs));
+  }
+  return scaling;
+}
+
+}  // namespace
+
 std::string Plan::explain(ExplainDetail level) const {
   const PlanState& state = this->state();
   const detail::ExplainedPlan plan{
-      state.expression, state.problem, state.path,   state.path_info.seconds,
-      state.options,    state.backend, state.inputs, state.output,
-      state.sliced,     state.slice,   state.program};
+      state.expression, state.problem, state.path,    state.path_info.seconds,
+      state.options,    state.backend, state.inputs,  state.output,
+      state.sliced,     state.slice,   state.program, scaling_of(state)};
   return detail::render_explain(plan, level);
 }
 

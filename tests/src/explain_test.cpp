@@ -315,6 +315,42 @@ TEST(Explain, SlicingLinesShowTheBlockPlansOverheadAndBudgetStop) {
   EXPECT_NE(stopped.find("slice budget  the slice finder stopped"), std::string::npos) << stopped;
 }
 
+// A CUDA plan's scaling line: the predicted time on one device, then on
+// each count with its speedup, and the reason where the links do not bind.
+TEST(Explain, ScalingLineShowsEachDeviceCountsPredictionAndWhatBinds) {
+  const std::string expression = "ij,jk->ik";
+  const detail::Problem problem = detail::parse(expression, {{4, 8}, {8, 4}});
+  const detail::ContractionPath path = detail::find_path(problem, PathAlgorithm::greedy);
+  detail::SlicePlan slice;
+  slice.sliced = {{0, 1, 4}};
+  slice.inputs = {detail::Residency::streamed, detail::Residency::resident};
+  slice.block_count = 4;
+  slice.seconds = 1.0;
+  const Options options = host_options();
+  const std::vector<TensorDesc> inputs = {f64({4, 8}), f64({8, 4})};
+  const TensorDesc output = f64({4, 4});
+  const detail::Program program;
+  std::vector<detail::DeviceScaling> scaling(2);
+  scaling[0].devices = 2;
+  scaling[0].seconds = 0.5;
+  scaling[0].devices_with_work = 2;
+  scaling[1].devices = 8;
+  scaling[1].seconds = 0.4;
+  scaling[1].devices_with_work = 4;
+  scaling[1].staging_bound = true;
+  const detail::ExplainedPlan plan{expression, problem, path, 0.0,   options, Backend::cuda,
+                                   inputs,     output,  true, slice, program, scaling};
+  const std::string text = detail::render_explain(plan, ExplainDetail::summary);
+  EXPECT_NE(text.find("devices       predicted 1 s on 1, 0.5 s on 2 (2.00x), 0.4 s on 8 (2.50x)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("the host's staging copies bind"), std::string::npos) << text;
+  EXPECT_NE(text.find("fewer blocks than devices leave some idle"), std::string::npos) << text;
+  // Host plans (no scaling) have no such line.
+  const std::string host = Plan(expression, {f64({4, 8}), f64({8, 4})}, host_options()).explain();
+  EXPECT_EQ(host.find("devices       predicted"), std::string::npos) << host;
+}
+
 TEST(Explain, UnslicedPlanHasNoOverheadLine) {
   const std::string text = Plan("ij,jk->ik", {f64({3, 4}), f64({4, 5})}, host_options()).explain();
   EXPECT_EQ(text.find("slicing overhead"), std::string::npos) << text;
