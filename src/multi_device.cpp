@@ -1,6 +1,7 @@
 #include "src/multi_device.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -114,8 +115,11 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
   const auto share = [&](int index) {
     CudaExecutor& executor = index == 0 ? first_ : *others_[static_cast<std::size_t>(index - 1)];
     try {
+      const auto start = std::chrono::steady_clock::now();
       executor.run(inputs, partials[index].origin, alpha, Scalar(1.0), reports[index],
                    std::make_pair(index, count));
+      reports[index].seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } catch (...) {
       failures[static_cast<std::size_t>(index)] = std::current_exception();
     }
@@ -127,11 +131,14 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
   for (const std::exception_ptr& failure : failures) {
     if (failure) std::rethrow_exception(failure);
   }
+  const auto combine = std::chrono::steady_clock::now();
   for (int index = 1; index < count; ++index) {
     accumulate(output_, partials[index].origin, partials[0].origin, 1.0);
   }
   accumulate(output_, partials[0].origin, output, beta);
   merge(reports, report);
+  report.combine_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - combine).count();
 }
 
 }  // namespace einstream::detail

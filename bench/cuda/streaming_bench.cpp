@@ -128,6 +128,7 @@ struct Arguments {
   std::vector<std::string> modes = {"pageable", "pinned", "registered"};
   std::string trace_dir;
   int device = 0;
+  std::vector<int> devices;  // --devices: several GPUs (Options::devices)
   std::string command_line;
 };
 
@@ -138,7 +139,7 @@ struct UsageError : std::runtime_error {
 constexpr const char* kUsage =
     "usage: einstream_streaming_bench PROBLEMS.json [--out RESULTS.json] [--only NAME,...]\n"
     "           [--repeat N] [--modes pageable,pinned,registered,device] [--trace-dir DIR] "
-    "[--device N]\n"
+    "[--device N] [--devices 0,1,...]\n"
     "  PROBLEMS.json  problems as in bench/ooc.json\n"
     "  --out          where the results go, rewritten after every measurement\n"
     "                 (default streaming-results.json)\n"
@@ -146,7 +147,8 @@ constexpr const char* kUsage =
     "  --repeat       timed executions per problem and mode after one warm-up (default 3)\n"
     "  --modes        where inputs and output live (default pageable,pinned,registered)\n"
     "  --trace-dir    write one Chrome trace per problem (pinned mode, one extra execution)\n"
-    "  --device       CUDA device (default 0)\n";
+    "  --device       CUDA device (default 0)\n"
+    "  --devices      run on these devices at once (Options::devices; host modes only)\n";
 
 Arguments parse_arguments(int argc, char** argv) {
   Arguments arguments;
@@ -190,6 +192,17 @@ Arguments parse_arguments(int argc, char** argv) {
       if (arguments.modes.empty()) throw UsageError("--modes: name at least one mode");
     } else if (word == "--trace-dir") {
       arguments.trace_dir = value();
+    } else if (word == "--devices") {
+      const std::string text = value();
+      for (const std::string& entry : split(text, ',')) {
+        try {
+          arguments.devices.push_back(std::stoi(entry));
+        } catch (const std::exception&) {
+          throw UsageError("--devices: '" + entry + "' in '" + text + "' is not a device ordinal");
+        }
+      }
+      if (arguments.devices.empty()) throw UsageError("--devices: name at least one device");
+      arguments.device = arguments.devices.front();
     } else if (word == "--device") {
       const std::string text = value();
       try {
@@ -512,9 +525,38 @@ struct Calibration {
   double d2h_pinned = 0;
   double h2d_pageable = 0;
   double both_directions = 0;  // H2D and D2H on two streams at once, bytes of both
+  double host_copy = 0;        // pageable to pageable by the staging threads
   std::map<DataType, double> gemm_rate;
   Json samples = Json::object();
 };
+
+double median_rate(double amount, const std::function<double()>& seconds_of_one, Json& samples);
+
+// Host memory bandwidth as the staging threads see it: kCopyBytes copied
+// between two pageable buffers by a ThreadPool of the default size (bytes
+// copied per second; each byte is read once and written once).
+void measure_host_copy(Calibration& calibration) {
+  std::unique_ptr<std::byte[], AlignedDelete> source(
+      static_cast<std::byte*>(::operator new[](kCopyBytes, std::align_val_t{kPageBytes})));
+  std::unique_ptr<std::byte[], AlignedDelete> target(
+      static_cast<std::byte*>(::operator new[](kCopyBytes, std::align_val_t{kPageBytes})));
+  fill_zero(source.get(), kCopyBytes);
+  fill_zero(target.get(), kCopyBytes);
+  einstream::detail::ThreadPool pool;
+  calibration.samples["host_copy_seconds"] = Json::array();
+  calibration.host_copy = median_rate(
+      static_cast<double>(kCopyBytes),
+      [&] {
+        const auto start = std::chrono::steady_clock::now();
+        pool.parallel_for(static_cast<std::int64_t>(kCopyBytes >> 20),
+                          [&](std::int64_t begin, std::int64_t end) {
+                            std::memcpy(target.get() + (begin << 20), source.get() + (begin << 20),
+                                        static_cast<std::size_t>(end - begin) << 20);
+                          });
+        return seconds_since(start);
+      },
+      calibration.samples["host_copy_seconds"]);
+}
 
 double median_rate(double amount, const std::function<double()>& seconds_of_one, Json& samples) {
   seconds_of_one();  // warm-up
@@ -818,6 +860,12 @@ Json report_json(const ExecutionReport& report) {
   entry["overlap"] = report.overlap;
   entry["bytes_direct"] = report.bytes_direct;
   entry["bytes_staged"] = report.bytes_staged;
+  if (!report.devices.empty()) {
+    entry["combine_seconds"] = report.combine_seconds;
+    entry["devices"] = Json::array();
+    for (const ExecutionReport& device : report.devices)
+      entry["devices"].push_back(report_json(device));
+  }
   return entry;
 }
 
@@ -871,6 +919,7 @@ Options cuda_options(const Context& context, const OocProblem& problem) {
   Options options;
   options.backend = Backend::cuda;
   options.device = context.arguments.device;
+  if (context.arguments.devices.size() > 1) options.devices = context.arguments.devices;
   options.memory_limit = einstream::MemoryLimit::parse(problem.memory_limit);
   return options;
 }
@@ -1171,6 +1220,7 @@ int run(const Arguments& arguments) {
 
   Calibration calibration;
   measure_link(arguments.device, calibration);
+  measure_host_copy(calibration);
   bool any_f64 = false;
   for (const OocProblem& problem : problems) any_f64 = any_f64 || problem.dtype == DataType::f64;
   measure_gemm(arguments.device, DataType::f32, calibration);
@@ -1180,6 +1230,8 @@ int run(const Arguments& arguments) {
   measured["d2h_pinned_GBps"] = calibration.d2h_pinned / 1e9;
   measured["h2d_pageable_GBps"] = calibration.h2d_pageable / 1e9;
   measured["both_directions_GBps"] = calibration.both_directions / 1e9;
+  measured["host_copy_GBps"] = calibration.host_copy / 1e9;
+  measured["devices"] = arguments.devices;
   for (const auto& [dtype, rate] : calibration.gemm_rate) {
     measured[std::string("gemm_") + einstream::to_string(dtype) + "_TFLOPps"] = rate / 1e12;
   }

@@ -70,6 +70,9 @@ struct ExecutionReport {
   // for one device. The fields above then sum the blocks, bytes and FLOPs
   // and take the longest stream times and the largest device memory.
   std::vector<ExecutionReport> devices;
+  // With several devices: the wall time of adding their partial outputs on
+  // the host (each device's `seconds` is its share's wall time).
+  double combine_seconds = 0;
 
   double flops_per_second() const { return seconds > 0 ? flops / seconds : 0; }
   double link_bytes_per_second() const {
