@@ -14,6 +14,9 @@ namespace einstream::detail {
 
 // Most tensors exact_join takes: its DP visits 3^k / 2 splits (29524 at 10).
 constexpr int kExactJoinMaxTensors = 10;
+// Most tensors exact_join joins over every split, outer products included;
+// larger connected groups are split into connected halves only.
+constexpr int kExhaustiveJoinTensors = 7;
 
 // An order of pairwise steps over k tensors in SSA numbering: slots 0..k-1
 // are the tensors, step s makes slot k+s from the two slots it names.
@@ -24,10 +27,11 @@ struct JoinOrder {
 };
 
 // The cheapest order contracting the results of `nodes` (disjoint subtrees
-// of `tree`) into one, outer products included, with no intermediate but the
-// last over memory_cap (> 0). False (order untouched) where it does not
-// apply: more than kExactJoinMaxTensors tensors or 64 distinct modes, or no
-// order fits the cap.
+// of `tree`) into one, with no intermediate but the last over memory_cap
+// (> 0): among all orders up to kExhaustiveJoinTensors tensors (or where the
+// group is not connected), among those without outer products above. False (order untouched) where
+// it does not apply: more than kExactJoinMaxTensors tensors or 64 distinct modes, or no order fits
+// the cap.
 bool exact_join(const PathTree& tree, const std::vector<int>& nodes, double memory_cap,
                 JoinOrder* order);
 

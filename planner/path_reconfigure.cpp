@@ -1,11 +1,8 @@
 #include "planner/path_reconfigure.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <cstdio>
 #include <cstdint>
 #include <unordered_set>
-#include <cstdlib>
 
 #include "planner/path_hyper_join.hpp"
 
@@ -112,7 +109,6 @@ bool reconfigure(PathTree& tree, const ReconfigureOptions& options, SearchDeadli
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return tree.node(a).flops > tree.node(b).flops; });
     bool changed = false;
-    const double total = tree.flops();
     for (int top : order) {
       if (deadline.passed()) return false;
       grow_subtree(tree, top, tensors, options.random, frontier, removed);
@@ -126,12 +122,8 @@ bool reconfigure(PathTree& tree, const ReconfigureOptions& options, SearchDeadli
           over_cap = true;
         }
       }
-      static const double negligible = std::getenv("HX_NEG") ? std::atof(std::getenv("HX_NEG")) : 0;
-      if (!over_cap && current < negligible * total) continue;
       const std::uint64_t attempt = signature(frontier, removed, versions);
-      static std::atomic<long> hits{0}, tries{0};
-      if (++tries % 20000 == 0 && std::getenv("HX_DEBUG")) std::fprintf(stderr, "[hx] hits %ld of %ld\n", hits.load(), tries.load());
-      if (fruitless.count(attempt) != 0) { ++hits; continue; }
+      if (fruitless.count(attempt) != 0) continue;
       JoinOrder better;
       if (!exact_join(tree, frontier, options.memory_cap, &better) ||
           (!(better.flops < current * (1 - kMinimumSaving)) && !over_cap)) {
