@@ -160,7 +160,7 @@ std::uint64_t CudaExecutor::device_bytes() const { return state_->host_plan->pla
 
 void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                        Scalar beta, ExecutionReport& report,
-                       std::optional<std::pair<int, int>> share) {
+                       std::optional<std::pair<int, int>> share, bool partial) {
   State& s = *state_;
   EINSTREAM_CUDA_CHECK(cudaSetDevice(s.options.device));
   // Launch checks read cudaGetLastError(): clear an error a failed call of
@@ -173,7 +173,7 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
       s.host_memory.classify(s.buffers, pointers, s.options.device, s.options.register_host_memory);
   std::vector<bool> on_device;
   for (const BufferPlace& place : places) on_device.push_back(place.on_device);
-  if (share) {
+  if (share && partial) {
     // A share accumulates (beta = 1) onto a zeroed partial output.
     const BufferPlace& out = places.back();
     auto* begin = reinterpret_cast<char*>(out.span.begin);

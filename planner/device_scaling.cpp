@@ -11,9 +11,13 @@ namespace einstream::detail {
 
 namespace {
 
-// The largest share of the blocks any one device runs, as a fraction of
-// them all, and how many devices get any.
-std::pair<double, int> largest_share(const Problem& problem, const SlicePlan& plan, int devices) {
+struct Shares {
+  double largest = 0;  // the largest share of the blocks, as a fraction of them all
+  int with_work = 1;   // devices that get any
+  bool partial_sums = false;
+};
+
+Shares shares_of(const Problem& problem, const SlicePlan& plan, int devices) {
   const BlockAssignment assignment =
       assign_blocks(problem, plan, std::vector<double>(static_cast<std::size_t>(devices), 1.0));
   std::int64_t largest = 0;
@@ -23,7 +27,7 @@ std::pair<double, int> largest_share(const Problem& problem, const SlicePlan& pl
     with_work += range.size() > 0;
   }
   const double blocks = static_cast<double>(std::max<std::int64_t>(1, plan.block_count));
-  return {static_cast<double>(largest) / blocks, std::max(1, with_work)};
+  return {static_cast<double>(largest) / blocks, std::max(1, with_work), assignment.partial_sums};
 }
 
 }  // namespace
@@ -48,11 +52,15 @@ DeviceScaling predict_on_devices(const Problem& problem, const SlicePlan& plan, 
   const bool output_resident = plan.output == Residency::resident;
   const double output_back = output_resident ? inputs.output_bytes / rates.device_to_host : 0;
   const double blocks = std::max(0.0, plan.seconds - residents - output_back);
-  const auto [share, with_work] = largest_share(problem, plan, devices);
+  const Shares shares = shares_of(problem, plan, devices);
+  const double share = shares.largest;
+  const int with_work = shares.with_work;
   scaling.devices_with_work = with_work;
-  // Every device's partial is a whole output in host memory: each but the
-  // first is added into it, and it into the caller's output.
-  scaling.combine_seconds = devices * 3.0 * inputs.output_bytes / inputs.host_add;
+  // Devices that own whole blocks of a streamed output write them in
+  // place; otherwise every device's partial is a whole output in host
+  // memory: each but the first is added into it, and it into the caller's.
+  const bool direct = !shares.partial_sums && plan.output == Residency::streamed;
+  scaling.combine_seconds = direct ? 0 : devices * 3.0 * inputs.output_bytes / inputs.host_add;
   // (A streamed output's blocks come back within each device's range.)
   double seconds = residents + blocks * share + output_back;
   if (rates.staging > 0) {

@@ -2,7 +2,8 @@
 // among several equal devices of one host (Options::devices), for
 // explain(). Each device has its own host link and pipeline; every device
 // copies the resident inputs itself and runs one contiguous range of the
-// loop order (planner/block_assignment); each sums its share into a
+// loop order (planner/block_assignment); devices that own whole blocks of a
+// streamed output write them in place, otherwise each sums its share into a
 // partial output in host memory, which the host then adds. Pageable
 // operands go through the host's staging threads, whose copy rate all
 // devices share, so the host binds before the links do.

@@ -53,8 +53,13 @@ class CudaExecutor {
   // the host plan's blocks (device operands then used in place within
   // them), so the shares of workers whose operands sit in different places
   // still partition one set of blocks.
+  // With `share` and not `partial`, the share writes its own output blocks
+  // straight into `output` with alpha and beta (no zeroing): for workers
+  // that own whole output blocks of a streamed output (the assignment needs
+  // no partial sums), so the other workers' blocks are left alone.
   void run(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
-           ExecutionReport& report, std::optional<std::pair<int, int>> share = std::nullopt);
+           ExecutionReport& report, std::optional<std::pair<int, int>> share = std::nullopt,
+           bool partial = true);
 
   // Gives this executor's staging pool its share of the host threads when
   // `pipelines` executors (several devices' pipelines) stage at once: the

@@ -19,7 +19,7 @@ CudaExecutor::CudaExecutor(const Options&, const Problem&, const ContractionPath
 }
 CudaExecutor::~CudaExecutor() = default;
 void CudaExecutor::run(const std::vector<const void*>&, void*, Scalar, Scalar, ExecutionReport&,
-                       std::optional<std::pair<int, int>>) {}
+                       std::optional<std::pair<int, int>>, bool) {}
 void CudaExecutor::share_host_threads(int) {}
 const SlicePlan& CudaExecutor::host_plan() const { return state_->plan; }
 std::uint64_t CudaExecutor::device_bytes() const { return 0; }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "einstream/error.hpp"
+#include "planner/block_assignment.hpp"
 #include "src/device_memory.hpp"
 
 namespace einstream::detail {
@@ -96,6 +97,11 @@ MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<
                   " under the same memory limit; list devices of one kind in Options::devices");
     }
   }
+  // The executors divide the host plan's blocks with these same ranges.
+  const SlicePlan& plan = first.host_plan();
+  const BlockAssignment assignment =
+      assign_blocks(problem, plan, std::vector<double>(devices.size(), 1.0));
+  direct_ = !assignment.partial_sums && plan.output == Residency::streamed;
 }
 
 MultiDeviceExecutor::~MultiDeviceExecutor() = default;
@@ -109,15 +115,22 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
   }
   const int count = static_cast<int>(devices_.size());
   std::vector<Partial> partials;
-  for (int index = 0; index < count; ++index) partials.push_back(partial_for(output_));
+  if (!direct_) {
+    for (int index = 0; index < count; ++index) partials.push_back(partial_for(output_));
+  }
   std::vector<ExecutionReport> reports(static_cast<std::size_t>(count));
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(count));
   const auto share = [&](int index) {
     CudaExecutor& executor = index == 0 ? first_ : *others_[static_cast<std::size_t>(index - 1)];
     try {
       const auto start = std::chrono::steady_clock::now();
-      executor.run(inputs, partials[index].origin, alpha, Scalar(1.0), reports[index],
-                   std::make_pair(index, count));
+      if (direct_) {
+        executor.run(inputs, output, alpha, beta, reports[index], std::make_pair(index, count),
+                     false);
+      } else {
+        executor.run(inputs, partials[index].origin, alpha, Scalar(1.0), reports[index],
+                     std::make_pair(index, count));
+      }
       reports[index].seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } catch (...) {
@@ -130,6 +143,10 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
   for (std::thread& thread : threads) thread.join();
   for (const std::exception_ptr& failure : failures) {
     if (failure) std::rethrow_exception(failure);
+  }
+  if (direct_) {
+    merge(reports, report);
+    return;
   }
   const auto combine = std::chrono::steady_clock::now();
   for (int index = 1; index < count; ++index) {

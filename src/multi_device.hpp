@@ -1,8 +1,11 @@
 // Several devices of one host for one Plan: a CUDA executor per listed
 // device (the first is the Plan's own), each running its share of the
 // blocks (planner/block_assignment: contiguous ranges of the loop order) on
-// a host thread of its own, into a partial output in host memory; the
-// partials are then summed and added to beta * out on the host. The memory
+// a host thread of its own. Where each device owns whole output blocks of
+// a streamed output (no sliced summed mode is split between devices), each
+// writes its blocks straight into the caller's output; otherwise each sums
+// its share into a partial output in host memory, and the partials are
+// then summed and added to beta * out on the host. The memory
 // limit applies per device. Every device plans the same blocks (the same
 // problem under the same budget); a device whose plan differs is refused.
 #pragma once
@@ -38,6 +41,9 @@ class MultiDeviceExecutor {
   std::vector<int> devices_;
   std::vector<std::unique_ptr<CudaExecutor>> others_;
   TensorDesc output_;
+  // Whether the devices write their own output blocks straight into the
+  // caller's output (no partials).
+  bool direct_ = false;
 };
 
 }  // namespace einstream::detail

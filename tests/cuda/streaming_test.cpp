@@ -599,6 +599,32 @@ TEST(CudaDevices, TwoPipelinesOnOneGpuShareTheBlocks) {
   EXPECT_THROW(Plan(expression, descs_of(shapes, DataType::f64), missing), Error);
 }
 
+// Devices that own whole blocks of a streamed output write them straight
+// into the caller's output (no partials to add): three pipelines on one
+// GPU, a product whose output is what the blocks cut, with beta.
+TEST(CudaDevices, OwnersOfStreamedOutputBlocksWriteThemInPlace) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::string expression = "ik,kj->ij";
+  const std::vector<std::vector<std::int64_t>> shapes = {{600, 40}, {40, 500}};
+  const auto [whole, least] = needs(expression, shapes, DataType::f64);
+  std::mt19937 random(33);
+  bool streamed = false;
+  for (std::uint64_t part : {16u, 8u, 4u}) {
+    Options options = cuda_with_limit(least + (whole - least) / part);
+    options.devices = {0, 0, 0};
+    const HostMemoryRun run =
+        run_in_host_memory(expression, shapes, DataType::f64, options, HostMemory::pageable,
+                           HostMemory::pageable, 1.5, -2.0, random);
+    EXPECT_LE(run.error, testing::tolerance(DataType::f64)) << run.explain;
+    ASSERT_EQ(run.report.devices.size(), 3u);
+    if (run.explain.find("out:streamed") == std::string::npos) continue;
+    streamed = true;
+    EXPECT_EQ(run.report.combine_seconds, 0.0) << run.explain;
+    for (const ExecutionReport& device : run.report.devices) EXPECT_GT(device.blocks, 0);
+  }
+  EXPECT_TRUE(streamed) << "no budget streamed the output";
+}
+
 // Plan::execute_share on the CUDA backend: host and device partials.
 TEST(CudaDevices, SharesOfACudaPlanSumToItsResult) {
   EINSTREAM_REQUIRE_GPU();

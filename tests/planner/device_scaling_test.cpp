@@ -61,13 +61,44 @@ TEST(DeviceScaling, ManyBlocksDivideOverTheDevicesAndNeverBeatLinear) {
     EXPECT_FALSE(on.staging_bound);
     EXPECT_LT(on.seconds, previous);
     EXPECT_GE(on.seconds, s.plan.seconds / devices);
-    // Each device adds its whole partial output on the host.
-    EXPECT_DOUBLE_EQ(on.combine_seconds, devices * 3.0 * s.inputs.output_bytes / 20e9);
+    // The output mode is what is sliced: devices own whole output blocks,
+    // so only a resident output needs partials added on the host.
+    EXPECT_DOUBLE_EQ(on.combine_seconds, s.plan.output == Residency::streamed
+                                             ? 0.0
+                                             : devices * 3.0 * s.inputs.output_bytes / 20e9);
     previous = on.seconds;
   }
   // Near-linear where the output is small against the streamed input.
   EXPECT_LT(predict_on_devices(s.problem, s.plan, 2, Rates{}, s.inputs).seconds,
             0.6 * s.plan.seconds);
+}
+
+// A hand-made plan of `expression` sliced along one mode into 8 blocks.
+Sliced hand_made(Mode sliced_mode, std::int64_t extent, Residency output) {
+  Sliced s;
+  s.problem = parse("ik,k->i", {{64, 4096}, {4096}});
+  s.plan.sliced = {{sliced_mode, extent / 8, 8}};
+  s.plan.inputs = {Residency::streamed, Residency::streamed};
+  s.plan.output = output;
+  s.plan.block_count = 8;
+  s.plan.seconds = 1e-3;
+  s.inputs.output_bytes = 64 * 4;
+  return s;
+}
+
+TEST(DeviceScaling, PartialsAreAddedOnTheHostOnlyWhenDevicesShareOutputBlocks) {
+  // k (mode 1) is summed: two devices split one output block's sum, so
+  // each has a whole partial to add.
+  const Sliced summed = hand_made(1, 4096, Residency::resident);
+  const DeviceScaling split =
+      predict_on_devices(summed.problem, summed.plan, 2, Rates{}, summed.inputs);
+  EXPECT_DOUBLE_EQ(split.combine_seconds, 2 * 3.0 * 256 / 20e9);
+  // i (mode 0) streamed out: each device writes its own blocks in place.
+  const Sliced owned = hand_made(0, 64, Residency::streamed);
+  const DeviceScaling direct =
+      predict_on_devices(owned.problem, owned.plan, 2, Rates{}, owned.inputs);
+  EXPECT_DOUBLE_EQ(direct.combine_seconds, 0.0);
+  EXPECT_NEAR(direct.seconds, 0.5e-3, 1e-12);
 }
 
 TEST(DeviceScaling, OneBlockLeavesTheOtherDevicesIdle) {
