@@ -76,6 +76,14 @@ void sum_over_ranks(Real* values, std::int64_t count, MPI_Datatype type, int roo
 
 }  // namespace mpi_detail
 
+// Where one rank's time in execute_distributed went (MPI_Wtime seconds):
+// its share of the blocks, and the reduction (the MPI sum and, where the
+// result is received, adding it into the output).
+struct DistributedTimes {
+  double share_seconds = 0;
+  double reduce_seconds = 0;
+};
+
 // out = alpha * einsum(inputs) + beta * out on `root` (on every rank with
 // `all_ranks`; other ranks' `output` is neither read nor written and may be
 // null). Collective: call it on every rank of `comm` with a Plan built the
@@ -84,9 +92,10 @@ void sum_over_ranks(Real* values, std::int64_t count, MPI_Datatype type, int roo
 // agreed on it, as Error naming the first failing rank and its message: no
 // rank is left waiting. Host memory; the CUDA backend works on every rank
 // (each rank's GPU from its Plan's Options::device).
+// `times`, when given, receives this rank's share and reduction times.
 inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<const void*>& inputs,
                                 void* output, Scalar alpha = 1.0, Scalar beta = 0.0, int root = 0,
-                                bool all_ranks = false) {
+                                bool all_ranks = false, DistributedTimes* times = nullptr) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -112,7 +121,9 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
       throw Error("execute_distributed: the output is a null pointer on a rank that receives it");
     }
     if (!empty) {
+      const double start = MPI_Wtime();
       plan.execute_share(inputs, partial.data() + origin * element, rank, size, alpha);
+      if (times != nullptr) times->share_seconds = MPI_Wtime() - start;
     }
   } catch (const std::exception& error) {
     failed = true;
@@ -124,6 +135,7 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
                 std::to_string(size) + " failed: " + message);
   }
   if (empty) return;
+  const double reduce_start = MPI_Wtime();
   const bool is_double = desc.dtype == DataType::f64 || desc.dtype == DataType::c128;
   const std::int64_t reals = elements * (is_complex(desc.dtype) ? 2 : 1);
   if (is_double) {
@@ -134,6 +146,7 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
                                all_ranks, comm);
   }
   if (receives) accumulate(desc, partial.data() + origin * element, output, beta);
+  if (times != nullptr) times->reduce_seconds = MPI_Wtime() - reduce_start;
 }
 
 }  // namespace einstream
