@@ -60,23 +60,11 @@ std::uint64_t packed_bytes(const std::vector<std::int64_t>& extents, DataType dt
 }  // namespace
 
 std::uint64_t span_bytes(const TensorDesc& desc) {
-  if (desc.element_count() == 0) return 0;
-  const std::vector<std::int64_t> strides = desc.effective_strides();
-  std::int64_t reach = 0;
-  bool fits = true;
-  for (std::size_t axis = 0; axis < desc.extents.size() && fits; ++axis) {
-    if (desc.extents[axis] == 1) continue;  // its stride moves nowhere
-    std::int64_t step = 0;
-    const std::int64_t stride = strides[axis];
-    // -INT64_MIN does not exist: such a stride cannot step even once.
-    fits = stride != std::numeric_limits<std::int64_t>::min() &&
-           checked_multiply(desc.extents[axis] - 1, stride < 0 ? -stride : stride, &step) &&
-           checked_add(reach, step, &reach);
-  }
+  const TensorSpan span = desc.span();  // throws ShapeError on overflow
   std::int64_t bytes = 0;
-  fits = fits && checked_add(reach, 1, &reach) &&
-         checked_multiply(reach, static_cast<std::int64_t>(size_of(desc.dtype)), &bytes);
-  if (!fits) throw ShapeError("the byte span of " + to_string(desc) + " overflows 64 bits");
+  if (!checked_multiply(span.elements, static_cast<std::int64_t>(size_of(desc.dtype)), &bytes)) {
+    throw ShapeError("the byte span of " + to_string(desc) + " overflows 64 bits");
+  }
   return static_cast<std::uint64_t>(bytes);
 }
 

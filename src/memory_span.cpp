@@ -11,26 +11,16 @@ namespace einstream::detail {
 
 MemorySpan memory_span(const TensorDesc& desc, const void* data) {
   if (data == nullptr || desc.element_count() == 0) return {};
-  const std::vector<std::int64_t> strides = desc.effective_strides();
-  // Descriptors are checked where they enter (check_desc), so these cannot
-  // overflow for a Plan's tensors; checked anyway, as this takes any desc.
-  std::int64_t lowest = 0;
-  std::int64_t highest = 0;
-  bool fits = true;
-  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
-    std::int64_t reach = 0;
-    fits = fits && checked_multiply(desc.extents[axis] - 1, strides[axis], &reach);
-    fits = fits && (reach < 0 ? checked_add(lowest, reach, &lowest)
-                              : checked_add(highest, reach, &highest));
-  }
+  const TensorSpan span = desc.span();  // throws ShapeError on overflow
   const auto element = static_cast<std::int64_t>(size_of(desc.dtype));
   std::int64_t low_bytes = 0;
   std::int64_t high_bytes = 0;
-  fits = fits && checked_multiply(lowest, element, &low_bytes) &&
-         checked_add(highest, 1, &highest) && checked_multiply(highest, element, &high_bytes);
-  if (!fits) throw ShapeError("the byte span of " + to_string(desc) + " overflows 64 bits");
+  if (!checked_multiply(span.origin, element, &low_bytes) ||
+      !checked_multiply(span.elements - span.origin, element, &high_bytes)) {
+    throw ShapeError("the byte span of " + to_string(desc) + " overflows 64 bits");
+  }
   const auto base = reinterpret_cast<std::uintptr_t>(data);
-  return {base + static_cast<std::uintptr_t>(low_bytes),
+  return {base - static_cast<std::uintptr_t>(low_bytes),
           base + static_cast<std::uintptr_t>(high_bytes)};
 }
 

@@ -35,18 +35,12 @@ struct Partial {
 // A buffer for `desc`'s span, its element (0, ..., 0) where negative
 // strides leave room below it.
 Partial partial_for(const TensorDesc& desc) {
-  const std::vector<std::int64_t> strides = desc.effective_strides();
-  std::int64_t elements = 1, origin = 0;
-  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
-    const std::int64_t reach = (desc.extents[axis] - 1) * strides[axis];
-    elements += reach < 0 ? -reach : reach;
-    if (reach < 0) origin -= reach;
-  }
   Partial partial;
+  const TensorSpan span = desc.span();
+  if (span.elements == 0) return partial;
   const std::size_t element = size_of(desc.dtype);
-  if (desc.element_count() == 0) return partial;
-  partial.bytes.resize(static_cast<std::size_t>(elements) * element);
-  partial.origin = partial.bytes.data() + static_cast<std::size_t>(origin) * element;
+  partial.bytes.resize(static_cast<std::size_t>(span.elements) * element);
+  partial.origin = partial.bytes.data() + static_cast<std::size_t>(span.origin) * element;
   return partial;
 }
 

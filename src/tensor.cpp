@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "einstream/error.hpp"
+#include "planner/checked_math.hpp"
 
 namespace einstream {
 
@@ -89,6 +90,27 @@ std::int64_t TensorDesc::element_count() const {
 
 std::vector<std::int64_t> TensorDesc::effective_strides() const {
   return strides.empty() ? c_order_strides(extents) : strides;
+}
+
+TensorSpan TensorDesc::span() const {
+  if (element_count() == 0) return {};
+  const std::vector<std::int64_t> steps = effective_strides();
+  std::int64_t lowest = 0, highest = 0;
+  bool fits = true;
+  for (std::size_t axis = 0; axis < extents.size() && fits; ++axis) {
+    if (extents[axis] == 1) continue;  // its stride moves nowhere
+    std::int64_t reach = 0;
+    fits = detail::checked_multiply(extents[axis] - 1, steps[axis], &reach) &&
+           (reach < 0 ? detail::checked_add(lowest, reach, &lowest)
+                      : detail::checked_add(highest, reach, &highest));
+  }
+  TensorSpan span;
+  fits = fits && lowest != std::numeric_limits<std::int64_t>::min() &&
+         detail::checked_add(highest, 1, &span.elements) &&
+         detail::checked_add(span.elements, -lowest, &span.elements);
+  if (!fits) throw ShapeError("the span of " + to_string(*this) + " overflows 64 bits");
+  span.origin = -lowest;
+  return span;
 }
 
 bool TensorDesc::is_c_contiguous() const {

@@ -26,19 +26,6 @@ namespace einstream {
 
 namespace mpi_detail {
 
-// Elements of the buffer that holds `desc` (its span), and the offset of
-// element (0, ..., 0) in it (negative strides reach below it).
-inline void span_of(const TensorDesc& desc, std::int64_t& elements, std::int64_t& origin) {
-  const std::vector<std::int64_t> strides = desc.effective_strides();
-  elements = 1;
-  origin = 0;
-  for (std::size_t axis = 0; axis < desc.extents.size(); ++axis) {
-    const std::int64_t reach = (desc.extents[axis] - 1) * strides[axis];
-    elements += reach < 0 ? -reach : reach;
-    if (reach < 0) origin -= reach;
-  }
-}
-
 // The lowest rank whose `failed` is set, or -1; that rank's message is
 // then everyone's.
 inline int first_failure(MPI_Comm comm, bool failed, std::string& message) {
@@ -100,8 +87,8 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   const TensorDesc& desc = plan.output();
-  std::int64_t elements = 0, origin = 0;
-  mpi_detail::span_of(desc, elements, origin);
+  const TensorSpan span = desc.span();  // the buffer of a partial output
+  const std::int64_t elements = span.elements, origin = span.origin;
   const bool empty = desc.element_count() == 0;
   const bool receives = all_ranks || rank == root;
   const std::size_t element = size_of(desc.dtype);

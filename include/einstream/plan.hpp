@@ -237,7 +237,8 @@ class Plan {
   // into `workers` contiguous shares of its loop order, balanced by their
   // work (the same split for every caller; a plan of one block gives it all
   // to worker 0), and this runs share `worker`: `partial`, a buffer in the
-  // layout of output() (every byte of its span is overwritten), receives
+  // layout of output() (every byte of its span is overwritten; allocate
+  // output().span().elements and pass the buffer plus span().origin), receives
   // alpha times the share's terms of the einsum. The sum of every worker's
   // partial is alpha * einsum(inputs); accumulate() adds it to beta * out.
   // Both backends; `partial` may be host or device memory on the CUDA one.

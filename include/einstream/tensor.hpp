@@ -53,6 +53,16 @@ constexpr DataType data_type_of<std::complex<double>>() {
   return DataType::c128;
 }
 
+// The smallest buffer that holds every element of a strided tensor: its
+// length in elements, and the offset of element (0, ..., 0) in it (above 0
+// where negative strides reach below that element). Allocate `elements`
+// and pass `buffer + origin` where a pointer to the tensor is expected,
+// e.g. for Plan::execute_share's partial.
+struct TensorSpan {
+  std::int64_t elements = 0;  // 0 when the tensor has no elements
+  std::int64_t origin = 0;
+};
+
 struct TensorDesc {
   DataType dtype = DataType::f32;
   // One extent per axis; empty for a scalar.
@@ -72,6 +82,8 @@ struct TensorDesc {
   // The strides in effect: `strides` if given, else C-order strides.
   std::vector<std::int64_t> effective_strides() const;
   bool is_c_contiguous() const;
+  // The buffer its strides address. Throws ShapeError on overflow.
+  TensorSpan span() const;
 };
 
 // C-order (row-major) strides for the given extents.

@@ -79,5 +79,48 @@ TEST(Tensor, ToStringShowsTypeExtentsAndStrides) {
   EXPECT_EQ(to_string(TensorDesc(DataType::f32, {})), "f32[]");
 }
 
+// span(): the smallest buffer holding every element, and where element
+// (0, ..., 0) sits in it, checked element by element against every offset.
+TEST(TensorDesc, SpanCoversEveryElementFromItsOrigin) {
+  const std::vector<TensorDesc> descs = {
+      TensorDesc(DataType::f32, {3, 4}),                   // C order: 12, origin 0
+      TensorDesc(DataType::f64, {3, 4}, {1, 3}),           // Fortran order
+      TensorDesc(DataType::f32, {3, 4}, {-4, 1}),          // a reversed axis
+      TensorDesc(DataType::c64, {2, 3, 2}, {-1, 10, -3}),  // gaps and two reversals
+      TensorDesc(DataType::f32, {5, 1}, {0, 7}),           // broadcast; extent 1 never moves
+      TensorDesc(DataType::f32, {})};                      // a scalar
+  const std::vector<TensorSpan> expected = {{12, 0}, {12, 0}, {12, 8}, {25, 4}, {1, 0}, {1, 0}};
+  for (std::size_t index = 0; index < descs.size(); ++index) {
+    const TensorDesc& desc = descs[index];
+    SCOPED_TRACE(to_string(desc));
+    const TensorSpan span = desc.span();
+    EXPECT_EQ(span.elements, expected[index].elements);
+    EXPECT_EQ(span.origin, expected[index].origin);
+    // Every element's offset from the origin lies in [0, elements), and the
+    // lowest and highest are reached.
+    const std::vector<std::int64_t> strides = desc.effective_strides();
+    std::int64_t low = 0, high = 0;
+    std::vector<std::int64_t> index_of(desc.extents.size(), 0);
+    for (std::int64_t element = 0; element < desc.element_count(); ++element) {
+      std::int64_t offset = span.origin;
+      for (std::size_t axis = 0; axis < index_of.size(); ++axis)
+        offset += index_of[axis] * strides[axis];
+      EXPECT_GE(offset, 0);
+      EXPECT_LT(offset, span.elements);
+      low = element == 0 ? offset : std::min(low, offset);
+      high = element == 0 ? offset : std::max(high, offset);
+      for (std::size_t axis = index_of.size(); axis-- > 0;) {
+        if (++index_of[axis] < desc.extents[axis]) break;
+        index_of[axis] = 0;
+      }
+    }
+    EXPECT_EQ(low, 0);
+    EXPECT_EQ(high, span.elements - 1);
+  }
+  EXPECT_EQ(TensorDesc(DataType::f32, {0, 4}).span().elements, 0);
+  const std::int64_t huge = std::int64_t{1} << 62;
+  EXPECT_THROW(TensorDesc(DataType::f32, {3, 2}, {huge, -huge}).span(), ShapeError);
+}
+
 }  // namespace
 }  // namespace einstream
