@@ -13,6 +13,7 @@
 #include "einstream/devices.hpp"
 #include "planner/parse.hpp"
 #include "src/reference.hpp"
+#include "tests/support/against_reference.hpp"
 #include "tests/support/differential.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
@@ -42,31 +43,20 @@ Distributed run_distributed(const std::string& expression,
                             const Options& options, Scalar alpha, Scalar beta, int root,
                             bool all_ranks, unsigned seed) {
   std::mt19937 random(seed);  // the same on every rank: the same inputs
-  std::vector<TensorDesc> descs;
-  std::vector<std::vector<unsigned char>> inputs;
-  std::vector<const void*> pointers;
-  std::vector<detail::ReferenceInput> reference_inputs;
-  for (const auto& shape : shapes) {
-    descs.emplace_back(dtype, shape);
-    inputs.push_back(testing::random_tensor(dtype, descs.back().element_count(), random));
-  }
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
-    pointers.push_back(inputs[index].data());
-    reference_inputs.push_back({inputs[index].data(), dtype, descs[index].effective_strides()});
-  }
-  Plan plan(expression, descs, options);
+  const testing::RandomOperands operands = testing::random_operands(shapes, dtype, random);
+  const std::vector<const void*>& pointers = operands.pointers;
+  Plan plan(expression, operands.descs, options);
   const std::int64_t count = plan.output().element_count();
   std::vector<unsigned char> actual = testing::random_tensor(dtype, count, random);
-  std::vector<unsigned char> expected = actual;
+  const std::vector<unsigned char> initial = actual;
   execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root, all_ranks);
   Distributed result;
-  std::vector<unsigned char> scratch = expected;
+  std::vector<unsigned char> scratch = initial;
   plan.execute(pointers, scratch.data(), alpha, beta);
   result.blocks = plan.last_report().blocks;
   if (all_ranks || rank_of() == root) {
-    detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
-                             {expected.data(), dtype, plan.output().effective_strides()}, alpha,
-                             beta);
+    const std::vector<unsigned char> expected =
+        testing::reference_result(expression, operands, plan.output(), initial, alpha, beta);
     result.error = testing::relative_error(dtype, actual.data(), expected.data(), count);
   }
   return result;

@@ -10,6 +10,7 @@
 #include "einstream/plan.hpp"
 #include "planner/parse.hpp"
 #include "src/reference.hpp"
+#include "tests/support/against_reference.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
 
@@ -28,23 +29,13 @@ ShareRun run_shares(const std::string& expression,
                     const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
                     const Options& options, int workers, Scalar alpha, Scalar beta,
                     std::mt19937& random) {
-  std::vector<TensorDesc> descs;
-  std::vector<std::vector<unsigned char>> inputs;
-  std::vector<const void*> pointers;
-  std::vector<detail::ReferenceInput> reference_inputs;
-  for (const auto& shape : shapes) {
-    descs.emplace_back(dtype, shape);
-    inputs.push_back(testing::random_tensor(dtype, descs.back().element_count(), random));
-  }
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
-    pointers.push_back(inputs[index].data());
-    reference_inputs.push_back({inputs[index].data(), dtype, descs[index].effective_strides()});
-  }
-  Plan plan(expression, descs, options);
+  const testing::RandomOperands operands = testing::random_operands(shapes, dtype, random);
+  const std::vector<const void*>& pointers = operands.pointers;
+  Plan plan(expression, operands.descs, options);
   const TensorDesc& out = plan.output();
   const std::int64_t count = out.element_count();
   std::vector<unsigned char> actual = testing::random_tensor(dtype, count, random);
-  std::vector<unsigned char> expected = actual;
+  const std::vector<unsigned char> initial = actual;
   std::vector<unsigned char> sum(actual.size(), 0);
   ShareRun run;
   for (int worker = 0; worker < workers; ++worker) {
@@ -55,11 +46,11 @@ ShareRun run_shares(const std::string& expression,
     accumulate(out, partial.data(), sum.data(), 1.0);
   }
   accumulate(out, sum.data(), actual.data(), beta);
-  std::vector<unsigned char> scratch = expected;
+  std::vector<unsigned char> scratch = initial;
   plan.execute(pointers, scratch.data(), alpha, beta);  // for its block count
   run.blocks = plan.last_report().blocks;
-  detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
-                           {expected.data(), dtype, out.effective_strides()}, alpha, beta);
+  const std::vector<unsigned char> expected =
+      testing::reference_result(expression, operands, out, initial, alpha, beta);
   run.error = testing::relative_error(dtype, actual.data(), expected.data(), count);
   return run;
 }

@@ -17,6 +17,44 @@
 
 namespace einstream::testing {
 
+// Random C-order operands of `shapes`: their descriptors, bytes, pointers
+// for Plan::execute and views for the reference executor.
+struct RandomOperands {
+  std::vector<TensorDesc> descs;
+  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<const void*> pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+};
+
+inline RandomOperands random_operands(const std::vector<std::vector<std::int64_t>>& shapes,
+                                      DataType dtype, std::mt19937& random) {
+  RandomOperands operands;
+  for (const auto& shape : shapes) {
+    operands.descs.emplace_back(dtype, shape);
+    operands.inputs.push_back(random_tensor(dtype, operands.descs.back().element_count(), random));
+  }
+  for (std::size_t index = 0; index < operands.inputs.size(); ++index) {
+    operands.pointers.push_back(operands.inputs[index].data());
+    operands.reference_inputs.push_back(
+        {operands.inputs[index].data(), dtype, operands.descs[index].effective_strides()});
+  }
+  return operands;
+}
+
+// The reference executor's `initial` updated to alpha * einsum + beta *
+// initial, in `output`'s layout.
+inline std::vector<unsigned char> reference_result(const std::string& expression,
+                                                   const RandomOperands& operands,
+                                                   const TensorDesc& output,
+                                                   std::vector<unsigned char> initial, Scalar alpha,
+                                                   Scalar beta) {
+  std::vector<std::vector<std::int64_t>> shapes;
+  for (const TensorDesc& desc : operands.descs) shapes.push_back(desc.extents);
+  detail::reference_einsum(detail::parse(expression, shapes), operands.reference_inputs,
+                           {initial.data(), output.dtype, output.effective_strides()}, alpha, beta);
+  return initial;
+}
+
 struct AgainstReference {
   double error = 0;
   std::string explain;  // the plan's explain()
@@ -26,28 +64,14 @@ inline AgainstReference plan_against_reference(const std::string& expression,
                                                const std::vector<std::vector<std::int64_t>>& shapes,
                                                DataType dtype, const Options& options, Scalar alpha,
                                                Scalar beta, std::mt19937& random) {
-  std::vector<TensorDesc> descs;
-  std::vector<std::vector<unsigned char>> inputs;
-  std::vector<const void*> pointers;
-  std::vector<detail::ReferenceInput> reference_inputs;
-  for (const auto& shape : shapes) {
-    descs.emplace_back(dtype, shape);
-    inputs.push_back(random_tensor(dtype, descs.back().element_count(), random));
-  }
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
-    pointers.push_back(inputs[index].data());
-    reference_inputs.push_back({inputs[index].data(), dtype, descs[index].effective_strides()});
-  }
-  Plan plan(expression, descs, options);
+  const RandomOperands operands = random_operands(shapes, dtype, random);
+  Plan plan(expression, operands.descs, options);
   const std::int64_t count = plan.output().element_count();
   const std::vector<unsigned char> initial = random_tensor(dtype, count, random);
   std::vector<unsigned char> actual = initial;
-  std::vector<unsigned char> expected = initial;
-  plan.execute(pointers, actual.data(), alpha, beta);
-  const detail::Problem problem = detail::parse(expression, shapes);
-  detail::reference_einsum(problem, reference_inputs,
-                           {expected.data(), dtype, plan.output().effective_strides()}, alpha,
-                           beta);
+  plan.execute(operands.pointers, actual.data(), alpha, beta);
+  const std::vector<unsigned char> expected =
+      reference_result(expression, operands, plan.output(), initial, alpha, beta);
   return {relative_error(dtype, actual.data(), expected.data(), count), plan.explain()};
 }
 
