@@ -11,6 +11,7 @@
 #include "planner/path_greedy_core.hpp"
 #include "tests/support/brute_force_path.hpp"
 #include "tests/support/random_problems.hpp"
+#include "tests/support/regular_networks.hpp"
 
 namespace einstream::detail {
 namespace {
@@ -23,40 +24,7 @@ Problem random_parsed_problem(unsigned seed, int max_operands) {
   return parse(drawn.expression, drawn.shapes);
 }
 
-// A random `degree`-regular graph as a network: one operand per vertex, one
-// mode per edge, extents drawn from [min_extent, max_extent], output empty.
-// Pairs stubs at random and redraws on a self-loop or a repeated edge.
-Problem random_regular_network(int vertices, int degree, unsigned seed, std::int64_t min_extent,
-                               std::int64_t max_extent) {
-  std::mt19937 random(seed);
-  while (true) {
-    std::vector<int> stubs;
-    for (int vertex = 0; vertex < vertices; ++vertex) stubs.insert(stubs.end(), degree, vertex);
-    std::shuffle(stubs.begin(), stubs.end(), random);
-    Problem problem;
-    problem.inputs.resize(vertices);
-    bool simple = true;
-    for (std::size_t stub = 0; stub < stubs.size() && simple; stub += 2) {
-      auto& first = problem.inputs[stubs[stub]].modes;
-      const auto& second = problem.inputs[stubs[stub + 1]].modes;
-      simple = stubs[stub] != stubs[stub + 1] &&
-               std::find_first_of(first.begin(), first.end(), second.begin(), second.end()) ==
-                   first.end();
-      const Mode mode = problem.mode_count();
-      problem.extents.push_back(
-          min_extent + static_cast<std::int64_t>(random() % (max_extent - min_extent + 1)));
-      problem.labels.push_back("e" + std::to_string(mode));
-      first.push_back(mode);
-      problem.inputs[stubs[stub + 1]].modes.push_back(mode);
-    }
-    if (!simple) continue;
-    for (ProblemOperand& operand : problem.inputs) {
-      operand.rank = static_cast<int>(operand.modes.size());
-      for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
-    }
-    return problem;
-  }
-}
+using testing::random_regular_network;
 
 void expect_valid(const Problem& problem, const LinearPath& path) {
   ContractionPath evaluated;

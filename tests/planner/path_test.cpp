@@ -10,6 +10,7 @@
 
 #include "einstream/error.hpp"
 #include "planner/parse.hpp"
+#include "tests/support/regular_networks.hpp"
 
 namespace einstream::detail {
 namespace {
@@ -25,36 +26,10 @@ bool stopped(const ContractionPath& path, PathAlgorithm algorithm) {
                      [&](const BudgetStop& stop) { return stop.algorithm == algorithm; });
 }
 
-// A random simple 3-regular graph as a network: one operand per vertex, one
-// mode per edge (extents 2-16), summed to a scalar.
+// A random simple 3-regular graph as a network (extents 2-16), summed to a
+// scalar.
 Problem random_regular_network(int vertices, unsigned seed) {
-  std::mt19937 random(seed);
-  while (true) {
-    std::vector<int> stubs;
-    for (int vertex = 0; vertex < vertices; ++vertex) stubs.insert(stubs.end(), 3, vertex);
-    std::shuffle(stubs.begin(), stubs.end(), random);
-    Problem problem;
-    problem.inputs.resize(vertices);
-    bool simple = true;
-    for (std::size_t stub = 0; stub < stubs.size() && simple; stub += 2) {
-      std::vector<Mode>& first = problem.inputs[stubs[stub]].modes;
-      std::vector<Mode>& second = problem.inputs[stubs[stub + 1]].modes;
-      simple = stubs[stub] != stubs[stub + 1] &&
-               std::find_first_of(first.begin(), first.end(), second.begin(), second.end()) ==
-                   first.end();
-      const Mode mode = problem.mode_count();
-      problem.extents.push_back(2 + static_cast<std::int64_t>(random() % 15));
-      problem.labels.push_back("e" + std::to_string(mode));
-      first.push_back(mode);
-      second.push_back(mode);
-    }
-    if (!simple) continue;
-    for (ProblemOperand& operand : problem.inputs) {
-      operand.rank = static_cast<int>(operand.modes.size());
-      for (int axis = 0; axis < operand.rank; ++axis) operand.axes.push_back(axis);
-    }
-    return problem;
-  }
+  return testing::random_regular_network(vertices, 3, seed, 2, 16);
 }
 
 TEST(Path, CostIsCountedAsOptEinsumCountsIt) {
