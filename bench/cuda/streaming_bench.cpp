@@ -248,11 +248,11 @@ struct OocProblem {
   // Terms summed into each output element: the product of the extents of
   // the modes the output lacks.
   double summed_terms() const {
-    double terms = 1;
+    double count = 1;
     for (const auto& [mode, extent] : extents) {
-      if (output_term.find(mode) == std::string::npos) terms *= static_cast<double>(extent);
+      if (output_term.find(mode) == std::string::npos) count *= static_cast<double>(extent);
     }
-    return terms;
+    return count;
   }
   std::vector<std::int64_t> output_extents() const {
     std::vector<std::int64_t> list;
