@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "einstream/half.hpp"
+
 namespace einstream {
 
 enum class DataType {
@@ -19,8 +21,8 @@ enum class DataType {
   f64,   // double
   c64,   // std::complex<float>
   c128,  // std::complex<double>
-  f16,   // reserved: IEEE half, not yet supported by any backend
-  bf16,  // reserved: bfloat16, not yet supported by any backend
+  f16,   // einstream::float16, IEEE 754 binary16 (CUDA's __half); reserved
+  bf16,  // einstream::bfloat16 (CUDA's __nv_bfloat16); reserved
 };
 
 // Bytes per element.
@@ -51,6 +53,14 @@ constexpr DataType data_type_of<std::complex<float>>() {
 template <>
 constexpr DataType data_type_of<std::complex<double>>() {
   return DataType::c128;
+}
+template <>
+constexpr DataType data_type_of<float16>() {
+  return DataType::f16;
+}
+template <>
+constexpr DataType data_type_of<bfloat16>() {
+  return DataType::bf16;
 }
 
 // The smallest buffer that holds every element of a strided tensor: its
