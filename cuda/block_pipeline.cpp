@@ -191,7 +191,12 @@ void CudaBlockBackend::compute(const BlockShape& shape, const BlockOffsets& offs
                          : resident_output_ + offsets.output * element;
   const cudaStream_t compute = r_.compute.get();
   const int span = r_.timeline.open(StreamTimeline::kCompute, compute, label("compute", -2));
-  run_program(shape.program, pointers_, Epilogue::scaled(alpha, beta), compute, r_.cublas.get());
+  const Epilogue epilogue = Epilogue::scaled(alpha, beta);
+  if (run_.replay) {
+    replayed_ = placed_.graph->run(shape.program, pointers_, epilogue, compute, r_.cublas.get());
+  } else {
+    run_program(shape.program, pointers_, epilogue, compute, r_.cublas.get());
+  }
   r_.timeline.close(span, compute);
   for (std::size_t operand = 0; operand < run_.inputs.size(); ++operand) {
     if (!placed_.streamed(static_cast<int>(operand))) continue;

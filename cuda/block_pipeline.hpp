@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cuda/host_memory.hpp"
 #include "cuda/op_runner.hpp"
+#include "cuda/program_graph.hpp"
 #include "cuda/resources.hpp"
 #include "cuda/staging.hpp"
 #include "cuda/stream_timeline.hpp"
@@ -42,6 +44,8 @@ struct PlacedPlan {
   std::map<std::vector<std::int64_t>, ShapeCopies> copies;  // by level extents
   std::deque<Slots> input_slots;                            // Slots do not move
   Slots output_slots;
+  // The captured Program of a one-block plan (cuda/program_graph).
+  std::unique_ptr<ProgramGraph> graph = std::make_unique<ProgramGraph>();
 
   bool streamed(int input) const { return plan.slice.inputs[input] == Residency::streamed; }
   bool output_streamed() const { return plan.slice.output == Residency::streamed; }
@@ -73,6 +77,9 @@ struct PipelineRun {
   const std::vector<std::vector<std::int64_t>>& input_strides;
   const std::vector<std::int64_t>& output_strides;
   bool profile;
+  // Run the block's Program through placed.graph (a one-block plan with
+  // Options::graph_replay, not profiled).
+  bool replay = false;
 };
 
 class CudaBlockBackend final : public BlockBackend {
@@ -93,6 +100,9 @@ class CudaBlockBackend final : public BlockBackend {
   // Waits for everything enqueued, ignoring errors: after a failure nothing
   // may still run on memory a later execution reuses.
   void drain() noexcept;
+
+  // Whether this run's compute was a replay of a captured graph.
+  bool replayed() const { return replayed_; }
 
  private:
   // A scatter of an output block still waiting for its copy to the host.
@@ -122,6 +132,7 @@ class CudaBlockBackend final : public BlockBackend {
   std::vector<PendingScatter> pending_;
   DevicePointers pointers_;
   std::int64_t block_number_ = 0;
+  bool replayed_ = false;
 };
 
 }  // namespace einstream::detail

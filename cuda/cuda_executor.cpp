@@ -210,9 +210,18 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
                    range ? range->size() : placed.plan.slice.block_count,
                    [&tally] { return tally.to_device + tally.to_host; });
   log.start();
-  const PipelineRun run{places,           inputs,         output,          base,
-                        s.element,        s.output_bytes, s.input_strides, s.output_strides,
-                        s.options.profile};
+  const bool replay =
+      s.options.graph_replay && !s.options.profile && placed.plan.slice.block_count == 1 && !share;
+  const PipelineRun run{places,
+                        inputs,
+                        output,
+                        base,
+                        s.element,
+                        s.output_bytes,
+                        s.input_strides,
+                        s.output_strides,
+                        s.options.profile,
+                        replay};
   r.timeline.start(r.h2d.get(), s.options.profile);
   if (s.options.profile) {
     StreamTimeline& timeline = r.timeline;
@@ -236,6 +245,7 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
   report.bytes_direct = tally.direct;
   report.bytes_staged = tally.staged;
   report.staging_seconds = tally.staging_seconds;
+  report.graph_replayed = backend.replayed();
   r.timeline.finish(report);
   log.finish(report);
 }

@@ -64,6 +64,7 @@ std::string to_string(const ExecutionReport& report) {
     text += "  direct DMA " + gigabytes(report.bytes_direct) + ", through staging " +
             gigabytes(report.bytes_staged) + "\n";
   }
+  if (report.graph_replayed) text += "  compute replayed from a CUDA graph\n";
   return text;
 }
 

@@ -108,6 +108,12 @@ struct Options {
   // CUDA backend: let f32 GEMMs use TF32 tensor cores (about 8x the FP32
   // rate on an H100, with a 10-bit mantissa in the products).
   bool allow_tf32 = false;
+  // CUDA backend: a plan that runs in one block and is executed again on
+  // the same pointers with the same alpha and beta replays its kernels and
+  // GEMMs from a CUDA graph captured at the second such execution (one
+  // launch instead of one per op; ExecutionReport::graph_replayed says so).
+  // New pointers or scalars re-capture. Off: every op is launched each time.
+  bool graph_replay = true;
   // Record each execution's timeline (every block's copies and compute per
   // CUDA stream, every gather and scatter per host thread) in
   // Plan::last_report().timeline, for to_chrome_trace() and `--trace`, and

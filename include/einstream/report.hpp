@@ -60,6 +60,9 @@ struct ExecutionReport {
   // through einstream's pinned staging buffers (pageable caller memory).
   std::uint64_t bytes_direct = 0;
   std::uint64_t bytes_staged = 0;
+  // CUDA backend: the compute was one launch of a CUDA graph captured by an
+  // earlier execution (Options::graph_replay).
+  bool graph_replayed = false;
   // Every span of the execution's timeline, when Options::profile is set
   // (empty otherwise). CUDA executions list each block's copies and compute
   // and each gather and scatter; host executions each op of each block

@@ -334,6 +334,8 @@ void bench(const BenchFlags& flags) {
     document["workspace_bytes"] = plan.workspace_bytes();
     document["device_bytes"] = device_bytes;
     document["allow_tf32"] = plan.options().allow_tf32;
+    document["graph_replay"] = plan.options().graph_replay;
+    document["graph_replayed"] = plan.last_report().graph_replayed;
     std::cout << document.dump() << '\n';
     return;
   }

@@ -25,6 +25,7 @@ struct PlanFlags {
   std::uint64_t path_seed = Options().path_seed;
   bool allow_tf32 = false;
   bool register_host_memory = false;
+  bool no_graph_replay = false;
   std::string devices;  // empty: Options::device alone
 
   void add_to(CLI::App& command, bool with_backend);

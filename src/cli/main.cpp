@@ -39,6 +39,9 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
     command.add_flag("--register-host-memory", register_host_memory,
                      "CUDA backend: page-lock the host buffers once so blocks are DMA'd directly "
                      "(pays off when a plan is executed more than once)");
+    command.add_flag("--no-graph-replay", no_graph_replay,
+                     "CUDA backend: launch every op on each execution instead of replaying a "
+                     "one-block plan's ops from a CUDA graph captured at its second execution");
   }
   command
       .add_option("--path", path,
@@ -116,6 +119,7 @@ Options PlanFlags::options() const {
   options.path_seed = path_seed;
   options.allow_tf32 = allow_tf32;
   options.register_host_memory = register_host_memory;
+  options.graph_replay = !no_graph_replay;
   if (!devices.empty()) {
     std::vector<int> visible;
     for (const detail::DeviceInfo& info : detail::list_devices()) visible.push_back(info.index);
