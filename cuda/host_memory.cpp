@@ -2,6 +2,11 @@
 
 #include <cuda_runtime_api.h>
 
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <utility>
+
 #include "cuda/check.hpp"
 #include "cuda/nvtx.hpp"
 #include "einstream/error.hpp"
@@ -16,6 +21,23 @@ cudaPointerAttributes attributes_of(const void* pointer) {
   return attributes;
 }
 
+// The process's registration of exactly [begin, begin + bytes), made now if
+// none is alive; null when the system refuses it.
+std::shared_ptr<HostRegistration> shared_registration(void* begin, std::size_t bytes) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::uintptr_t, std::size_t>, std::weak_ptr<HostRegistration>> alive;
+  const std::lock_guard<std::mutex> lock(mutex);
+  for (auto entry = alive.begin(); entry != alive.end();) {
+    entry = entry->second.expired() ? alive.erase(entry) : std::next(entry);
+  }
+  const std::pair<std::uintptr_t, std::size_t> key{reinterpret_cast<std::uintptr_t>(begin), bytes};
+  const auto found = alive.find(key);
+  if (found != alive.end()) return found->second.lock();
+  std::shared_ptr<HostRegistration> made = HostRegistration::try_register(begin, bytes);
+  if (made) alive.emplace(key, made);
+  return made;
+}
+
 }  // namespace
 
 std::vector<BufferPlace> HostMemory::classify(const std::vector<TensorDesc>& buffers,
@@ -26,7 +48,7 @@ std::vector<BufferPlace> HostMemory::classify(const std::vector<TensorDesc>& buf
   for (std::size_t index = 0; index < buffers.size(); ++index) {
     BufferPlace& place = places[index];
     place.span = memory_span(buffers[index], pointers[index]);
-    std::unique_ptr<HostRegistration>& registration = registrations_[index];
+    std::shared_ptr<HostRegistration>& registration = registrations_[index];
     const MemorySpan& span = place.span;
     if (registration && (reinterpret_cast<std::uintptr_t>(registration->get()) != span.begin ||
                          registration->bytes() != span.end - span.begin)) {
@@ -55,8 +77,7 @@ std::vector<BufferPlace> HostMemory::classify(const std::vector<TensorDesc>& buf
          attributes_of(reinterpret_cast<const void*>(span.end - 1)).type == cudaMemoryTypeHost);
     if (!place.page_locked && register_pageable) {
       const NvtxRange range("einstream: register host memory");
-      registration =
-          HostRegistration::try_register(const_cast<void*>(begin), span.end - span.begin);
+      registration = shared_registration(const_cast<void*>(begin), span.end - span.begin);
       place.page_locked = registration != nullptr;
     }
   }

@@ -4,6 +4,10 @@
 // asks), DMA'd in place; or pageable host memory, staged through pinned
 // buffers. Registrations made here follow the pointers: one registered for
 // an earlier execution is released when a later one passes another buffer.
+// They are shared in the process: the pipelines of several devices (or
+// several Plans) that register the same span hold one registration, made by
+// the first and released by the last, so concurrent pipelines neither
+// register a span twice (which CUDA refuses) nor unregister it under another.
 #pragma once
 
 #include <memory>
@@ -33,7 +37,7 @@ class HostMemory {
                                     bool register_pageable);
 
  private:
-  std::vector<std::unique_ptr<HostRegistration>> registrations_;
+  std::vector<std::shared_ptr<HostRegistration>> registrations_;
 };
 
 }  // namespace einstream::detail

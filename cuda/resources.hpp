@@ -93,7 +93,9 @@ class HostRegistration {
  public:
   static std::unique_ptr<HostRegistration> try_register(void* pointer, std::size_t bytes) {
     if (bytes == 0) return nullptr;
-    if (cudaHostRegister(pointer, bytes, cudaHostRegisterDefault) != cudaSuccess) {
+    // Portable: page-locked for every device's context, as the pipelines of
+    // several devices DMA the same caller buffer.
+    if (cudaHostRegister(pointer, bytes, cudaHostRegisterPortable) != cudaSuccess) {
       cudaGetLastError();
       return nullptr;
     }

@@ -625,6 +625,28 @@ TEST(CudaDevices, OwnersOfStreamedOutputBlocksWriteThemInPlace) {
   EXPECT_TRUE(streamed) << "no budget streamed the output";
 }
 
+// Two pipelines registering the same pageable buffers: one registration
+// serves both (CUDA refuses a second), so every block is DMA'd in place on
+// both, executions after the first included, and the results are right.
+TEST(CudaDevices, PipelinesShareOneRegistrationOfTheCallersBuffers) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{4096, 256}, {256, 64}};
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  Options options = cuda_with_limit(least + (whole - least) / 4);
+  options.register_host_memory = true;
+  options.devices = {0, 0};
+  std::mt19937 random(41);
+  const HostMemoryRun run =
+      run_in_host_memory("ij,jk->ik", shapes, DataType::f32, options, HostMemory::pageable,
+                         HostMemory::pageable, 2.0, 0.0, random, 3);
+  EXPECT_LE(run.error, testing::tolerance(DataType::f32)) << run.explain;
+  ASSERT_EQ(run.report.devices.size(), 2u);
+  for (const ExecutionReport& device : run.report.devices) {
+    EXPECT_GT(device.bytes_direct, 0u) << to_string(device);
+    EXPECT_EQ(device.bytes_staged, 0u) << to_string(device);
+  }
+}
+
 // Plan::execute_share on the CUDA backend: host and device partials.
 TEST(CudaDevices, SharesOfACudaPlanSumToItsResult) {
   EINSTREAM_REQUIRE_GPU();
