@@ -85,9 +85,26 @@ TEST(CudaStreaming, RandomProblemsMatchTheReferenceUnderTightBudgets) {
   EXPECT_GT(deep, 0);
 }
 
+// The error of a half-type output against the reference, relative to the
+// magnitude bound (tests/support/half_precision.hpp); C-order operands.
+double half_error_of(const std::string& expression,
+                     const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
+                     const std::vector<const void*>& inputs, const TensorDesc& output,
+                     const std::vector<unsigned char>& initial,
+                     const std::vector<unsigned char>& actual,
+                     const std::vector<unsigned char>& expected, Scalar alpha, Scalar beta) {
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const auto& shape : shapes) strides.push_back(TensorDesc(dtype, shape).effective_strides());
+  const double bound = testing::half_magnitude_bound(detail::parse(expression, shapes), shapes,
+                                                     dtype, inputs, strides, initial.data(),
+                                                     output.effective_strides(), alpha, beta);
+  return testing::half_error(dtype, actual.data(), expected.data(), output.element_count(), bound);
+}
+
 // An execution against the reference, with the blocks it ran: in f16 and
 // bf16 each block of a sliced summed mode adds its partial sum into the
-// output with beta = 1, a rounding in the dtype per block.
+// output with beta = 1, a rounding in the dtype per block. The error is
+// relative to the magnitude bound.
 struct BlockedRun {
   double error = 0;
   std::int64_t blocks = 0;
@@ -105,7 +122,8 @@ BlockedRun run_blocked(const std::string& expression,
   plan.execute(operands.pointers, actual.data(), alpha, beta);
   const std::vector<unsigned char> expected =
       testing::reference_result(expression, operands, plan.output(), initial, alpha, beta);
-  return {testing::relative_error(dtype, actual.data(), expected.data(), count),
+  return {half_error_of(expression, shapes, dtype, operands.pointers, plan.output(), initial,
+                        actual, expected, alpha, beta),
           plan.last_report().blocks, plan.explain()};
 }
 
@@ -570,6 +588,14 @@ PlacedRun run_placed(const std::string& expression,
   detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
                            {expected.data(), dtype, plan.output().effective_strides()}, alpha,
                            beta);
+  if (testing::is_half_type(dtype)) {
+    // Relative to the magnitude bound, read from the host copies.
+    std::vector<const void*> host_inputs;
+    for (const auto& input : inputs) host_inputs.push_back(input.data());
+    return {half_error_of(expression, shapes, dtype, host_inputs, plan.output(), initial, actual,
+                          expected, alpha, beta),
+            plan.last_report(), plan.explain()};
+  }
   return {testing::relative_error(dtype, actual.data(), expected.data(), count), plan.last_report(),
           plan.explain()};
 }
