@@ -464,6 +464,7 @@ TEST(Permute, HalfTypesMoveEveryBitPatternUnchanged) {
     const std::vector<std::pair<Extents, Permutation>> views = {
         {{256, 256}, {0, 1}},             // a copy: 8-element packets
         {{64, 32, 32}, {1, 0, 2}},        // inner mode stays: strided packets
+        {{4096, 4, 4}, {1, 0, 2}},        // inner mode of 4 stays: single elements
         {{256, 256}, {1, 0}},             // transpose: tiled
         {{16, 16, 16, 16}, {3, 1, 0, 2}}  // rank 4, innermost moves: tiled
     };

@@ -389,9 +389,12 @@ TEST(Reduce, ZeroElementResultLaunchesNothing) {
   EXPECT_EQ(check_all_types(empty, 93), 0u);
 }
 
-// Sums of ones past where a half-precision running sum stops growing (2048
-// in f16: 2048 + 1 rounds back; 256 in bf16), in every variant: exact only
-// if the kernels accumulate in float. 4096 and 8192 are exact in both types.
+// Sums of ones past where a half-precision running sum stops growing
+// (2048 in f16: 2048 + 1 rounds back; 256 in bf16), in every variant: exact
+// only if the kernels accumulate in float. 512, 4096 and 8192 are exact in
+// both types. The tile and warp variants take sums of at most a few hundred
+// here (longer ones pick another variant or need a GiB), so they are
+// checked in bf16 alone.
 template <typename T>
 void expect_sum_of_ones(const ReduceCase& test, double expected) {
   SCOPED_TRACE(test.name + " " + TypeInfo<T>::name());
@@ -422,16 +425,17 @@ void expect_sum_of_ones(const ReduceCase& test, double expected) {
 
 TEST(Reduce, HalfTypesAccumulateInFloatInEveryVariant) {
   EINSTREAM_REQUIRE_GPU();
-  const std::vector<std::pair<ReduceCase, double>> cases = {
+  const std::vector<std::pair<ReduceCase, double>> both_types = {
       {einsum_case("si->i (thread per output, split)", {4096, 1000}, {1}), 4096},
-      {einsum_case("ijk->ki (tile)", {40, 4096, 45}, {2, 0}), 4096},
-      {einsum_case("ijk->ij (warp per output)", {100, 20, 4096}, {0, 1}), 4096},
       {einsum_case("ij->i (block per output, split)", {3, 8192}, {0}), 8192},
       {einsum_case("i-> (full sum, split)", {8192}, {}), 8192}};
-  for (const auto& [test, expected] : cases) {
+  for (const auto& [test, expected] : both_types) {
     expect_sum_of_ones<float16>(test, expected);
     expect_sum_of_ones<bfloat16>(test, expected);
   }
+  expect_sum_of_ones<bfloat16>(einsum_case("ijk->ki (transpose tile)", {512, 512, 512}, {2, 0}),
+                               512);
+  expect_sum_of_ones<bfloat16>(einsum_case("ij->i (warp per output)", {1000, 512}, {0}), 512);
 }
 
 // The epilogue of a half-type reduce rounds once: alpha * sum in float,
