@@ -5,8 +5,9 @@
 // Strategy. Axes that stay adjacent in all layouts are merged first; the
 // merged shape picks one of:
 //   - contiguous: all layouts are one unit-stride run and the pointers are
-//     16-byte aligned: 16-byte vector loads and stores (4 f32, 2 f64 or c64,
-//     1 c128 per access), a grid-stride loop with a scalar tail.
+//     16-byte aligned: 16-byte vector loads and stores (8 f16 or bf16,
+//     4 f32, 2 f64 or c64, 1 c128 per access), a grid-stride loop with a
+//     scalar tail.
 //   - rows: the innermost merged axis is long (>= kRowMinExtent): a block
 //     walks one row chunk with consecutive threads on consecutive elements;
 //     the outer coordinates are decomposed once per chunk, not per element.
@@ -14,6 +15,8 @@
 //     flat index, with 32-bit division where the index fits.
 // fill_zero with nothing to read and a contiguous view is a cudaMemsetAsync
 // (all-zero bits are 0 in every supported type); otherwise the flat kernel.
+// f16 and bf16 multiply in float (ComputeOf) and round once, after the
+// epilogue.
 //
 // Bytes: first and second are read once per result element (broadcast
 // operands are mostly served from cache), the result written once (read too
@@ -83,6 +86,14 @@ __device__ ElementOffsets decompose(const StridedAxes& axes, std::int64_t index,
   return offsets;
 }
 
+// The product in T's compute type. For f16 and bf16 it is float's, exact
+// (two 11- or 8-bit significands fit float's 24) unless a bf16 product
+// leaves float's range, where the rounded bf16 result is as far out.
+template <typename T>
+__device__ __forceinline__ Compute<T> product_of(T first, T second) {
+  return load_compute(first) * load_compute(second);
+}
+
 template <typename T>
 struct alignas(kVectorBytes) Pack {
   static constexpr int kCount = kVectorBytes / sizeof(T);
@@ -108,12 +119,12 @@ __global__ void __launch_bounds__(kBlockThreads)
     Vector product;
 #pragma unroll
     for (int e = 0; e < Vector::kCount; ++e) {
-      product.value[e] = epilogue(a.value[e] * b.value[e], &previous.value[e]);
+      product.value[e] = epilogue(product_of(a.value[e], b.value[e]), &previous.value[e]);
     }
     result_vectors[v] = product;
   }
   const std::int64_t tail = vectors * Vector::kCount + thread;
-  if (tail < count) result[tail] = epilogue(first[tail] * second[tail], result + tail);
+  if (tail < count) result[tail] = epilogue(product_of(first[tail], second[tail]), result + tail);
 }
 
 // Rows: the innermost axis (extent row_extent) is walked by consecutive
@@ -148,7 +159,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int u = 0; u < kPerThread; ++u) {
       if (row_first + u * kBlockThreads < row_extent) {
         T* destination = result_row + u * result_step;
-        *destination = epilogue(a[u] * b[u], destination);
+        *destination = epilogue(product_of(a[u], b[u]), destination);
       }
     }
   }
@@ -178,7 +189,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int u = 0; u < kFlatElementsPerThread; ++u) {
       if (block_first + u * kBlockThreads + threadIdx.x < count) {
         T* destination = result + result_offset[u];
-        *destination = epilogue(a[u] * b[u], destination);
+        *destination = epilogue(product_of(a[u], b[u]), destination);
       }
     }
   }
@@ -190,7 +201,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   for (std::int64_t index = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; index < count;
        index += std::int64_t{gridDim.x} * blockDim.x) {
     T* destination = result + decompose<1>(axes, index, 0).of[0];
-    *destination = epilogue(T(0), destination);
+    *destination = epilogue(Compute<T>(0), destination);
   }
 }
 

@@ -27,7 +27,7 @@ struct Epilogue {
 
 [[noreturn]] inline void throw_unsupported_dtype(DataType dtype) {
   throw Error(std::string("CUDA backend: data type ") + to_string(dtype) +
-              " is not supported (f32, f64, c64, c128 are)");
+              " is not supported (f32, f64, c64, c128, f16, bf16 are)");
 }
 
 }  // namespace einstream::detail

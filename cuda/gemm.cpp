@@ -1,6 +1,8 @@
 #include "cuda/gemm.hpp"
 
 #include <cuComplex.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <algorithm>
 #include <string>
@@ -157,6 +159,59 @@ void dispatch(cublasHandle_t handle, const BlasCall& blas, std::int64_t batch, c
   }
 }
 
+// The handle's math mode for one call, restored after it (the mode is read
+// when a call is enqueued, so this orders nothing on the stream).
+class ScopedMathMode {
+ public:
+  ScopedMathMode(cublasHandle_t handle, cublasMath_t mode) : handle_(handle) {
+    EINSTREAM_CUBLAS_CHECK(cublasGetMathMode(handle_, &previous_));
+    EINSTREAM_CUBLAS_CHECK(cublasSetMathMode(handle_, mode));
+  }
+  ~ScopedMathMode() { cublasSetMathMode(handle_, previous_); }
+  ScopedMathMode(const ScopedMathMode&) = delete;
+  ScopedMathMode& operator=(const ScopedMathMode&) = delete;
+
+ private:
+  cublasHandle_t handle_;
+  cublasMath_t previous_ = CUBLAS_DEFAULT_MATH;
+};
+
+// f16 and bf16: A, B and C of the half type, products accumulated in f32
+// (CUBLAS_COMPUTE_32F, float alpha and beta) on the tensor cores. The
+// handle's mode is the f32 one (TF32 or pedantic, as Options::allow_tf32
+// says); for the half types the call runs under the default mode, which
+// lets cuBLAS use tensor cores, with reduced-precision reductions
+// disallowed, so split-K partial sums are also added in f32 and C is
+// rounded once. gemv-shaped calls go to the mixed-precision gemv (half in
+// and out, f32 compute: HSH and TST).
+void dispatch_half(cublasHandle_t handle, const BlasCall& blas, std::int64_t batch, DataType dtype,
+                   float alpha, float beta, void* c) {
+  const ScopedMathMode mode(
+      handle, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH |
+                                        CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION));
+  GemvCall gemv;
+  if (as_gemv(blas, batch, gemv)) {
+    if (dtype == DataType::f16) {
+      EINSTREAM_CUBLAS_CHECK(cublasHSHgemvStridedBatched_64(
+          handle, gemv.op, gemv.rows, gemv.columns, &alpha, static_cast<const __half*>(gemv.matrix),
+          gemv.ld, 0, static_cast<const __half*>(gemv.x), gemv.incx, 0, &beta,
+          static_cast<__half*>(c), gemv.incy, 0, 1));
+    } else {
+      EINSTREAM_CUBLAS_CHECK(
+          cublasTSTgemvStridedBatched_64(handle, gemv.op, gemv.rows, gemv.columns, &alpha,
+                                         static_cast<const __nv_bfloat16*>(gemv.matrix), gemv.ld, 0,
+                                         static_cast<const __nv_bfloat16*>(gemv.x), gemv.incx, 0,
+                                         &beta, static_cast<__nv_bfloat16*>(c), gemv.incy, 0, 1));
+    }
+    return;
+  }
+  const cudaDataType_t type = dtype == DataType::f16 ? CUDA_R_16F : CUDA_R_16BF;
+  EINSTREAM_CUBLAS_CHECK(cublasGemmStridedBatchedEx_64(
+      handle, blas.op_x, blas.op_y, blas.m, blas.n, blas.k, &alpha, blas.x, type, blas.ld_x,
+      blas.stride_x, blas.y, type, blas.ld_y, blas.stride_y, &beta, c, type, blas.ld_c,
+      blas.stride_c, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace
 
 void gemm(cublasHandle_t handle, const GemmArguments& arguments) {
@@ -224,6 +279,11 @@ void gemm(cublasHandle_t handle, const GemmArguments& arguments) {
       dispatch<cuDoubleComplex>(handle, blas, arguments.batch,
                                 make_cuDoubleComplex(alpha.real(), alpha.imag()),
                                 make_cuDoubleComplex(beta.real(), beta.imag()), arguments.c);
+      return;
+    case DataType::f16:
+    case DataType::bf16:
+      dispatch_half(handle, blas, arguments.batch, arguments.dtype,
+                    static_cast<float>(alpha.real()), static_cast<float>(beta.real()), arguments.c);
       return;
     default:
       throw_unsupported_dtype(arguments.dtype);

@@ -19,7 +19,8 @@
 //       per item, decomposed over the axes with precomputed divisors. When
 //       both views are contiguous along that axis, 16-byte aligned and every
 //       other stride is a multiple of the vector, an item is a 16-byte packet
-//       (4 f32, 2 f64 or c64, 1 c128); otherwise a single element.
+//       (8 f16 or bf16, 4 f32, 2 f64 or c64, 1 c128); otherwise a single
+//       element.
 //     - tiled: the innermost mode moves (the source's unit-stride axis is not
 //       the result's innermost). A block stages a kTile x kTile tile of the
 //       (result run, source run) plane in shared memory, padded by one
@@ -27,7 +28,8 @@
 //       source's unit stride and write tile columns along the result's.
 //       When those axes are short (16^6), the next axes in each view's memory
 //       order fold into the run until it spans a tile, so every warp still
-//       moves a 128-byte (f32) line. Each block builds per-tile offset tables
+//       moves a 128-byte (f32) line (64 bytes for f16/bf16: two sectors).
+//       Each block builds per-tile offset tables
 //       for both runs in shared memory; the remaining axes come from the
 //       tile index through precomputed divisors.
 //  3. 32-bit indexing whenever every count and offset fits (multiply-high
@@ -35,6 +37,8 @@
 //
 // Bytes: each source element read once and each result element written once,
 // 2 * count * sizeof(T); with beta != 0 the result is read too (3x).
+// Elements move as their bits; only an epilogue (alpha/beta on the caller's
+// output) computes, in ComputeOf<T> (float for f16/bf16), rounding once.
 // Target (H100): at least 70% of the device-to-device copy bandwidth measured
 // in the same run for rank 3-6 permutations of >= 256 MiB where the innermost
 // mode moves (cuTENSOR reaches 86-89%, PyTorch 8-12%); about a copy's when
@@ -151,7 +155,7 @@ __device__ __forceinline__ void store_packet(Packet<T, kVector>* destination,
     if (epilogue.read_previous) previous = *destination;
 #pragma unroll
     for (int lane = 0; lane < kVector; ++lane) {
-      value.lanes[lane] = epilogue(value.lanes[lane], &previous.lanes[lane]);
+      value.lanes[lane] = epilogue.element(value.lanes[lane], &previous.lanes[lane]);
     }
   }
   *destination = value;
@@ -258,7 +262,7 @@ __global__ void __launch_bounds__(kTileThreads)
         const int b = row + k * kTileRows;
         if (b < b_count) {
           T* destination = result + column_result + b_result[b];
-          *destination = epilogue(tile[lane][b], destination);
+          *destination = epilogue.element(tile[lane][b], destination);
         }
       }
     }

@@ -27,11 +27,14 @@
 //       epilogue. This is the only case with a non-zero workspace.
 // Every thread walks its sum with a mixed-radix cursor (no division per
 // element) and keeps kSumUnroll loads in flight. f32 and c64 accumulate in
-// double (free on a memory-bound kernel), f64 and c128 in double, and the
-// final combine is a shuffle or block tree.
+// double (free on a memory-bound kernel), f64 and c128 in double, f16 and
+// bf16 in float (their 8 or 11 bits leave float's 24 a wide margin, and
+// float keeps the partials and the shuffles half the size); the final
+// combine is a shuffle or block tree, and the result is rounded once, after
+// the epilogue.
 //
 // Bytes: each source element is read once and each result element written
-// once (read too when beta != 0); (d) adds 8-16 bytes per partial, at most
+// once (read too when beta != 0); (d) adds 4-16 bytes per partial, at most
 // DeviceTraits::fill_threads partials. Target (H100): >= 70% of device-to-device copy
 // bandwidth for large reductions, e.g. a 1 GiB f32 ijk->ki in ~0.4 ms
 // (cuTENSOR 0.396 ms, PyTorch ~2.3 ms).
@@ -65,11 +68,36 @@ template <typename R>
 struct AccumulatorOf<cuda::std::complex<R>> {
   using type = cuda::std::complex<double>;
 };
+template <>
+struct AccumulatorOf<__half> {
+  using type = float;
+};
+template <>
+struct AccumulatorOf<__nv_bfloat16> {
+  using type = float;
+};
 
 static_assert(sizeof(AccumulatorOf<float>::type) == reduce_accumulator_bytes(DataType::f32) &&
                   sizeof(AccumulatorOf<cuda::std::complex<double>>::type) ==
-                      reduce_accumulator_bytes(DataType::c128),
+                      reduce_accumulator_bytes(DataType::c128) &&
+                  sizeof(AccumulatorOf<__half>::type) == reduce_accumulator_bytes(DataType::f16) &&
+                  sizeof(AccumulatorOf<__nv_bfloat16>::type) ==
+                      reduce_accumulator_bytes(DataType::bf16),
               "the planner sizes (d)'s workspace in these accumulators");
+
+// An element as a term of the sum: exact (float and double hold every f16,
+// bf16 and f32 value).
+template <typename Acc, typename T>
+__device__ __forceinline__ Acc term(T value) {
+  return static_cast<Acc>(load_compute(value));
+}
+
+// A sum handed to the epilogue in T's compute type (f32 sums round from
+// double here; f16/bf16 sums stay float until the epilogue's one rounding).
+template <typename T, typename Acc>
+__device__ __forceinline__ Compute<T> to_compute(Acc value) {
+  return static_cast<Compute<T>>(value);
+}
 
 // Most indices fit 32 bits, where division is several times cheaper.
 __device__ __forceinline__ std::int64_t divide(std::int64_t n, std::int64_t d) {
@@ -154,10 +182,10 @@ __device__ Acc sum_strided(const T* __restrict__ source, const SummedAxes& summe
       cursor.advance(summed);
     }
 #pragma unroll
-    for (int u = 0; u < kSumUnroll; ++u) partial[u] += static_cast<Acc>(values[u]);
+    for (int u = 0; u < kSumUnroll; ++u) partial[u] += term<Acc>(values[u]);
   }
   for (; r < end; r += step) {
-    partial[0] += static_cast<Acc>(source[cursor.offset]);
+    partial[0] += term<Acc>(source[cursor.offset]);
     cursor.advance(summed);
   }
 #pragma unroll
@@ -168,6 +196,9 @@ __device__ Acc sum_strided(const T* __restrict__ source, const SummedAxes& summe
   return partial[0];
 }
 
+__device__ __forceinline__ float shuffle_down(float value, int delta) {
+  return __shfl_down_sync(0xffffffffu, value, delta);
+}
 __device__ __forceinline__ double shuffle_down(double value, int delta) {
   return __shfl_down_sync(0xffffffffu, value, delta);
 }
@@ -194,7 +225,7 @@ __device__ __forceinline__ void store_sum(T* result, Acc* partials, std::int64_t
   if (partials != nullptr) {
     partials[output * gridDim.y + blockIdx.y] = value;
   } else {
-    result[result_offset] = epilogue(static_cast<T>(value), result + result_offset);
+    result[result_offset] = epilogue(to_compute<T>(value), result + result_offset);
   }
 }
 
@@ -278,20 +309,20 @@ __global__ void __launch_bounds__(kTile* kTileRows)
       for (int u = 0; u < kTileSumUnroll; ++u) {
 #pragma unroll
         for (int row = 0; row < kTileRowsPerThread; ++row) {
-          values[u][row] = row_valid[row] ? source[row_offset[row] + step_offset[u]] : T(0);
+          values[u][row] =
+              row_valid[row] ? source[row_offset[row] + step_offset[u]] : zero_element<T>();
         }
       }
 #pragma unroll
       for (int u = 0; u < kTileSumUnroll; ++u) {
 #pragma unroll
-        for (int row = 0; row < kTileRowsPerThread; ++row)
-          sum[row] += static_cast<Acc>(values[u][row]);
+        for (int row = 0; row < kTileRowsPerThread; ++row) sum[row] += term<Acc>(values[u][row]);
       }
     }
     for (; r < sum_length; ++r) {
 #pragma unroll
       for (int row = 0; row < kTileRowsPerThread; ++row) {
-        if (row_valid[row]) sum[row] += static_cast<Acc>(source[row_offset[row] + cursor.offset]);
+        if (row_valid[row]) sum[row] += term<Acc>(source[row_offset[row] + cursor.offset]);
       }
       cursor.advance(summed);
     }
@@ -307,7 +338,7 @@ __global__ void __launch_bounds__(kTile* kTileRows)
       if (q < tile.q_extent && p_out < tile.p_extent) {
         const std::int64_t offset =
             base.result + q * tile.q_result_stride + p_out * tile.p_result_stride;
-        result[offset] = epilogue(static_cast<T>(staged[x][y + row * kTileRows]), result + offset);
+        result[offset] = epilogue(to_compute<T>(staged[x][y + row * kTileRows]), result + offset);
       }
     }
     __syncthreads();
@@ -369,7 +400,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     value = warp_sum(value);
     if (lane == 0) {
       const std::int64_t offset = kept_offsets(kept, output).result;
-      result[offset] = epilogue(static_cast<T>(value), result + offset);
+      result[offset] = epilogue(to_compute<T>(value), result + offset);
     }
   }
 }

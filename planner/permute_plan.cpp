@@ -41,9 +41,19 @@ std::string layout_error(const TensorLayout& source, const TensorLayout& result)
   return {};
 }
 
+// The kernels move elements of 2, 4, 8 and 16 bytes (f16 and bf16 as their
+// bits: only an epilogue computes, in float).
 bool supported(DataType dtype) {
-  return dtype == DataType::f32 || dtype == DataType::f64 || dtype == DataType::c64 ||
-         dtype == DataType::c128;
+  switch (dtype) {
+    case DataType::f32:
+    case DataType::f64:
+    case DataType::c64:
+    case DataType::c128:
+    case DataType::f16:
+    case DataType::bf16:
+      return true;
+  }
+  return false;
 }
 
 // The axes in the result's memory order, merged; innermost first.
@@ -198,7 +208,7 @@ PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const Tenso
   }
   if (!supported(dtype)) {
     plan.error = std::string("permute: data type ") + to_string(dtype) +
-                 " is not supported by the CUDA kernels (f32, f64, c64, c128 are)";
+                 " is not supported by the CUDA kernels (f32, f64, c64, c128, f16, bf16 are)";
     return plan;
   }
   if (axes.empty()) axes.push_back({1, 0, 0});  // a scalar: one element

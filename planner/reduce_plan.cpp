@@ -57,7 +57,7 @@ std::string reduction_error(DataType dtype, const TensorLayout& source,
   }
   if (reduce_accumulator_bytes(dtype) == 0) {
     return std::string("reduce: data type ") + to_string(dtype) +
-           " is not supported by the CUDA kernels (f32, f64, c64, c128 are)";
+           " is not supported by the CUDA kernels (f32, f64, c64, c128, f16, bf16 are)";
   }
   return {};
 }

@@ -122,10 +122,14 @@ struct ReducePlan {
   std::uint64_t workspace_bytes = 0;  // (d)'s partial sums
 };
 
-// Bytes of one accumulator (the kernels add f32 and f64 in double, c64 and
-// c128 in complex double); 0 for a type the kernels do not support.
+// Bytes of one accumulator (the kernels add f16 and bf16 in float, f32 and
+// f64 in double, c64 and c128 in complex double); 0 for a type the kernels
+// do not support.
 constexpr std::size_t reduce_accumulator_bytes(DataType dtype) {
   switch (dtype) {
+    case DataType::f16:
+    case DataType::bf16:
+      return sizeof(float);
     case DataType::f32:
     case DataType::f64:
       return sizeof(double);

@@ -112,6 +112,13 @@ bool register_cases() {
       {"rank 6, innermost stays", DataType::f32, {16, 16, 16, 16, 16, 64}, {2, 0, 4, 1, 3, 5}},
       {"rank 4, innermost stays", DataType::f64, {128, 128, 128, 128}, {2, 0, 1, 3}},
       {"rank 4, innermost moves", DataType::c64, {128, 128, 128, 64}, {3, 1, 0, 2}},
+      // 2-byte elements: a tile row is 64 bytes, half an f32 row's; packets
+      // are 8 elements.
+      {"design shape, innermost moves", DataType::f16, {128, 128, 128, 128}, {3, 1, 0, 2}},
+      {"rank 6, short modes", DataType::f16, {16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}},
+      {"rank 3, innermost moves", DataType::bf16, {1024, 256, 256}, {2, 1, 0}},
+      {"reversed", DataType::bf16, {64, 64, 64, 64, 8}, {4, 3, 2, 1, 0}},
+      {"rank 4, innermost stays", DataType::f16, {128, 128, 128, 128}, {1, 0, 2, 3}},
   };
   for (const PermuteCase& problem : cases) {
     benchmark::RegisterBenchmark(

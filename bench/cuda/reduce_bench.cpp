@@ -1,5 +1,7 @@
-// Reductions and elementwise products on device-resident f32 data, against
-// a device-to-device copy of the same bytes measured in the same run.
+// Reductions and elementwise products on device-resident f32 data (and a
+// few in f16 and bf16, which compute in float: the same element counts move
+// half the bytes), against a device-to-device copy of the same bytes
+// measured in the same run.
 //
 // Each case reports bytes_per_second (bytes read + written by the kernel,
 // over the event-timed kernel time), copy_bytes_per_second (a
@@ -30,7 +32,8 @@ constexpr std::int64_t kGiBOfFloats = std::int64_t{1} << 28;
 using bench::copy_seconds;
 using bench::EventTimer;
 
-// Filled with 0x3c3c3c3c, about 0.0115 as f32: finite values, no denormals.
+// Filled with 0x3c3c3c3c, about 0.0115 as f32 (1.06 as f16, 0.0115 as
+// bf16): finite values, no denormals.
 class DeviceBuffer : public bench::DeviceBuffer {
  public:
   explicit DeviceBuffer(std::size_t bytes) : bench::DeviceBuffer(bytes, 0x3c) {}
@@ -65,10 +68,10 @@ void run_timed(benchmark::State& state, std::size_t bytes_moved,
   state.counters["fraction_of_copy"] = copy / mean;
 }
 
-// A reduction of a dense f32 tensor of `extents` (row-major) to the kept
-// axes `kept`, in result order, row-major in that order.
+// A reduction of a dense tensor of `extents` (row-major) to the kept axes
+// `kept`, in result order, row-major in that order.
 void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extents,
-                const std::vector<int>& kept) {
+                const std::vector<int>& kept, DataType dtype = DataType::f32) {
   if (!have_gpu()) {
     state.SkipWithError("no CUDA device visible");
     return;
@@ -96,11 +99,12 @@ void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extent
     result.strides[axis] = outputs;
     outputs *= result.extents[axis];
   }
-  const std::size_t workspace_bytes = reduce_workspace_bytes(DataType::f32, source, result);
-  DeviceBuffer source_data(count * sizeof(float)), result_data(outputs * sizeof(float));
+  const std::size_t element = size_of(dtype);
+  const std::size_t workspace_bytes = reduce_workspace_bytes(dtype, source, result);
+  DeviceBuffer source_data(count * element), result_data(outputs * element);
   DeviceBuffer workspace(workspace_bytes);
-  run_timed(state, (count + outputs) * sizeof(float), [&](cudaStream_t stream) {
-    reduce(DataType::f32, source_data.get(), source, result_data.get(), result, Epilogue::plain(),
+  run_timed(state, (count + outputs) * element, [&](cudaStream_t stream) {
+    reduce(dtype, source_data.get(), source, result_data.get(), result, Epilogue::plain(),
            workspace.get(), workspace_bytes, stream);
   });
 }
@@ -108,7 +112,7 @@ void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extent
 // first * second over `extents` into a row-major result.
 void run_multiply(benchmark::State& state, const std::vector<std::int64_t>& extents,
                   const std::vector<std::int64_t>& first_strides,
-                  const std::vector<std::int64_t>& second_strides) {
+                  const std::vector<std::int64_t>& second_strides, DataType dtype = DataType::f32) {
   if (!have_gpu()) {
     state.SkipWithError("no CUDA device visible");
     return;
@@ -125,13 +129,14 @@ void run_multiply(benchmark::State& state, const std::vector<std::int64_t>& exte
     result.strides[axis] = count;
     count *= extents[axis];
   }
+  const std::size_t element = size_of(dtype);
   const std::int64_t first_count = reach(first_strides), second_count = reach(second_strides);
-  DeviceBuffer first(first_count * sizeof(float)), second(second_count * sizeof(float));
-  DeviceBuffer result_data(count * sizeof(float));
+  DeviceBuffer first(first_count * element), second(second_count * element);
+  DeviceBuffer result_data(count * element);
   const TensorLayout first_layout{extents, first_strides}, second_layout{extents, second_strides};
-  run_timed(state, (first_count + second_count + count) * sizeof(float), [&](cudaStream_t stream) {
-    multiply(DataType::f32, first.get(), first_layout, second.get(), second_layout,
-             result_data.get(), result, Epilogue::plain(), stream);
+  run_timed(state, (first_count + second_count + count) * element, [&](cudaStream_t stream) {
+    multiply(dtype, first.get(), first_layout, second.get(), second_layout, result_data.get(),
+             result, Epilogue::plain(), stream);
   });
 }
 
@@ -165,6 +170,21 @@ void BM_MultiplyBatchedBroadcast(benchmark::State& state) {
   run_multiply(state, {64, 1024, 1024}, {1024 * 1024, 1024, 1}, {1024, 0, 1});
 }
 
+// The half types: the tile, warp and split variants, and 16-byte vectors of
+// 8 elements. (bf16 for the full sum: 2^28 f16 elements of 1.06 overflow.)
+void BM_ReduceTransposing_ijk_ki_f16(benchmark::State& state) {
+  run_reduce(state, {1024, 512, 512}, {2, 0}, DataType::f16);
+}
+void BM_ReduceRows_ijk_ij_bf16(benchmark::State& state) {
+  run_reduce(state, {1024, 512, 512}, {0, 1}, DataType::bf16);
+}
+void BM_ReduceFullSum_bf16(benchmark::State& state) {
+  run_reduce(state, {kGiBOfFloats}, {}, DataType::bf16);
+}
+void BM_MultiplyHadamard_f16(benchmark::State& state) {
+  run_multiply(state, {8192, 8192}, {8192, 1}, {8192, 1}, DataType::f16);
+}
+
 BENCHMARK(BM_ReduceTransposing_ijk_ki)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceRows_ijk_ij)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceColumns_ijk_jk)->UseManualTime()->Unit(benchmark::kMillisecond);
@@ -173,6 +193,10 @@ BENCHMARK(BM_ReduceFiveSmallModes)->UseManualTime()->Unit(benchmark::kMillisecon
 BENCHMARK(BM_MultiplyHadamard)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyOuter)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyBatchedBroadcast)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceTransposing_ijk_ki_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceRows_ijk_ij_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceFullSum_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyHadamard_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace einstream::detail

@@ -1,4 +1,4 @@
-// Differential tests on the CUDA backend: 10^3 seeded random problems (the
+// Differential tests on the CUDA backend: 1500 seeded random problems (the
 // host differential test's, tests/support/differential.hpp: every notation
 // feature, C and non-C strides, alpha/beta), each executed by a CUDA Plan and
 // by the reference executor on the same data and compared over the whole
@@ -178,6 +178,12 @@ Outcome run_cuda_problem(const CudaProblem& drawn) {
 }
 
 void run_differential(DataType dtype, std::uint32_t first_seed) {
+  // The seed ranges name the dtype (tests/support/differential.hpp), the
+  // half types' since the host backend runs them.
+  ASSERT_EQ(testing::differential_dtype(first_seed), dtype)
+      << "seeds from " << first_seed << " draw "
+      << to_string(testing::differential_dtype(first_seed)) << " problems, not "
+      << to_string(dtype);
   testing::Coverage coverage;
   int streamed = 0, sliced = 0, refused = 0, on_device = 0, pinned = 0, failures = 0;
   for (int index = 0; index < kProblemsPerDataType; ++index) {
@@ -231,6 +237,14 @@ TEST(CudaDifferential, MatchesReferenceC64) {
 TEST(CudaDifferential, MatchesReferenceC128) {
   EINSTREAM_REQUIRE_GPU();
   run_differential(DataType::c128, 3 * testing::kSeedsPerDataType);
+}
+TEST(CudaDifferential, MatchesReferenceF16) {
+  EINSTREAM_REQUIRE_GPU();
+  run_differential(DataType::f16, 4 * testing::kSeedsPerDataType);
+}
+TEST(CudaDifferential, MatchesReferenceBF16) {
+  EINSTREAM_REQUIRE_GPU();
+  run_differential(DataType::bf16, 5 * testing::kSeedsPerDataType);
 }
 
 // EINSTREAM_DIFFERENTIAL_SEED=<seed> reruns the one problem a failure named.

@@ -1,7 +1,7 @@
 // multiply() and fill_zero() against a host loop on random data, for every
-// element type: random shapes with broadcast, negative and padded strides,
-// each kernel path (contiguous vectors, rows, flat) hit on purpose,
-// epilogues, and result views whose gaps must stay untouched.
+// element type (f16 and bf16 included, computed in float and rounded once): random shapes with
+// broadcast, negative and padded strides, each kernel path (contiguous vectors, rows, flat) hit on
+// purpose, epilogues, and result views whose gaps must stay untouched.
 #include "cuda/elementwise.hpp"
 
 #include <gtest/gtest.h>
@@ -55,6 +55,29 @@ struct TypeInfo<std::complex<double>> {
   static constexpr double tolerance = 1e-14;
   static const char* name() { return "c128"; }
 };
+// The half types: one rounding of the result (the unit roundoff, relative to
+// the magnitudes, which bound the result) plus the float epilogue's few
+// roundings; `absolute` covers f16's subnormal spacing.
+template <>
+struct TypeInfo<float16> {
+  static constexpr DataType dtype = DataType::f16;
+  static constexpr double tolerance = testing::unit_roundoff<float16>() + 1.0 / (1 << 20);
+  static constexpr double absolute = 1.0 / (1 << 24);
+  static const char* name() { return "f16"; }
+};
+template <>
+struct TypeInfo<bfloat16> {
+  static constexpr DataType dtype = DataType::bf16;
+  static constexpr double tolerance = testing::unit_roundoff<bfloat16>() + 1.0 / (1 << 20);
+  static constexpr double absolute = 1e-37;
+  static const char* name() { return "bf16"; }
+};
+
+template <typename T>
+double absolute_tolerance() {
+  if constexpr (testing::IsHalf<T>::value) return TypeInfo<T>::absolute;
+  return 1e-300;
+}
 
 using testing::as_element;
 using testing::for_each_index;
@@ -169,7 +192,7 @@ void check_elementwise(const ElementwiseCase& test, std::uint64_t seed) {
     }
     in_view[at] = 1;
     const double error = std::abs(widen(got[at]) - expected);
-    if (!(error <= TypeInfo<T>::tolerance * scale + 1e-300) && ++failures <= 5) {
+    if (!(error <= TypeInfo<T>::tolerance * scale + absolute_tolerance<T>()) && ++failures <= 5) {
       ADD_FAILURE() << "result at offset " << at - test.misalign - result_span.origin << ": got "
                     << widen(got[at]) << ", expected " << expected;
     }
@@ -187,6 +210,8 @@ void check_all_types(const ElementwiseCase& test, std::uint64_t seed) {
   check_elementwise<double>(test, seed);
   check_elementwise<std::complex<float>>(test, seed);
   check_elementwise<std::complex<double>>(test, seed);
+  check_elementwise<float16>(test, seed);
+  check_elementwise<bfloat16>(test, seed);
 }
 
 ElementwiseCase dense_case(const std::string& name, const std::vector<std::int64_t>& extents) {
@@ -297,9 +322,65 @@ TEST(Multiply, RejectsOperandsWhoseExtentsDiffer) {
   EXPECT_THROW(multiply(DataType::f32, buffer.get(), matrix, buffer.get(), matrix, buffer.get(),
                         TensorLayout{{4, 3}, {3, -1}}, Epilogue::plain(), nullptr),
                Error);
-  EXPECT_THROW(multiply(DataType::f16, buffer.get(), matrix, buffer.get(), matrix, buffer.get(),
-                        matrix, Epilogue::plain(), nullptr),
-               Error);
+}
+
+// A half-type product is computed in float and rounded once, after the
+// epilogue: with alpha = 1/3 (beta 0, so the device does the host's two
+// float multiplications, no fused multiply-add) the result has the bits of
+// T(alpha * (a * b)), which rounding the product to T first would change
+// for some elements. Contiguous (vectors and tail), rows and flat paths.
+template <typename T>
+void expect_product_rounded_once(const ElementwiseCase& base, std::uint64_t seed) {
+  SCOPED_TRACE(base.name + " " + TypeInfo<T>::name() + " seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  const Span first_span = span_of(base.first), second_span = span_of(base.second);
+  const Span result_span = span_of(base.result);
+  std::vector<T> first(first_span.size()), second(second_span.size());
+  for (T& value : first) value = random_value<T>(rng);
+  for (T& value : second) value = random_value<T>(rng);
+  const std::vector<T> before(result_span.size(), not_a_number<T>());
+  DeviceMemory device_first(first.size() * sizeof(T)), device_second(second.size() * sizeof(T));
+  DeviceMemory device_result(before.size() * sizeof(T));
+  device_first.upload(first);
+  device_second.upload(second);
+  device_result.upload(before);
+  const float alpha = 1.0f / 3.0f;
+  multiply(TypeInfo<T>::dtype, static_cast<const T*>(device_first.get()) + first_span.origin,
+           base.first, static_cast<const T*>(device_second.get()) + second_span.origin, base.second,
+           static_cast<T*>(device_result.get()) + result_span.origin, base.result,
+           Epilogue::scaled({alpha, 0.0}, {0.0, 0.0}), nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> got = device_result.download<T>(before.size());
+  int failures = 0, differs_from_twice_rounded = 0;
+  for_each_index(base.result.extents, [&](const std::vector<std::int64_t>& index) {
+    const float product =
+        static_cast<float>(first[first_span.origin + dot(index, base.first.strides)]) *
+        static_cast<float>(second[second_span.origin + dot(index, base.second.strides)]);
+    const T expected(alpha * product);
+    differs_from_twice_rounded += T(alpha * static_cast<float>(T(product))).bits != expected.bits;
+    const T& actual = got[result_span.origin + dot(index, base.result.strides)];
+    if (actual.bits != expected.bits && ++failures <= 5) {
+      ADD_FAILURE() << "got " << static_cast<float>(actual) << ", expected "
+                    << static_cast<float>(expected);
+    }
+  });
+  EXPECT_GT(differs_from_twice_rounded, 0) << "the data does not tell the roundings apart";
+  EXPECT_EQ(failures, 0);
+}
+
+TEST(Multiply, HalfTypesComputeInFloatAndRoundOnce) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase outer = dense_case("i,j->ij (rows)", {30, 517});
+  outer.first.strides = {1, 0};
+  outer.second.strides = {0, 1};
+  ElementwiseCase flat = dense_case("i,j->ij (flat)", {3000, 7});
+  flat.first.strides = {1, 0};
+  flat.second.strides = {0, 1};
+  std::uint64_t seed = 120;
+  for (const ElementwiseCase& base : {dense_case("hadamard (contiguous)", {4099}), outer, flat}) {
+    expect_product_rounded_once<float16>(base, seed++);
+    expect_product_rounded_once<bfloat16>(base, seed++);
+  }
 }
 
 ElementwiseCase fill_case(const std::string& name, TensorLayout result) {

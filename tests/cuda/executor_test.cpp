@@ -18,6 +18,7 @@
 #include "src/reference.hpp"
 #include "tests/support/differential.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/half_precision.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
 
@@ -44,7 +45,8 @@ struct Case {
 };
 
 // Runs the case on the CUDA backend and on the reference; returns the
-// relative error, and checks the output's gaps survived.
+// relative error (for f16 and bf16 relative to the magnitude bound,
+// tests/support/half_precision.hpp), and checks the output's gaps survived.
 double cuda_versus_reference(const Case& c, std::mt19937& random) {
   const std::size_t element = size_of(c.dtype);
   std::vector<TensorDesc> descs;
@@ -112,6 +114,14 @@ double cuda_versus_reference(const Case& c, std::mt19937& random) {
           << "gap element " << index << " was written";
     }
   }
+  if (testing::is_half_type(c.dtype)) {
+    std::vector<std::vector<std::int64_t>> input_strides;
+    for (const TensorDesc& desc : descs) input_strides.push_back(desc.effective_strides());
+    const double bound =
+        testing::half_magnitude_bound(problem, c.shapes, c.dtype, host_pointers, input_strides,
+                                      initial.data(), output_strides, c.alpha, c.beta);
+    return testing::half_error(c.dtype, actual.data(), expected.data(), output_span, bound);
+  }
   return relative_error(c.dtype, actual.data(), expected.data(), output_span);
 }
 
@@ -170,6 +180,78 @@ TEST(CudaBackend, LargerContractionsMatchTheReference) {
         SCOPED_TRACE(c.expression + " " + to_string(dtype) +
                      (placement == Placement::host ? " host" : " device"));
         EXPECT_LE(cuda_versus_reference(c, random), tolerance(dtype));
+      }
+    }
+  }
+}
+
+// f16 and bf16 (the reference computes in double and rounds once; the
+// backend stores each intermediate in the dtype, hence half_tolerance's
+// rounding per store, against the magnitude bound): random expressions over every op kind, host and
+// device operands, negative and padded strides, alpha and beta.
+TEST(CudaBackend, HalfPrecisionRandomExpressionsMatchTheReference) {
+  EINSTREAM_REQUIRE_GPU();
+  for (unsigned seed = 0; seed < 200; ++seed) {
+    std::mt19937 random(seed);
+    const testing::RandomProblem problem = testing::random_problem(random);
+    Case c;
+    c.expression = problem.expression;
+    c.shapes = problem.shapes;
+    c.dtype = seed % 2 ? DataType::bf16 : DataType::f16;
+    c.alpha = 1.5;
+    c.beta = seed % 3 == 0 ? Scalar(0.0) : Scalar(-0.5);
+    c.placement = seed % 4 < 2 ? Placement::device : Placement::host;
+    c.exotic_strides = seed % 5 == 1;
+    // random_problem's extents are at most 3 over at most 8 labels: 3^8 terms.
+    const double allowed = testing::half_tolerance(
+        c.dtype, testing::half_stores(static_cast<int>(c.shapes.size())), 6561);
+    SCOPED_TRACE("seed " + std::to_string(seed) + ": " + c.expression + " " + to_string(c.dtype));
+    EXPECT_LE(cuda_versus_reference(c, random), allowed);
+  }
+}
+
+// The larger cases in both half types and placements: tensor-core GEMMs
+// with transposed operands and batches, long reductions, tiled permutes of
+// 2-byte elements, 8-element packets, and a nine-operand network.
+TEST(CudaBackend, HalfPrecisionLargerContractionsMatchTheReference) {
+  EINSTREAM_REQUIRE_GPU();
+  struct Sized {
+    Case c;
+    std::int64_t summed_terms;  // the most terms an output element sums
+  };
+  const std::vector<Sized> cases = {
+      {{"abcd,dbef->aecf", {{24, 16, 20, 12}, {12, 16, 18, 10}}}, 16 * 12},
+      {{"abc,bcd->ad", {{64, 40, 30}, {40, 30, 50}}}, 40 * 30},
+      {{"ij,jk,kl,lm->im", {{60, 70}, {70, 80}, {80, 90}, {90, 40}}}, 70 * 80 * 90},
+      {{"bij,bjk->bik", {{12, 33, 47}, {12, 47, 29}}}, 47},
+      {{"bij,bkj->bki", {{12, 33, 47}, {12, 29, 47}}}, 47},
+      {{"ij,jk->ik", {{256, 512}, {512, 128}}}, 512},
+      {{"ij,ij->ij", {{300, 257}, {300, 257}}}, 1},
+      {{"i,j->ij", {{300}, {257}}}, 1},
+      {{"ijk->ki", {{64, 50, 70}}}, 50},
+      {{"ijk->", {{64, 50, 70}}}, 64 * 50 * 70},
+      {{"iij->j", {{30, 30, 17}}}, 30},
+      {{"abcdef->fdbeac", {{6, 5, 4, 7, 3, 5}}}, 1},
+      {{"ab,acd,ce,bfg,dfhi,ehj,gk,ikl,jl->",
+        {{4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4, 4, 4}, {4, 4, 4}, {4, 4}, {4, 4, 4}, {4, 4}}},
+       std::int64_t{1} << 24},
+  };
+  std::mt19937 random(12);
+  for (std::size_t index = 0; index < cases.size(); ++index) {
+    for (DataType dtype : {DataType::f16, DataType::bf16}) {
+      for (Placement placement : {Placement::host, Placement::device}) {
+        Case c = cases[index].c;
+        c.dtype = dtype;
+        c.placement = placement;
+        c.alpha = 0.75;
+        c.beta = index % 2 ? Scalar(0.0) : Scalar(-1.25);
+        c.exotic_strides = index % 3 == 0;
+        const double allowed =
+            testing::half_tolerance(dtype, testing::half_stores(static_cast<int>(c.shapes.size())),
+                                    cases[index].summed_terms);
+        SCOPED_TRACE(c.expression + " " + to_string(dtype) +
+                     (placement == Placement::host ? " host" : " device") + ", seed 12");
+        EXPECT_LE(cuda_versus_reference(c, random), allowed);
       }
     }
   }

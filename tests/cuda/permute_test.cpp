@@ -1,6 +1,8 @@
 // cuda/permute against a host loop on random data: every kernel variant
-// (strided, 16-byte packets, tiled, 64-bit indices), every element type,
-// odd shapes, strided views on both sides and the alpha/beta epilogue.
+// (strided, 16-byte packets, tiled, 64-bit indices), every element type
+// (f16 and bf16 as einstream::float16 / bfloat16: moved as bits, the
+// epilogue in float), odd shapes, strided views on both sides and the
+// alpha/beta epilogue.
 #include "cuda/permute.hpp"
 
 #include <gtest/gtest.h>
@@ -44,6 +46,14 @@ DataType dtype_of<std::complex<float>>() {
 template <>
 DataType dtype_of<std::complex<double>>() {
   return DataType::c128;
+}
+template <>
+DataType dtype_of<float16>() {
+  return DataType::f16;
+}
+template <>
+DataType dtype_of<bfloat16>() {
+  return DataType::bf16;
 }
 
 // A permute problem: each view lives inside its own buffer, element
@@ -123,7 +133,9 @@ using testing::random_value;
 // alpha or beta as the kernel sees it: real types take the real part.
 template <typename T>
 T scalar(std::complex<double> value) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (testing::IsHalf<T>::value) {
+    return T(static_cast<float>(value.real()));
+  } else if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(value.real());
   } else {
     using R = typename T::value_type;
@@ -185,6 +197,13 @@ void expect_permute(const Case& problem, std::uint64_t seed,
     T& out = expected[result_offset];
     if (!epilogue.apply) {
       out = value;
+    } else if constexpr (testing::IsHalf<T>::value) {
+      // In float, rounded once (alpha and beta in float, as the kernel has them).
+      const float alpha_float = static_cast<float>(epilogue.alpha.real());
+      const float beta_float = static_cast<float>(epilogue.beta.real());
+      out = T(epilogue.beta_is_zero()
+                  ? alpha_float * static_cast<float>(value)
+                  : alpha_float * static_cast<float>(value) + beta_float * static_cast<float>(out));
     } else if (epilogue.beta_is_zero()) {
       out = alpha * value;
     } else {
@@ -196,18 +215,23 @@ void expect_permute(const Case& problem, std::uint64_t seed,
     }
   }
 
-  using Real = decltype(std::abs(T{}));
-  const Real tolerance = std::is_same_v<Real, float> ? Real(1e-5) : Real(1e-12);
+  // The half types' epilogue may be one fused multiply-add on the device,
+  // moving the once-rounded result by at most one unit of the element.
+  const double tolerance = testing::IsHalf<T>::value             ? 2 * testing::unit_roundoff<T>()
+                           : testing::unit_roundoff<T>() > 1e-10 ? 1e-5
+                                                                 : 1e-12;
   int failures = 0;
   for (std::size_t i = 0; i < after.size() && failures < 5; ++i) {
     bool ok = same_bits(after[i], expected[i]);
     if (!ok && in_view[i] && epilogue.apply) {
-      ok = std::abs(after[i] - expected[i]) <= tolerance * (Real(1) + std::abs(expected[i]));
+      ok = std::abs(testing::widen(after[i]) - testing::widen(expected[i])) <=
+           tolerance * (1 + std::abs(testing::widen(expected[i])));
     }
     if (!ok) {
       ++failures;
       ADD_FAILURE() << "buffer element " << i << (in_view[i] ? " (in the view)" : " (a gap)")
-                    << ": got " << after[i] << ", expected " << expected[i];
+                    << ": got " << testing::widen(after[i]) << ", expected "
+                    << testing::widen(expected[i]);
     }
   }
 }
@@ -218,6 +242,8 @@ void for_each_dtype(Body&& body) {
   body(double{});
   body(std::complex<float>{});
   body(std::complex<double>{});
+  body(float16{});
+  body(bfloat16{});
 }
 
 Permutation random_permutation(int rank, std::mt19937_64& rng) {
@@ -379,6 +405,9 @@ TEST(Permute, FoldsShortInnerModesOfTheBenchmarkShapes) {
   expect_permute<float>(permuted({16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}), 901);
   expect_permute<float>(permuted({32, 32, 32, 32, 8}, {4, 3, 2, 1, 0}), 902);
   expect_permute<double>(permuted({16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}), 903);
+  expect_permute<float16>(permuted({32, 32, 32, 32}, {3, 1, 0, 2}), 905);
+  expect_permute<bfloat16>(permuted({16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}), 906);
+  expect_permute<float16>(permuted({32, 32, 32, 32, 8}, {4, 3, 2, 1, 0}), 907);
   expect_permute<std::complex<double>>(
       permuted({4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2}, {11, 9, 7, 5, 3, 1, 10, 8, 6, 4, 2, 0}), 904);
 }
@@ -388,6 +417,7 @@ TEST(Permute, HandlesSixteenAxesThatDoNotMerge) {
   Permutation reversed(16);
   std::iota(reversed.rbegin(), reversed.rend(), 0);
   expect_permute<float>(permuted(Extents(16, 2), reversed), 1000);
+  expect_permute<float16>(permuted(Extents(16, 2), reversed), 1002);
   expect_permute<std::complex<double>>(permuted(Extents(16, 2), reversed), 1001);
 }
 
@@ -414,7 +444,61 @@ TEST(Permute, RejectsMismatchedLayoutsAndTooManyAxes) {
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("at most 16"), std::string::npos) << error.what();
   }
-  EXPECT_THROW(permute(DataType::f16, none, {{2}, {1}}, none, {{2}, {1}}, plain, nullptr), Error);
+}
+
+// A plain f16/bf16 permute moves bits: every pattern, NaN payloads and
+// signalling NaNs included, arrives unchanged through each variant (packets,
+// single elements, tiles), which a round trip through float would not
+// guarantee. The source holds all 65536 patterns.
+TEST(Permute, HalfTypesMoveEveryBitPatternUnchanged) {
+  EINSTREAM_REQUIRE_GPU();
+  const auto check = [](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> source(1 << 16);
+    for (std::size_t i = 0; i < source.size(); ++i) {
+      source[i] = T::from_bits(static_cast<std::uint16_t>(i * 40503u));  // odd: a bijection
+    }
+    DeviceMemory device_source(source.size() * sizeof(T));
+    DeviceMemory device_result(source.size() * sizeof(T));
+    device_source.upload(source);
+    const std::vector<std::pair<Extents, Permutation>> views = {
+        {{256, 256}, {0, 1}},             // a copy: 8-element packets
+        {{64, 32, 32}, {1, 0, 2}},        // inner mode stays: strided packets
+        {{4096, 4, 4}, {1, 0, 2}},        // inner mode of 4 stays: single elements
+        {{256, 256}, {1, 0}},             // transpose: tiled
+        {{16, 16, 16, 16}, {3, 1, 0, 2}}  // rank 4, innermost moves: tiled
+    };
+    for (const auto& [extents, perm] : views) {
+      const Case problem = permuted(extents, perm);
+      SCOPED_TRACE(std::string(to_string(dtype_of<T>())) + ", " + describe(problem));
+      EINSTREAM_CUDA_CHECK(cudaMemset(device_result.get(), 0, source.size() * sizeof(T)));
+      permute(dtype_of<T>(), device_source.get(), {problem.extents, problem.source_strides},
+              device_result.get(), {problem.extents, problem.result_strides}, Epilogue::plain(),
+              nullptr);
+      EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const std::vector<T> got = device_result.download<T>(source.size());
+      int failures = 0;
+      Extents index(extents.size(), 0);
+      for (std::size_t element = 0; element < source.size(); ++element) {
+        std::int64_t source_offset = 0, result_offset = 0;
+        for (std::size_t axis = 0; axis < extents.size(); ++axis) {
+          source_offset += index[axis] * problem.source_strides[axis];
+          result_offset += index[axis] * problem.result_strides[axis];
+        }
+        if (got[result_offset].bits != source[source_offset].bits && ++failures <= 5) {
+          ADD_FAILURE() << "result element " << result_offset << ": bits "
+                        << got[result_offset].bits << ", expected " << source[source_offset].bits;
+        }
+        for (int axis = static_cast<int>(extents.size()) - 1;
+             axis >= 0 && ++index[axis] == problem.extents[axis]; --axis) {
+          index[axis] = 0;
+        }
+      }
+      EXPECT_EQ(failures, 0);
+    }
+  };
+  check(float16{});
+  check(bfloat16{});
 }
 
 // Over 2^31 elements the kernels index in 64 bits. The source holds its own

@@ -1,5 +1,6 @@
 // reduce() against a host loop (double accumulation) on random data, for
-// every element type: random shapes and strides, each kernel variant hit on
+// every element type (f16 and bf16 included, accumulated in float and
+// rounded once): random shapes and strides, each kernel variant hit on
 // purpose (the shapes below are chosen by the variant rules of
 // planner/reduce_plan, whose choices tests/planner/reduce_plan_test checks),
 // epilogues, empty sums and results, a 1 GiB full sum, and a split
@@ -58,6 +59,30 @@ struct TypeInfo<std::complex<double>> {
   static constexpr double tolerance = 1e-12;
   static const char* name() { return "c128"; }
 };
+// The half types: one rounding of the result (the unit roundoff, relative to
+// the sum of magnitudes, which bounds the result) plus float accumulation
+// over chains of up to 2^8 terms (2^-24 each); `absolute` covers f16's
+// subnormal spacing.
+template <>
+struct TypeInfo<float16> {
+  static constexpr DataType dtype = DataType::f16;
+  static constexpr double tolerance = testing::unit_roundoff<float16>() + 1.0 / (1 << 16);
+  static constexpr double absolute = 1.0 / (1 << 24);
+  static const char* name() { return "f16"; }
+};
+template <>
+struct TypeInfo<bfloat16> {
+  static constexpr DataType dtype = DataType::bf16;
+  static constexpr double tolerance = testing::unit_roundoff<bfloat16>() + 1.0 / (1 << 16);
+  static constexpr double absolute = 1e-37;
+  static const char* name() { return "bf16"; }
+};
+
+template <typename T>
+double absolute_tolerance() {
+  if constexpr (testing::IsHalf<T>::value) return TypeInfo<T>::absolute;
+  return 1e-300;
+}
 
 using testing::as_element;
 using testing::for_each_index;
@@ -169,7 +194,7 @@ std::size_t check_reduce(const ReduceCase& test, std::uint64_t seed) {
     }
     in_view[at] = 1;
     const double error = std::abs(widen(got[at]) - expected);
-    if (!(error <= TypeInfo<T>::tolerance * scale + 1e-300) && ++failures <= 5) {
+    if (!(error <= TypeInfo<T>::tolerance * scale + absolute_tolerance<T>()) && ++failures <= 5) {
       ADD_FAILURE() << "result at offset " << at - result_span.origin << ": got " << widen(got[at])
                     << ", expected " << expected << " (sum of magnitudes " << scale << ")";
     }
@@ -189,9 +214,11 @@ void for_each_type(Body&& body) {
   body(double{});
   body(std::complex<float>{});
   body(std::complex<double>{});
+  body(float16{});
+  body(bfloat16{});
 }
 
-// Checks a case for all four types; returns the f32 workspace size.
+// Checks a case for all six types; returns the f32 workspace size.
 std::size_t check_all_types(const ReduceCase& test, std::uint64_t seed) {
   std::size_t workspace = 0;
   for_each_type([&](auto element) {
@@ -360,6 +387,99 @@ TEST(Reduce, ZeroElementResultLaunchesNothing) {
   empty.source = {{0, 3, 4}, {12, 4, 1}};
   empty.result = {{0, 3}, {3, 1}};
   EXPECT_EQ(check_all_types(empty, 93), 0u);
+}
+
+// Sums of ones past where a half-precision running sum stops growing
+// (2048 in f16: 2048 + 1 rounds back; 256 in bf16), in every variant: exact
+// only if the kernels accumulate in float. 512, 4096 and 8192 are exact in
+// both types. The tile and warp variants take sums of at most a few hundred
+// here (longer ones pick another variant or need a GiB), so they are
+// checked in bf16 alone.
+template <typename T>
+void expect_sum_of_ones(const ReduceCase& test, double expected) {
+  SCOPED_TRACE(test.name + " " + TypeInfo<T>::name());
+  const Span source_span = span_of(test.source);
+  const Span result_span = span_of(test.result);
+  const std::vector<T> ones(source_span.size(), T(1.0f));
+  DeviceMemory device_source(ones.size() * sizeof(T));
+  DeviceMemory device_result(result_span.size() * sizeof(T));
+  device_source.upload(ones);
+  const ReducePlan plan = plan_reduce(TypeInfo<T>::dtype, test.source, test.result);
+  SCOPED_TRACE("plan: " + to_string(plan));
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  DeviceMemory workspace(plan.workspace_bytes);
+  reduce(plan, static_cast<const T*>(device_source.get()) + source_span.origin,
+         static_cast<T*>(device_result.get()) + result_span.origin, Epilogue::plain(),
+         workspace.get(), plan.workspace_bytes, nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> got = device_result.download<T>(result_span.size());
+  int failures = 0;
+  for_each_index(test.result.extents, [&](const std::vector<std::int64_t>& kept) {
+    const std::int64_t at = result_span.origin + dot(kept, test.result.strides);
+    if (static_cast<float>(got[at]) != expected && ++failures <= 5) {
+      ADD_FAILURE() << "result at offset " << at - result_span.origin << ": got "
+                    << static_cast<float>(got[at]) << ", expected " << expected;
+    }
+  });
+}
+
+TEST(Reduce, HalfTypesAccumulateInFloatInEveryVariant) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::pair<ReduceCase, double>> both_types = {
+      {einsum_case("si->i (thread per output, split)", {4096, 1000}, {1}), 4096},
+      {einsum_case("ij->i (block per output, split)", {3, 8192}, {0}), 8192},
+      {einsum_case("i-> (full sum, split)", {8192}, {}), 8192}};
+  for (const auto& [test, expected] : both_types) {
+    expect_sum_of_ones<float16>(test, expected);
+    expect_sum_of_ones<bfloat16>(test, expected);
+  }
+  expect_sum_of_ones<bfloat16>(einsum_case("ijk->ki (transpose tile)", {512, 512, 512}, {2, 0}),
+                               512);
+  expect_sum_of_ones<bfloat16>(einsum_case("ij->i (warp per output)", {1000, 512}, {0}), 512);
+}
+
+// The epilogue of a half-type reduce rounds once: alpha * sum in float,
+// then to the element type. Sums of two terms (the thread-per-output
+// variant adds them in float as the host does) with alpha = 1/3, where
+// rounding the sum first changes some results: the expected bits are the
+// host's float arithmetic rounded once, exactly (beta is 0, so no fused
+// multiply-add can make the device's float result differ).
+template <typename T>
+void expect_rounded_once(std::uint64_t seed) {
+  SCOPED_TRACE(std::string(TypeInfo<T>::name()) + " seed " + std::to_string(seed));
+  const std::int64_t outputs = 4096;
+  std::mt19937_64 rng(seed);
+  std::vector<T> source(2 * outputs);
+  for (T& value : source) value = random_value<T>(rng);
+  const float alpha = 1.0f / 3.0f;
+  std::vector<T> expected(outputs);
+  int differs_from_twice_rounded = 0;
+  for (std::int64_t i = 0; i < outputs; ++i) {
+    const float sum = static_cast<float>(source[2 * i]) + static_cast<float>(source[2 * i + 1]);
+    expected[i] = T(alpha * sum);
+    differs_from_twice_rounded += T(alpha * static_cast<float>(T(sum))).bits != expected[i].bits;
+  }
+  ASSERT_GT(differs_from_twice_rounded, 0) << "the data does not tell the roundings apart";
+  DeviceMemory device_source(source.size() * sizeof(T));
+  DeviceMemory device_result(outputs * sizeof(T));
+  device_source.upload(source);
+  reduce(TypeInfo<T>::dtype, device_source.get(), {{outputs, 2}, {2, 1}}, device_result.get(),
+         {{outputs}, {1}}, Epilogue::scaled({alpha, 0.0}, {0.0, 0.0}), nullptr, 0, nullptr);
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<T> got = device_result.download<T>(outputs);
+  int failures = 0;
+  for (std::int64_t i = 0; i < outputs; ++i) {
+    if (got[i].bits != expected[i].bits && ++failures <= 5) {
+      ADD_FAILURE() << "output " << i << ": got " << static_cast<float>(got[i]) << ", expected "
+                    << static_cast<float>(expected[i]);
+    }
+  }
+}
+
+TEST(Reduce, HalfTypesRoundTheEpiloguesResultOnce) {
+  EINSTREAM_REQUIRE_GPU();
+  expect_rounded_once<float16>(1401);
+  expect_rounded_once<bfloat16>(1402);
 }
 
 TEST(Reduce, LargeFullSumOfQuarterBillionFloats) {

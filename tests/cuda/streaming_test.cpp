@@ -18,6 +18,7 @@
 #include "tests/support/against_reference.hpp"
 #include "tests/support/differential.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/half_precision.hpp"
 #include "tests/support/random_problems.hpp"
 #include "tests/support/tensors.hpp"
 
@@ -82,6 +83,101 @@ TEST(CudaStreaming, RandomProblemsMatchTheReferenceUnderTightBudgets) {
   EXPECT_GT(streamed, 30);
   // Budgets just under the whole problem's leave room for a third buffer.
   EXPECT_GT(deep, 0);
+}
+
+// The error of a half-type output against the reference, relative to the
+// magnitude bound (tests/support/half_precision.hpp); C-order operands.
+double half_error_of(const std::string& expression,
+                     const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
+                     const std::vector<const void*>& inputs, const TensorDesc& output,
+                     const std::vector<unsigned char>& initial,
+                     const std::vector<unsigned char>& actual,
+                     const std::vector<unsigned char>& expected, Scalar alpha, Scalar beta) {
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const auto& shape : shapes) strides.push_back(TensorDesc(dtype, shape).effective_strides());
+  const double bound = testing::half_magnitude_bound(detail::parse(expression, shapes), shapes,
+                                                     dtype, inputs, strides, initial.data(),
+                                                     output.effective_strides(), alpha, beta);
+  return testing::half_error(dtype, actual.data(), expected.data(), output.element_count(), bound);
+}
+
+// An execution against the reference, with the blocks it ran: in f16 and
+// bf16 each block of a sliced summed mode adds its partial sum into the
+// output with beta = 1, a rounding in the dtype per block. The error is
+// relative to the magnitude bound.
+struct BlockedRun {
+  double error = 0;
+  std::int64_t blocks = 0;
+  std::string explain;
+};
+
+BlockedRun run_blocked(const std::string& expression,
+                       const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
+                       const Options& options, Scalar alpha, Scalar beta, std::mt19937& random) {
+  const testing::RandomOperands operands = testing::random_operands(shapes, dtype, random);
+  Plan plan(expression, operands.descs, options);
+  const std::int64_t count = plan.output().element_count();
+  const std::vector<unsigned char> initial = testing::random_tensor(dtype, count, random);
+  std::vector<unsigned char> actual = initial;
+  plan.execute(operands.pointers, actual.data(), alpha, beta);
+  const std::vector<unsigned char> expected =
+      testing::reference_result(expression, operands, plan.output(), initial, alpha, beta);
+  return {half_error_of(expression, shapes, dtype, operands.pointers, plan.output(), initial,
+                        actual, expected, alpha, beta),
+          plan.last_report().blocks, plan.explain()};
+}
+
+// The half types streamed: random problems at budgets from just under the
+// whole need to the least, held to one rounding per stored intermediate
+// and per block.
+TEST(CudaStreaming, HalfPrecisionRandomProblemsMatchTheReferenceUnderTightBudgets) {
+  EINSTREAM_REQUIRE_GPU();
+  int streamed = 0;
+  for (unsigned seed = 0; seed < 40; ++seed) {
+    std::mt19937 random(seed);
+    testing::RandomProblemLimits limits;
+    limits.max_extent = 12;
+    limits.allow_zero_extents = false;
+    const testing::RandomProblem problem = testing::random_problem(random, limits);
+    const DataType dtype = seed % 2 ? DataType::bf16 : DataType::f16;
+    const Scalar beta = seed % 3 == 0 ? Scalar(0.0) : Scalar(-0.5);
+    const auto [whole, least] = needs(problem.expression, problem.shapes, dtype);
+    if (least == 0 || least >= whole) continue;  // nothing to slice
+    for (std::uint64_t budget : {whole - 1, least + (whole - least) / 2, least}) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression + " " +
+                   to_string(dtype) + " budget " + std::to_string(budget));
+      const BlockedRun run = run_blocked(problem.expression, problem.shapes, dtype,
+                                         cuda_with_limit(budget), 1.5, beta, random);
+      const int stores = testing::half_stores(static_cast<int>(problem.shapes.size())) +
+                         static_cast<int>(run.blocks);
+      // The f32 sums' share (2^16 terms) stays far below the roundings'.
+      EXPECT_LE(run.error, testing::half_tolerance(dtype, stores, std::int64_t{1} << 16))
+          << run.explain;
+      if (run.explain.find("blocks, loop order") != std::string::npos) ++streamed;
+    }
+  }
+  std::printf("half-precision streamed executions: %d\n", streamed);
+  EXPECT_GT(streamed, 15);
+}
+
+// A long summed mode sliced in f16 and bf16: each block's partial product
+// accumulates into the device output, which holds the dtype.
+TEST(CudaStreaming, HalfPrecisionSlicedSummedModeAccumulates) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{64, 1 << 14}, {1 << 14, 64}};
+  for (DataType dtype : {DataType::f16, DataType::bf16}) {
+    const auto [whole, least] = needs("ij,jk->ik", shapes, dtype);
+    std::mt19937 random(4);
+    const BlockedRun run =
+        run_blocked("ij,jk->ik", shapes, dtype, cuda_with_limit(whole - (whole - least) * 3 / 4),
+                    1.0, 0.5, random);
+    SCOPED_TRACE(std::string(to_string(dtype)) + ", seed 4, " + std::to_string(run.blocks) +
+                 " blocks");
+    EXPECT_GT(run.blocks, 1) << run.explain;
+    EXPECT_NE(run.explain.find("j=16384 in"), std::string::npos) << run.explain;
+    EXPECT_LE(run.error, testing::half_tolerance(dtype, 1 + static_cast<int>(run.blocks), 1 << 14))
+        << run.explain;
+  }
 }
 
 // A network whose inputs and output all stream, with alpha and beta.
@@ -492,6 +588,14 @@ PlacedRun run_placed(const std::string& expression,
   detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
                            {expected.data(), dtype, plan.output().effective_strides()}, alpha,
                            beta);
+  if (testing::is_half_type(dtype)) {
+    // Relative to the magnitude bound, read from the host copies.
+    std::vector<const void*> host_inputs;
+    for (const auto& input : inputs) host_inputs.push_back(input.data());
+    return {half_error_of(expression, shapes, dtype, host_inputs, plan.output(), initial, actual,
+                          expected, alpha, beta),
+            plan.last_report(), plan.explain()};
+  }
   return {testing::relative_error(dtype, actual.data(), expected.data(), count), plan.last_report(),
           plan.explain()};
 }
@@ -531,14 +635,17 @@ TEST(CudaInPlace, DeviceOperandsWhoseIntermediatesDoNotFitAreSliced) {
 TEST(CudaInPlace, RandomDeviceProblemsMatchTheReferenceUnderTightBudgets) {
   EINSTREAM_REQUIRE_GPU();
   int sliced = 0, refused = 0;
-  for (unsigned seed = 0; seed < 40; ++seed) {
+  for (unsigned seed = 0; seed < 60; ++seed) {
     std::mt19937 random(seed);
     testing::RandomProblemLimits limits;
     limits.max_extent = 16;
     limits.allow_zero_extents = false;
     const testing::RandomProblem problem = testing::random_problem(random, limits);
-    const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
-                                                 DataType::c128}[seed % 4];
+    // Seeds 40-59: the half types.
+    const DataType dtype = seed < 40
+                               ? std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
+                                                       DataType::c128}[seed % 4]
+                               : (seed % 2 ? DataType::bf16 : DataType::f16);
     const unsigned everything = (1u << (problem.shapes.size() + 1)) - 1;
     Options generous;
     generous.backend = Backend::cuda;
@@ -551,7 +658,16 @@ TEST(CudaInPlace, RandomDeviceProblemsMatchTheReferenceUnderTightBudgets) {
       try {
         const PlacedRun run = run_placed(problem.expression, problem.shapes, dtype,
                                          cuda_with_limit(budget), everything, 1.5, -0.5, random);
-        EXPECT_LE(run.error, testing::tolerance(dtype)) << run.explain;
+        // The half types: a rounding per stored intermediate and per block.
+        const double allowed =
+            testing::is_half_type(dtype)
+                ? testing::half_tolerance(
+                      dtype,
+                      testing::half_stores(static_cast<int>(problem.shapes.size())) +
+                          static_cast<int>(run.report.blocks),
+                      std::int64_t{1} << 16)
+                : testing::tolerance(dtype);
+        EXPECT_LE(run.error, allowed) << run.explain;
         EXPECT_LE(run.report.device_bytes, budget);
         if (run.report.blocks > 1) ++sliced;
       } catch (const MemoryError& error) {

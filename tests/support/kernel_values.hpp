@@ -1,6 +1,7 @@
-// Test support for the kernel tests: random and NaN elements of each type,
-// widening to complex double for host references, the memory a strided view
-// reaches, and a walk over an index space.
+// Test support for the kernel tests: random and NaN elements of each type
+// (f16 and bf16 as einstream::float16 / bfloat16, the bits of the device's
+// __half / __nv_bfloat16), widening to complex double for host references,
+// the memory a strided view reaches, and a walk over an index space.
 #pragma once
 
 #include <complex>
@@ -11,12 +12,33 @@
 #include <type_traits>
 #include <vector>
 
+#include "einstream/half.hpp"
 #include "planner/program.hpp"
 
 namespace einstream::testing {
 
 using Wide = std::complex<double>;
 using detail::TensorLayout;
+
+// The half types: storage only, computed with in float on the device.
+template <typename T>
+struct IsHalf : std::false_type {};
+template <>
+struct IsHalf<float16> : std::true_type {};
+template <>
+struct IsHalf<bfloat16> : std::true_type {};
+
+// Unit roundoff of storing into T (half the spacing of the numbers near 1):
+// 2^-11 for f16, 2^-8 for bf16, 2^-24 for f32 and c64, 2^-53 otherwise.
+template <typename T>
+constexpr double unit_roundoff() {
+  if constexpr (std::is_same_v<T, float16>) return 1.0 / (1 << 11);
+  if constexpr (std::is_same_v<T, bfloat16>) return 1.0 / (1 << 8);
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, std::complex<float>>) {
+    return 1.0 / (1 << 24);
+  }
+  return 1.0 / 9007199254740992.0;
+}
 
 template <typename T>
 Wide widen(T value) {
@@ -26,11 +48,14 @@ template <typename R>
 Wide widen(std::complex<R> value) {
   return Wide(value.real(), value.imag());
 }
+inline Wide widen(float16 value) { return Wide(static_cast<float>(value)); }
+inline Wide widen(bfloat16 value) { return Wide(static_cast<float>(value)); }
 
 // alpha or beta as a kernel of element type T sees it: real types take the
-// real part.
+// real part, the half types as a float (their compute type).
 template <typename T>
 Wide as_element(std::complex<double> scalar) {
+  if constexpr (IsHalf<T>::value) return Wide(static_cast<float>(scalar.real()));
   if constexpr (std::is_floating_point_v<T>) return Wide(static_cast<T>(scalar.real()));
   return Wide(scalar);
 }
@@ -38,7 +63,9 @@ Wide as_element(std::complex<double> scalar) {
 template <typename T>
 T random_value(std::mt19937_64& rng) {
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (IsHalf<T>::value) {
+    return T(static_cast<float>(uniform(rng)));
+  } else if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(uniform(rng));
   } else {
     using R = typename T::value_type;
@@ -49,7 +76,9 @@ T random_value(std::mt19937_64& rng) {
 
 template <typename T>
 T not_a_number() {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (IsHalf<T>::value) {
+    return T(std::numeric_limits<float>::quiet_NaN());
+  } else if constexpr (std::is_floating_point_v<T>) {
     return std::numeric_limits<T>::quiet_NaN();
   } else {
     using R = typename T::value_type;
