@@ -23,7 +23,10 @@
 //       element.
 //     - tiled: the innermost mode moves (the source's unit-stride axis is not
 //       the result's innermost). A block stages a kTile x kTile tile of the
-//       (result run, source run) plane in shared memory, padded by one
+//       (result run, source run) plane in shared memory (kWideTile x kTile
+//       for elements of 4 bytes or fewer: 8 KiB a tile whatever the type, as
+//       32 x 32 f32 tiles reached only 70-75% of a copy on the H200 where
+//       f64's reached 95-104%), padded by one
 //       element against bank conflicts: warps read tile rows along the
 //       source's unit stride and write tile columns along the result's.
 //       When those axes are short (16^6), the next axes in each view's memory
@@ -39,10 +42,11 @@
 // 2 * count * sizeof(T); with beta != 0 the result is read too (3x).
 // Elements move as their bits; only an epilogue (alpha/beta on the caller's
 // output) computes, in ComputeOf<T> (float for f16/bf16), rounding once.
-// Target (H100): at least 70% of the device-to-device copy bandwidth measured
-// in the same run for rank 3-6 permutations of >= 256 MiB where the innermost
-// mode moves (cuTENSOR reaches 86-89%, PyTorch 8-12%); about a copy's when
-// it does not move. bench/cuda/permute_bench.cpp measures both.
+// Target (issue 14, H200): at least 90% of the device-to-device copy
+// bandwidth measured in the same run for rank 3-5 permutations of >= 256 MiB
+// where the innermost mode moves, 80% for rank 6 with small modes (16^6);
+// about a copy's when it does not move. bench/cuda/permute_bench.cpp
+// measures both, and both tile widths.
 #include "cuda/permute.hpp"
 
 #include <cstdint>
@@ -203,15 +207,22 @@ struct TiledAxes {
   Index tile_count;
 };
 
-template <typename T, typename Index>
+// kTileA (kTile or kWideTile) elements along the result run by kTile along
+// the source run. Each warp reads kTileA / kTileRows tile rows (a lane per
+// source element) and writes kTileA / kTile column strips of kTile /
+// kTileRows columns (a lane per result element).
+template <typename T, typename Index, int kTileA>
 __global__ void __launch_bounds__(kTileThreads)
     permute_tiled_kernel(const T* __restrict__ source, T* __restrict__ result,
                          TiledAxes<Index> axes, DeviceEpilogue<T> epilogue) {
+  static_assert(kTileA % kTile == 0 && kTileA / kTile < kTileRows, "table rows fit the block");
+  constexpr int kLoadsPerThread = kTileA / kTileRows;
+  constexpr int kStrips = kTileA / kTile;
   // Raw storage: a __shared__ array of a complex type would need a
   // constructor. tile[a][b]: a along the result run, b along the source run.
-  __shared__ alignas(T) unsigned char tile_storage[kTile * (kTile + 1) * sizeof(T)];
+  __shared__ alignas(T) unsigned char tile_storage[kTileA * (kTile + 1) * sizeof(T)];
   T(*tile)[kTile + 1] = reinterpret_cast<T(*)[kTile + 1]>(tile_storage);
-  __shared__ Index a_source[kTile], a_result[kTile], b_source[kTile], b_result[kTile];
+  __shared__ Index a_source[kTileA], a_result[kTileA], b_source[kTile], b_result[kTile];
 
   const int lane = static_cast<int>(threadIdx.x);
   const int row = static_cast<int>(threadIdx.y);
@@ -220,7 +231,7 @@ __global__ void __launch_bounds__(kTileThreads)
     // Tiles along the result run vary fastest: neighbouring blocks write
     // neighbouring result lines.
     const Index rest = axes.result_run_tiles.quotient(tile_index);
-    const Index a_first = (tile_index - rest * axes.result_run_tiles.divisor) * kTile;
+    const Index a_first = (tile_index - rest * axes.result_run_tiles.divisor) * kTileA;
     const Index outer = axes.source_run_tiles.quotient(rest);
     const Index b_first = (rest - outer * axes.source_run_tiles.divisor) * kTile;
     Index source_base;
@@ -228,11 +239,14 @@ __global__ void __launch_bounds__(kTileThreads)
     locate(axes.outer, outer, source_base, result_base);
     const Index a_left = axes.result_run_extent - a_first;
     const Index b_left = axes.source_run_extent - b_first;
-    const int a_count = a_left < kTile ? static_cast<int>(a_left) : kTile;
+    const int a_count = a_left < kTileA ? static_cast<int>(a_left) : kTileA;
     const int b_count = b_left < kTile ? static_cast<int>(b_left) : kTile;
-    if (row == 0 && lane < a_count) {
-      locate(axes.result_run, a_first + lane, a_source[lane], a_result[lane]);
-    } else if (row == 1 && lane < b_count) {
+    // Warps 0 .. kStrips - 1 fill the result run's table, warp kStrips the
+    // source run's.
+    if (row < kStrips) {
+      const int a = row * kTile + lane;
+      if (a < a_count) locate(axes.result_run, a_first + a, a_source[a], a_result[a]);
+    } else if (row == kStrips && lane < b_count) {
       locate(axes.source_run, b_first + lane, b_source[lane], b_result[lane]);
     }
     __syncthreads();
@@ -240,29 +254,32 @@ __global__ void __launch_bounds__(kTileThreads)
     if (lane < b_count) {
       // A warp reads one tile row: consecutive lanes, consecutive source elements.
       const Index row_source = source_base + b_source[lane];
-      T values[kTileElementsPerThread] = {};
+      T values[kLoadsPerThread] = {};
 #pragma unroll
-      for (int k = 0; k < kTileElementsPerThread; ++k) {
+      for (int k = 0; k < kLoadsPerThread; ++k) {
         const int a = row + k * kTileRows;
         if (a < a_count) values[k] = source[row_source + a_source[a]];
       }
 #pragma unroll
-      for (int k = 0; k < kTileElementsPerThread; ++k) {
+      for (int k = 0; k < kLoadsPerThread; ++k) {
         const int a = row + k * kTileRows;
         if (a < a_count) tile[a][lane] = values[k];
       }
     }
     __syncthreads();
 
-    if (lane < a_count) {
+#pragma unroll
+    for (int strip = 0; strip < kStrips; ++strip) {
+      const int a = strip * kTile + lane;
+      if (a >= a_count) continue;
       // A warp writes one tile column: consecutive lanes, consecutive result elements.
-      const Index column_result = result_base + a_result[lane];
+      const Index column_result = result_base + a_result[a];
 #pragma unroll
       for (int k = 0; k < kTileElementsPerThread; ++k) {
         const int b = row + k * kTileRows;
         if (b < b_count) {
           T* destination = result + column_result + b_result[b];
-          *destination = epilogue.element(tile[lane][b], destination);
+          *destination = epilogue.element(tile[a][b], destination);
         }
       }
     }
@@ -335,9 +352,18 @@ void permute_tiled(const TiledLaunch& launch, const T* source, T* result,
   tiled.result_run_tiles = Divisor<Index>::make(launch.result_run_tiles);
   tiled.source_run_tiles = Divisor<Index>::make(launch.source_run_tiles);
   tiled.tile_count = static_cast<Index>(launch.tile_count);
-  permute_tiled_kernel<T, Index>
-      <<<static_cast<unsigned>(launch.blocks), dim3(kTile, kTileRows), 0, stream>>>(
-          source, result, tiled, epilogue);
+  const dim3 threads(kTile, kTileRows);
+  const auto blocks = static_cast<unsigned>(launch.blocks);
+  if (launch.result_tile == kWideTile) {
+    permute_tiled_kernel<T, Index, kWideTile>
+        <<<blocks, threads, 0, stream>>>(source, result, tiled, epilogue);
+  } else if (launch.result_tile == kTile) {
+    permute_tiled_kernel<T, Index, kTile>
+        <<<blocks, threads, 0, stream>>>(source, result, tiled, epilogue);
+  } else {
+    throw Error("permute: no tiled kernel for tiles " + std::to_string(launch.result_tile) +
+                " long along the result run");
+  }
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "einstream/error.hpp"
 #include "src/axis_merge.hpp"
 
 namespace einstream::detail {
@@ -150,6 +151,15 @@ std::int64_t fold_run(const std::vector<int>& order, std::vector<bool>& taken,
   return extent;
 }
 
+// The tile counts and grid of `tiled` with tiles of `result_tile` x kTile.
+void size_tiles(TiledLaunch& tiled, int result_tile) {
+  tiled.result_tile = result_tile;
+  tiled.result_run_tiles = (tiled.result_run_extent + result_tile - 1) / result_tile;
+  tiled.source_run_tiles = (tiled.source_run_extent + kTile - 1) / kTile;
+  tiled.tile_count = tiled.result_run_tiles * tiled.source_run_tiles * element_count(tiled.outer);
+  tiled.blocks = std::min(tiled.tile_count, kMaxTiledBlocks);
+}
+
 // The tiled variant when the innermost mode moves (the source's unit-stride
 // axis is not the result's innermost) and both runs span kMinTileRun; false
 // otherwise.
@@ -181,16 +191,28 @@ bool plan_tiled(PermutePlan& plan, const std::vector<PermuteAxis>& axes) {
   for (int i = 0; i < rank; ++i) {
     if (!taken[i]) tiled.outer.push_back(axes[i]);
   }
-  tiled.result_run_tiles = (tiled.result_run_extent + kTile - 1) / kTile;
-  tiled.source_run_tiles = (tiled.source_run_extent + kTile - 1) / kTile;
-  tiled.tile_count = tiled.result_run_tiles * tiled.source_run_tiles * element_count(tiled.outer);
-  tiled.blocks = std::min(tiled.tile_count, kMaxTiledBlocks);
+  const bool wide = static_cast<int>(size_of(plan.dtype)) <= kWideTileBytes &&
+                    tiled.result_run_extent >= kWideTile;
+  size_tiles(tiled, wide ? kWideTile : kTile);
   plan.variant = PermuteVariant::tiled;
   plan.tiled = std::move(tiled);
   return true;
 }
 
 }  // namespace
+
+PermutePlan with_result_tile(PermutePlan plan, int result_tile) {
+  if (plan.variant != PermuteVariant::tiled) {
+    throw Error("with_result_tile: the plan is " + to_string(plan.variant) + ", not tiled");
+  }
+  if (result_tile != kTile && result_tile != kWideTile) {
+    throw Error("with_result_tile: tiles are " + std::to_string(kTile) + " or " +
+                std::to_string(kWideTile) + " long along the result run, not " +
+                std::to_string(result_tile));
+  }
+  size_tiles(plan.tiled, result_tile);
+  return plan;
+}
 
 PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result) {
   PermutePlan plan;
@@ -238,7 +260,8 @@ std::string to_string(const PermutePlan& plan) {
   if (plan.variant == PermuteVariant::tiled) {
     return text + ", runs " + std::to_string(plan.tiled.result_run_extent) + "x" +
            std::to_string(plan.tiled.source_run_extent) + ", " +
-           std::to_string(plan.tiled.tile_count) + " tiles on " +
+           std::to_string(plan.tiled.tile_count) + " tiles of " +
+           std::to_string(plan.tiled.result_tile) + "x" + std::to_string(kTile) + " on " +
            std::to_string(plan.tiled.blocks) + " blocks";
   }
   text += ", " + std::to_string(plan.elements.blocks) + " blocks";

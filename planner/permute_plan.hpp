@@ -44,6 +44,13 @@ constexpr int kTile = 32;
 constexpr int kTileRows = 8;
 constexpr int kTileThreads = kTile * kTileRows;
 constexpr int kTileElementsPerThread = kTile / kTileRows;
+// Elements of at most kWideTileBytes take tiles twice as long along the
+// result run (kWideTile x kTile): the same 8 KiB per tile as f64's 32 x 32,
+// so the per-tile index tables and barriers are paid per as many bytes.
+// Measured on the H200: f32 32 x 32 tiles reach 70-75% of a copy, f64 ones
+// 95-104% (bench/results/kernels-nvidia-h200.txt).
+constexpr int kWideTile = 2 * kTile;
+constexpr int kWideTileBytes = 4;
 // Runs shorter than this leave most of a tile idle; the strided variant
 // serves them better.
 constexpr std::int64_t kMinTileRun = 8;
@@ -78,6 +85,9 @@ struct TiledLaunch {
   std::vector<PermuteAxis> outer;       // the rest, innermost (in the result) first
   std::int64_t result_run_extent = 0;
   std::int64_t source_run_extent = 0;
+  // The tile's length along the result run: kTile, or kWideTile for
+  // elements of at most kWideTileBytes when the run is that long.
+  int result_tile = permute_tiling::kTile;
   std::int64_t result_run_tiles = 0;
   std::int64_t source_run_tiles = 0;
   std::int64_t tile_count = 0;
@@ -106,6 +116,12 @@ struct PermutePlan {
   TiledLaunch tiled;    // tiled
   int merged_rank = 0;  // axes left after merging
 };
+
+// `plan` (tiled) with tiles of `result_tile` (kTile or kWideTile) along the
+// result run, its tile counts and grid recomputed: the benchmark measures
+// both widths on the same shapes. Throws Error for another width or a plan
+// that is not tiled.
+PermutePlan with_result_tile(PermutePlan plan, int result_tile);
 
 // Plans result[i] = source[i] over equal extents (source strides arbitrary,
 // result strides non-negative). Layouts it cannot launch give a plan whose

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "einstream/error.hpp"
 #include "planner/lower.hpp"
 #include "planner/parse.hpp"
 #include "planner/path.hpp"
@@ -118,15 +119,44 @@ TEST(PermutePlan, AnInnermostModeThatMovesIsTiled) {
   EXPECT_EQ(plan.merged_rank, 4);
   EXPECT_EQ(plan.tiled.result_run_extent, 128);
   EXPECT_EQ(plan.tiled.source_run_extent, 128);
-  EXPECT_EQ(plan.tiled.result_run_tiles, 4);
+  // f32: tiles 64 long along the result run, 32 along the source run.
+  EXPECT_EQ(plan.tiled.result_tile, permute_tiling::kWideTile);
+  EXPECT_EQ(plan.tiled.result_run_tiles, 2);
   EXPECT_EQ(plan.tiled.source_run_tiles, 4);
   ASSERT_EQ(plan.tiled.source_run.size(), 1u);
   EXPECT_EQ(plan.tiled.source_run[0].source_stride, 1);
   ASSERT_EQ(plan.tiled.result_run.size(), 1u);
   EXPECT_EQ(plan.tiled.result_run[0].result_stride, 1);
   EXPECT_EQ(plan.tiled.outer.size(), 2u);
-  EXPECT_EQ(plan.tiled.tile_count, 4 * 4 * 128 * 128);
-  EXPECT_EQ(plan.tiled.blocks, 4 * 4 * 128 * 128);
+  EXPECT_EQ(plan.tiled.tile_count, 2 * 4 * 128 * 128);
+  EXPECT_EQ(plan.tiled.blocks, 2 * 4 * 128 * 128);
+}
+
+// Tiles hold 8 KiB: 64 x 32 for elements of up to 4 bytes where the result
+// run is that long, 32 x 32 otherwise; the other width can be asked for.
+TEST(PermutePlan, TileWidthFollowsTheElementSize) {
+  const Extents extents = {128, 128, 128, 128};
+  const std::vector<int> moves = {3, 1, 0, 2};
+  for (DataType dtype : {DataType::f16, DataType::bf16, DataType::f32}) {
+    EXPECT_EQ(permuted(extents, moves, dtype).tiled.result_tile, permute_tiling::kWideTile)
+        << to_string(dtype);
+  }
+  for (DataType dtype : {DataType::f64, DataType::c64, DataType::c128}) {
+    EXPECT_EQ(permuted(extents, moves, dtype).tiled.result_tile, permute_tiling::kTile)
+        << to_string(dtype);
+  }
+  // A result run of 40: one wide tile would leave most of it idle.
+  const PermutePlan short_run = permuted({40, 128}, {1, 0});
+  ASSERT_EQ(short_run.variant, PermuteVariant::tiled) << to_string(short_run);
+  EXPECT_EQ(short_run.tiled.result_tile, permute_tiling::kTile);
+
+  const PermutePlan narrow = with_result_tile(permuted(extents, moves), permute_tiling::kTile);
+  EXPECT_EQ(narrow.tiled.result_tile, permute_tiling::kTile);
+  EXPECT_EQ(narrow.tiled.result_run_tiles, 4);
+  EXPECT_EQ(narrow.tiled.tile_count, 4 * 4 * 128 * 128);
+  EXPECT_NE(to_string(narrow).find("tiles of 32x32"), std::string::npos) << to_string(narrow);
+  EXPECT_THROW(with_result_tile(permuted(extents, moves), 48), Error);
+  EXPECT_THROW(with_result_tile(permuted(extents, {0, 1, 2, 3}), permute_tiling::kTile), Error);
 }
 
 TEST(PermutePlan, ShortInnerModesFoldIntoTheTileRuns) {
