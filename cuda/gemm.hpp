@@ -6,7 +6,12 @@
 // as the transpose of one (unit column stride), which sets its transpose flag
 // and leading dimension; a row-major C is computed as C^T = B^T A^T. No
 // operand is ever copied: the lowering only emits GEMMs whose views cuBLAS
-// can read this way (planner/lower.cpp, is_gemm_operand).
+// can read this way (planner/lower.cpp, is_gemm_operand). f16 and bf16 run
+// cublasGemmStridedBatchedEx with f32 accumulation and float alpha/beta;
+// cuBLAS takes them with the same transposes, leading dimensions (ld >=
+// the stored rows) and batch strides as f32, and any 2-byte aligned
+// pointer (alignment to 16 bytes and ld a multiple of 8 only pick faster
+// kernels).
 #pragma once
 
 #include <cublas_v2.h>
