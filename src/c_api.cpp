@@ -101,10 +101,14 @@ einstream::DataType to_data_type(long long dtype, const std::string& what) {
       return einstream::DataType::c64;
     case EINSTREAM_C128:
       return einstream::DataType::c128;
+    case EINSTREAM_F16:
+      return einstream::DataType::f16;
+    case EINSTREAM_BF16:
+      return einstream::DataType::bf16;
   }
   throw InvalidArgument(what + " has dtype " + std::to_string(dtype) +
-                        "; expected EINSTREAM_F32 (0), EINSTREAM_F64 (1), EINSTREAM_C64 (2) or "
-                        "EINSTREAM_C128 (3)");
+                        "; expected EINSTREAM_F32 (0), EINSTREAM_F64 (1), EINSTREAM_C64 (2), "
+                        "EINSTREAM_C128 (3), EINSTREAM_F16 (4) or EINSTREAM_BF16 (5)");
 }
 
 einstream_dtype to_c_dtype(einstream::DataType dtype) {
@@ -117,8 +121,10 @@ einstream_dtype to_c_dtype(einstream::DataType dtype) {
       return EINSTREAM_C64;
     case einstream::DataType::c128:
       return EINSTREAM_C128;
-    default:
-      break;
+    case einstream::DataType::f16:
+      return EINSTREAM_F16;
+    case einstream::DataType::bf16:
+      return EINSTREAM_BF16;
   }
   throw einstream::Error(std::string("plan has dtype ") + einstream::to_string(dtype) +
                          ", which the C API has no code for");

@@ -227,9 +227,14 @@ NpyArray read_npy(const std::string& path) {
 }
 
 void write_npy(const std::string& path, const TensorDesc& desc, const void* data) {
+  if (desc.dtype == DataType::bf16) {
+    fail_npy_write(path,
+                   "bf16 cannot be stored in .npy, which has no bfloat16 descr; convert the "
+                   "tensor to f32 (exactly) or f16 first, or compute in f32 or f16");
+  }
   if (!is_supported(desc.dtype)) {
-    fail_npy_write(path, std::string("dtype ") + to_string(desc.dtype) +
-                             " has no .npy form here; supported are f32, f64, c64, c128");
+    fail_npy_write(path, "dtype value " + std::to_string(static_cast<int>(desc.dtype)) +
+                             " is not a DataType; supported are f32, f64, c64, c128, f16");
   }
   if (!desc.strides.empty() && desc.strides.size() != desc.extents.size()) {
     fail_npy_write(path, to_string(desc) + " has " + std::to_string(desc.strides.size()) +

@@ -31,10 +31,15 @@ struct NpyType {
   const char* code;  // descr without its byte-order character
   DataType dtype;
 };
-constexpr NpyType kNpyTypes[] = {
-    {"f4", DataType::f32}, {"f8", DataType::f64}, {"c8", DataType::c64}, {"c16", DataType::c128}};
+// bf16 has none: numpy has no bfloat16, and ml_dtypes saves its bfloat16 as
+// the opaque '|V2'.
+constexpr NpyType kNpyTypes[] = {{"f4", DataType::f32},
+                                 {"f8", DataType::f64},
+                                 {"c8", DataType::c64},
+                                 {"c16", DataType::c128},
+                                 {"f2", DataType::f16}};
 constexpr const char* kSupportedDescrs =
-    "'<f4' (float32), '<f8' (float64), '<c8' (complex64), '<c16' (complex128)";
+    "'<f4' (float32), '<f8' (float64), '<c8' (complex64), '<c16' (complex128), '<f2' (float16)";
 
 }  // namespace
 
@@ -235,6 +240,12 @@ DataType dtype_from_descr(const PyValue& descr, const std::string& path) {
   if (!code.empty() && code[0] == 'O') {
     fail_npy_read(path, "object arrays (descr '" + text +
                             "') are not supported; supported dtypes are " + kSupportedDescrs);
+  }
+  if (code == "V2") {
+    fail_npy_read(path, "descr '" + text +
+                            "' is an opaque 2-byte type, which is how ml_dtypes saves bfloat16; "
+                            "bf16 cannot be stored in .npy: save the array as float32 "
+                            "(arr.astype(numpy.float32)) or float16 instead");
   }
   if (!code.empty() && code[0] == 'V') {
     fail_npy_read(path, "structured or void dtypes (descr '" + text +

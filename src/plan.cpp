@@ -239,8 +239,9 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   for (std::size_t index = 0; index < inputs.size(); ++index) {
     const std::string what = "input " + std::to_string(index);
     if (!is_supported(inputs[index].dtype)) {
-      throw Error(what + " has data type " + to_string(inputs[index].dtype) +
-                  ", which no backend supports yet: expected f32, f64, c64 or c128");
+      throw Error(what + " has data type value " +
+                  std::to_string(static_cast<int>(inputs[index].dtype)) +
+                  ", which is not a DataType: expected f32, f64, c64, c128, f16 or bf16");
     }
     if (inputs[index].dtype != inputs[0].dtype) {
       throw ShapeError(what + " has data type " + to_string(inputs[index].dtype) +

@@ -49,8 +49,9 @@ std::string mode_name(const Problem& problem, std::size_t mode) {
 
 void check_supported(DataType dtype, const std::string& where) {
   if (!is_supported(dtype)) {
-    throw Error(std::string("reference_einsum: ") + where + " has data type " + to_string(dtype) +
-                ", which is not supported; expected f32, f64, c64 or c128");
+    throw Error(std::string("reference_einsum: ") + where + " has data type value " +
+                std::to_string(static_cast<int>(dtype)) +
+                ", which is not a DataType; expected f32, f64, c64, c128, f16 or bf16");
   }
 }
 
@@ -147,7 +148,8 @@ void validate(const Problem& problem, const std::vector<ReferenceInput>& inputs,
 }
 
 // Loads one element as the accumulator type. validate() has ruled out complex
-// inputs for a real accumulator and the reserved types.
+// inputs for a real accumulator and values outside the enum. Half-precision
+// values widen exactly.
 template <typename Acc>
 inline Acc load(const Operand& operand, std::int64_t offset) {
   switch (operand.dtype) {
@@ -165,8 +167,10 @@ inline Acc load(const Operand& operand, std::int64_t offset) {
         return static_cast<const Complex*>(operand.data)[offset];
       }
       break;
-    default:
-      break;
+    case DataType::f16:
+      return Acc(static_cast<double>(static_cast<const float16*>(operand.data)[offset]));
+    case DataType::bf16:
+      return Acc(static_cast<double>(static_cast<const bfloat16*>(operand.data)[offset]));
   }
   unreachable_dtype(operand.dtype);
 }
@@ -223,6 +227,23 @@ Acc sum_products(const std::vector<Operand>& inputs, const LoopNest& summed,
   return acc;
 }
 
+// alpha * acc + beta * old, computed in double and stored as T. A
+// half-precision type is rounded once, through float: float's 24-bit
+// significand is at least twice the half types' (11 and 8 bits) plus two, so
+// rounding double -> float -> half gives the correctly rounded half.
+template <typename T>
+void store_real(void* data, std::int64_t offset, double alpha, double acc, double beta,
+                bool read_old) {
+  T* out = static_cast<T*>(data) + offset;
+  double value = alpha * acc;
+  if (read_old) value += beta * static_cast<double>(*out);
+  if constexpr (std::is_same_v<T, double>) {
+    *out = value;
+  } else {
+    *out = T(static_cast<float>(value));
+  }
+}
+
 // out = alpha * acc + beta * out in the output's dtype; out is not read when
 // beta == 0 so that garbage (NaN) there cannot leak into the result.
 template <typename Acc>
@@ -241,16 +262,15 @@ void store(const ReferenceOutput& output, std::int64_t offset, Acc acc, Scalar a
       *out = value;
     }
   } else {
-    if (output.dtype == DataType::f32) {
-      auto* out = static_cast<float*>(output.data) + offset;
-      double value = alpha.real() * acc;
-      if (read_old) value += beta.real() * static_cast<double>(*out);
-      *out = static_cast<float>(value);
-    } else {
-      auto* out = static_cast<double*>(output.data) + offset;
-      double value = alpha.real() * acc;
-      if (read_old) value += beta.real() * *out;
-      *out = value;
+    switch (output.dtype) {
+      case DataType::f32:
+        return store_real<float>(output.data, offset, alpha.real(), acc, beta.real(), read_old);
+      case DataType::f16:
+        return store_real<float16>(output.data, offset, alpha.real(), acc, beta.real(), read_old);
+      case DataType::bf16:
+        return store_real<bfloat16>(output.data, offset, alpha.real(), acc, beta.real(), read_old);
+      default:  // f64: validate() leaves no other real output type
+        return store_real<double>(output.data, offset, alpha.real(), acc, beta.real(), read_old);
     }
   }
 }

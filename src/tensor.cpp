@@ -49,14 +49,24 @@ DataType data_type_from_string(const std::string& name) {
                          DataType::bf16}) {
     if (name == to_string(dtype)) return dtype;
   }
-  throw Error("unknown data type '" + name + "': expected one of f32, f64, c64, c128");
+  throw Error("unknown data type '" + name + "': expected one of f32, f64, c64, c128, f16, bf16");
 }
 
 bool is_complex(DataType dtype) { return dtype == DataType::c64 || dtype == DataType::c128; }
 
+bool is_half_precision(DataType dtype) { return dtype == DataType::f16 || dtype == DataType::bf16; }
+
 bool is_supported(DataType dtype) {
-  return dtype == DataType::f32 || dtype == DataType::f64 || dtype == DataType::c64 ||
-         dtype == DataType::c128;
+  switch (dtype) {
+    case DataType::f32:
+    case DataType::f64:
+    case DataType::c64:
+    case DataType::c128:
+    case DataType::f16:
+    case DataType::bf16:
+      return true;
+  }
+  return false;
 }
 
 std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& extents) {

@@ -18,6 +18,11 @@
 ! Nothing is reversed or transposed. Element types: real(c_float),
 ! real(c_double), complex(c_float_complex), complex(c_double_complex)
 ! (real(4), real(8), complex(4), complex(8) with gfortran); ranks 0 to 7.
+! einstream_f16 and einstream_bf16 exist as dtype values, but Fortran has no
+! standard half-precision kind, so einstream_tensor has no overload for
+! them: to pass such data (2-byte integer(c_int16_t) arrays holding the
+! bits), fill an einstream_tensor's data, dtype, rank, extents and strides
+! by hand.
 !
 ! Lifetime. einstream_tensor records the array's address, used by a later
 ! call: give the arrays the target (or pointer) attribute, so that address
@@ -52,6 +57,8 @@ module einstream
   integer(c_int), parameter, public :: einstream_f64 = 1
   integer(c_int), parameter, public :: einstream_c64 = 2
   integer(c_int), parameter, public :: einstream_c128 = 3
+  integer(c_int), parameter, public :: einstream_f16 = 4
+  integer(c_int), parameter, public :: einstream_bf16 = 5
 
   ! Option values (einstream_backend, einstream_path_algorithm,
   ! einstream_memory_limit_kind).
@@ -514,9 +521,9 @@ contains
   function describe(tensor) result(text)
     type(einstream_tensor), intent(in) :: tensor
     character(len=:), allocatable :: text
-    character(len=*), parameter :: names(0:3) = ['f32 ', 'f64 ', 'c64 ', 'c128']
+    character(len=*), parameter :: names(0:5) = ['f32 ', 'f64 ', 'c64 ', 'c128', 'f16 ', 'bf16']
     integer :: dim
-    if (tensor%dtype >= 0 .and. tensor%dtype <= 3) then
+    if (tensor%dtype >= 0 .and. tensor%dtype <= 5) then
       text = trim(names(tensor%dtype)) // '['
     else
       text = 'dtype ' // integer_text(int(tensor%dtype)) // '['

@@ -45,10 +45,12 @@ typedef enum einstream_status {
 
 /* Element types. The values are part of the ABI. */
 typedef enum einstream_dtype {
-  EINSTREAM_F32 = 0, /* float */
-  EINSTREAM_F64 = 1, /* double */
-  EINSTREAM_C64 = 2, /* float _Complex: interleaved real, imaginary floats */
-  EINSTREAM_C128 = 3 /* double _Complex */
+  EINSTREAM_F32 = 0,  /* float */
+  EINSTREAM_F64 = 1,  /* double */
+  EINSTREAM_C64 = 2,  /* float _Complex: interleaved real, imaginary floats */
+  EINSTREAM_C128 = 3, /* double _Complex */
+  EINSTREAM_F16 = 4,  /* IEEE 754 binary16: the bits of CUDA's __half, _Float16 */
+  EINSTREAM_BF16 = 5  /* bfloat16: the bits of CUDA's __nv_bfloat16, __bf16 */
 } einstream_dtype;
 
 /* A tensor's element type and layout; the data pointer is passed at

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
@@ -58,6 +59,27 @@ void sum_over_ranks(Real* values, std::int64_t count, MPI_Datatype type, int roo
     } else {
       MPI_Reduce(rank == root ? MPI_IN_PLACE : at, at, piece, type, MPI_SUM, root, comm);
     }
+  }
+}
+
+// Sums a half-precision partial (`count` elements of f16 or bf16 in
+// `bytes`) over the ranks: MPI has no half type, so each rank's values are
+// widened to float, summed, and rounded back once where they are received.
+inline void sum_half_over_ranks(unsigned char* bytes, std::int64_t count, DataType dtype, int root,
+                                bool all_ranks, bool receives, MPI_Comm comm) {
+  std::vector<float> wide(static_cast<std::size_t>(count));
+  for (std::size_t index = 0; index < wide.size(); ++index) {
+    std::uint16_t bits = 0;
+    std::memcpy(&bits, bytes + 2 * index, sizeof bits);
+    wide[index] =
+        dtype == DataType::f16 ? float(float16::from_bits(bits)) : float(bfloat16::from_bits(bits));
+  }
+  sum_over_ranks(wide.data(), count, MPI_FLOAT, root, all_ranks, comm);
+  if (!receives) return;
+  for (std::size_t index = 0; index < wide.size(); ++index) {
+    const std::uint16_t bits =
+        dtype == DataType::f16 ? float16(wide[index]).bits : bfloat16(wide[index]).bits;
+    std::memcpy(bytes + 2 * index, &bits, sizeof bits);
   }
 }
 
@@ -125,7 +147,10 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
   const double reduce_start = MPI_Wtime();
   const bool is_double = desc.dtype == DataType::f64 || desc.dtype == DataType::c128;
   const std::int64_t reals = elements * (is_complex(desc.dtype) ? 2 : 1);
-  if (is_double) {
+  if (is_half_precision(desc.dtype)) {
+    mpi_detail::sum_half_over_ranks(partial.data(), elements, desc.dtype, root, all_ranks, receives,
+                                    comm);
+  } else if (is_double) {
     mpi_detail::sum_over_ranks(reinterpret_cast<double*>(partial.data()), reals, MPI_DOUBLE, root,
                                all_ranks, comm);
   } else {

@@ -32,8 +32,9 @@ struct NpyArray {
   TensorView view() { return {data.data(), desc}; }
 };
 
-// Reads a .npy file: little-endian ('<' or '|') float32, float64, complex64
-// or complex128, C or Fortran order. Every length in the file is checked
+// Reads a .npy file: little-endian ('<' or '|') float32, float64, complex64,
+// complex128 or float16, C or Fortran order. bfloat16 has no .npy descr
+// ('|V2', as ml_dtypes writes it, is refused with a hint). Every length in the file is checked
 // against the file's size (and 64-bit overflow) before anything is
 // allocated. Throws Error naming the file and what is wrong (missing file,
 // bad magic, unsupported version, dtype or byte order, malformed header,

@@ -21,8 +21,8 @@ enum class DataType {
   f64,   // double
   c64,   // std::complex<float>
   c128,  // std::complex<double>
-  f16,   // einstream::float16, IEEE 754 binary16 (CUDA's __half); reserved
-  bf16,  // einstream::bfloat16 (CUDA's __nv_bfloat16); reserved
+  f16,   // einstream::float16, IEEE 754 binary16 (CUDA's __half)
+  bf16,  // einstream::bfloat16 (CUDA's __nv_bfloat16)
 };
 
 // Bytes per element.
@@ -32,7 +32,11 @@ const char* to_string(DataType dtype);
 // Inverse of to_string; throws einstream::Error for an unknown name.
 DataType data_type_from_string(const std::string& name);
 bool is_complex(DataType dtype);
-// False for the reserved types (f16, bf16).
+// f16 and bf16: stored in two bytes, accumulated in f32 or wider, rounded to
+// the type at every store.
+bool is_half_precision(DataType dtype);
+// True for every enumerator above; false for a value outside the enum (as a
+// cast from a C or Python integer can make).
 bool is_supported(DataType dtype);
 
 // The DataType of a C++ element type: data_type_of<float>() == DataType::f32.

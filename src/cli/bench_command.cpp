@@ -13,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "einstream/error.hpp"
@@ -69,8 +70,13 @@ class UniformStream {
 
 template <typename Real>
 void fill_uniform(Real* values, std::int64_t count, UniformStream& stream) {
-  for (std::int64_t index = 0; index < count; ++index)
-    values[index] = static_cast<Real>(stream.next());
+  for (std::int64_t index = 0; index < count; ++index) {
+    if constexpr (std::is_floating_point_v<Real>) {
+      values[index] = static_cast<Real>(stream.next());
+    } else {
+      values[index] = Real(static_cast<float>(stream.next()));  // float16, bfloat16
+    }
+  }
 }
 
 // The bytes of a C-order tensor of `desc`, uniform in [-1, 1) (both parts
@@ -93,8 +99,12 @@ std::vector<unsigned char> random_tensor(const TensorDesc& desc, std::uint64_t s
     case DataType::c128:
       fill_uniform(reinterpret_cast<double*>(bytes.data()), 2 * count, stream);
       break;
-    default:
-      throw Error("bench: no random data for data type " + std::string(to_string(desc.dtype)));
+    case DataType::f16:
+      fill_uniform(reinterpret_cast<float16*>(bytes.data()), count, stream);
+      break;
+    case DataType::bf16:
+      fill_uniform(reinterpret_cast<bfloat16*>(bytes.data()), count, stream);
+      break;
   }
   return bytes;
 }
@@ -382,8 +392,9 @@ void add_bench_command(CLI::App& app) {
                           "with --inputs, a check of the files' shapes)");
   flags->dtype_option =
       command
-          ->add_option("--dtype", flags->dtype, "data type of random inputs: f32, f64, c64 or c128")
-          ->check(CLI::IsMember({"f32", "f64", "c64", "c128"}))
+          ->add_option("--dtype", flags->dtype,
+                       "data type of random inputs: f32, f64, c64, c128, f16 or bf16")
+          ->check(CLI::IsMember({"f32", "f64", "c64", "c128", "f16", "bf16"}))
           ->capture_default_str();
   flags->plan.add_to(*command, true);
   command->add_option("--repeat", flags->repeat, "timed executions")

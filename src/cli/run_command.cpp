@@ -17,8 +17,8 @@
 
 #include "einstream/error.hpp"
 #include "src/cli/commands.hpp"
-#include "src/cli/stderr_log.hpp"
 #include "src/cli/network_file.hpp"
+#include "src/cli/stderr_log.hpp"
 #include "src/desc_check.hpp"
 #include "src/npy.hpp"
 
@@ -65,16 +65,20 @@ std::vector<unsigned char> allocate_output(const TensorDesc& output) {
   }
 }
 
-// numpy's result type of f32, f64, c64 and c128 operands: complex if any
-// is, double precision if any is (f64 + c64 gives c128).
+// numpy's result type of f16, f32, f64, c64 and c128 operands: complex if
+// any is, double precision if any is (f64 + c64 gives c128), f16 only if all
+// are (f16 + f32 gives f32).
 DataType promoted_dtype(const std::vector<detail::NpyArray>& arrays) {
   bool complex = false;
   bool double_precision = false;
+  bool all_half = true;
   for (const detail::NpyArray& array : arrays) {
     complex = complex || is_complex(array.desc.dtype);
     double_precision =
         double_precision || array.desc.dtype == DataType::f64 || array.desc.dtype == DataType::c128;
+    all_half = all_half && array.desc.dtype == DataType::f16;
   }
+  if (all_half) return DataType::f16;
   if (complex) return double_precision ? DataType::c128 : DataType::c64;
   return double_precision ? DataType::f64 : DataType::f32;
 }
@@ -92,8 +96,9 @@ void convert_elements(const unsigned char* from, unsigned char* to, std::size_t 
 template <typename From>
 void convert_from(const unsigned char* from, DataType dtype, unsigned char* to, std::size_t count) {
   // Complex never narrows to real: promotion only widens.
-  constexpr bool kFromReal = std::is_floating_point_v<From>;
+  constexpr bool kFromReal = std::is_floating_point_v<From> || std::is_same_v<From, float16>;
   if constexpr (kFromReal) {
+    if (dtype == DataType::f32) return convert_elements<From, float>(from, to, count);
     if (dtype == DataType::f64) return convert_elements<From, double>(from, to, count);
     if (dtype == DataType::c64) return convert_elements<From, std::complex<float>>(from, to, count);
   }
@@ -118,6 +123,9 @@ void promote(detail::NpyArray& array, DataType dtype) {
       break;
     case DataType::c64:
       convert_from<std::complex<float>>(array.data.data(), dtype, converted.data(), count);
+      break;
+    case DataType::f16:
+      convert_from<float16>(array.data.data(), dtype, converted.data(), count);
       break;
     default:
       throw Error(std::string("internal error: no promotion from ") + to_string(array.desc.dtype));
@@ -241,8 +249,8 @@ void add_run_command(CLI::App& app) {
                       "einsum expression, e.g. 'ij,jk->ik' (not with --network)");
   // Existence is checked by run(), with a message naming the input.
   command->add_option("inputs", flags->inputs,
-                      "input .npy files (float32, float64, complex64 or complex128; mixed dtypes "
-                      "are promoted as numpy does)");
+                      "input .npy files (float16, float32, float64, complex64 or complex128; "
+                      "mixed dtypes are promoted as numpy does; bfloat16 has no .npy form)");
   command
       ->add_option("--network", flags->network,
                    "take the operands' modes from FILE.json instead of EXPR: {\"inputs\": "

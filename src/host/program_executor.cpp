@@ -2,6 +2,7 @@
 
 #include <array>
 #include <complex>
+#include <type_traits>
 
 #include "einstream/error.hpp"
 
@@ -44,6 +45,9 @@ void for_each_index(const std::vector<std::int64_t>& extents,
   }
 }
 
+// Real types, half precision included, accumulate in double; intermediates
+// are stored in the program's dtype, rounded at every store as the CUDA
+// backend stores them.
 template <typename T>
 struct Accumulator {
   using type = double;
@@ -115,12 +119,22 @@ class Runner {
     return pointer + view.offset;
   }
 
+  // The half types round through float, which is the correctly rounded
+  // result (float's significand is more than twice theirs plus two bits).
+  static T narrow(Acc value) {
+    if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
+      return T(static_cast<float>(value));
+    } else {
+      return static_cast<T>(value);
+    }
+  }
+
   void store(T* destination, Acc value, bool final) const {
     if (final) {
       value = alpha_ * value;
       if (!beta_is_zero_) value += beta_ * static_cast<Acc>(*destination);
     }
-    *destination = static_cast<T>(value);
+    *destination = narrow(value);
   }
 
   void permute(const Program& program, const Op& op) {
@@ -225,11 +239,15 @@ void HostExecutor::run(const Program& program, const std::vector<const void*>& i
       Runner<std::complex<double>>(inputs, output, arena_.data(), alpha, beta)
           .run(program, observer);
       return;
-    default:
-      break;
+    case DataType::f16:
+      Runner<float16>(inputs, output, arena_.data(), alpha, beta).run(program, observer);
+      return;
+    case DataType::bf16:
+      Runner<bfloat16>(inputs, output, arena_.data(), alpha, beta).run(program, observer);
+      return;
   }
-  throw Error(std::string("host backend: data type ") + to_string(program.dtype) +
-              " is not supported");
+  throw Error("host backend: data type value " + std::to_string(static_cast<int>(program.dtype)) +
+              " is not a DataType");
 }
 
 }  // namespace einstream::detail

@@ -129,6 +129,36 @@ static void test_complex_dot(void) {
   einstream_plan_destroy(plan);
 }
 
+/* Half precision as raw bits (C99 has no half type): the sum of 1, 2 and
+ * 0.5 is 3.5 in both f16 and bf16, and the plan reports the dtype. */
+static void test_half_precision_sum(void) {
+  const int64_t extent = 3;
+  const uint16_t f16_terms[3] = {0x3c00, 0x4000, 0x3800};  /* 1, 2, 0.5 */
+  const uint16_t bf16_terms[3] = {0x3f80, 0x4000, 0x3f00}; /* 1, 2, 0.5 */
+  const einstream_dtype dtypes[2] = {EINSTREAM_F16, EINSTREAM_BF16};
+  const uint16_t* terms[2] = {f16_terms, bf16_terms};
+  const uint16_t sums[2] = {0x4300, 0x4060}; /* 3.5 */
+  einstream_options options = host_options();
+  int k;
+  for (k = 0; k < 2; ++k) {
+    einstream_tensor_desc input;
+    einstream_plan* plan = NULL;
+    einstream_dtype dtype = EINSTREAM_F32;
+    uint16_t sum = 0;
+    const void* pointer = terms[k];
+    input.dtype = dtypes[k];
+    input.rank = 1;
+    input.extents = &extent;
+    input.strides = NULL;
+    CHECK(einstream_plan_create("i->", 1, &input, NULL, &options, &plan) == EINSTREAM_OK);
+    if (plan == NULL) continue;
+    CHECK(einstream_plan_output_dtype(plan, &dtype) == EINSTREAM_OK && dtype == dtypes[k]);
+    CHECK(einstream_plan_execute(plan, &pointer, &sum, 1.0, 0.0, 0.0, 0.0, NULL) == EINSTREAM_OK);
+    CHECK(sum == sums[k]);
+    einstream_plan_destroy(plan);
+  }
+}
+
 /* explain(): the size query, a full copy equal to what the size promised,
  * and truncation that keeps a terminator. */
 static void test_explain(void) {
@@ -270,6 +300,7 @@ int main(void) {
   CHECK(strlen(einstream_version()) > 0);
   test_matrix_product();
   test_complex_dot();
+  test_half_precision_sum();
   test_explain();
   test_errors();
   if (failures != 0) {

@@ -27,6 +27,7 @@
 #include "planner/parse.hpp"
 #include "src/npy.hpp"
 #include "src/reference.hpp"
+#include "tests/support/against_reference.hpp"
 #include "tests/support/tensors.hpp"
 
 namespace einstream {
@@ -133,17 +134,23 @@ TEST_F(Cli, RunEvaluatesEveryNotationLikeTheReference) {
   std::mt19937 random(11);
   int index = 0;
   for (const Case& c : cases) {
-    for (DataType dtype : {DataType::f32, DataType::f64, DataType::c64, DataType::c128}) {
+    // Every dtype with a .npy form: bf16 has none.
+    for (DataType dtype :
+         {DataType::f32, DataType::f64, DataType::c64, DataType::c128, DataType::f16}) {
       SCOPED_TRACE(c.expression + " " + to_string(dtype));
       std::string arguments = "run '" + c.expression + "'";
       std::vector<std::vector<unsigned char>> inputs;
       std::vector<detail::ReferenceInput> reference_inputs;
+      std::vector<TensorDesc> descs;
+      std::vector<const void*> pointers;
       for (const auto& shape : c.shapes) {
         const TensorDesc desc(dtype, shape);
         inputs.push_back(testing::random_tensor(dtype, desc.element_count(), random));
         arguments +=
             " " + save("in" + std::to_string(index++) + ".npy", desc, inputs.back().data());
         reference_inputs.push_back({inputs.back().data(), dtype, desc.effective_strides()});
+        descs.push_back(desc);
+        pointers.push_back(inputs.back().data());
       }
       const std::string output = file("out.npy").string();
       const CommandResult result = run(arguments + " -o " + output);
@@ -155,8 +162,10 @@ TEST_F(Cli, RunEvaluatesEveryNotationLikeTheReference) {
       std::vector<unsigned char> expected(actual.data.size());
       detail::reference_einsum(problem, reference_inputs,
                                {expected.data(), dtype, c_order_strides(actual.desc.extents)});
-      EXPECT_LE(testing::relative_error(dtype, actual.data.data(), expected.data(),
-                                        actual.desc.element_count()),
+      const double bound = testing::terms_bound(
+          c.expression, descs, pointers, TensorDesc(dtype, actual.desc.extents), nullptr, 1.0, 0.0);
+      EXPECT_LE(testing::error_against_reference(dtype, actual.data.data(), expected.data(),
+                                                 actual.desc.element_count(), bound),
                 testing::tolerance(dtype));
       fs::remove(output);
     }
@@ -408,27 +417,13 @@ std::vector<unsigned char> converted(DataType from, const std::vector<unsigned c
   const std::int64_t count = static_cast<std::int64_t>(data.size() / size_of(from));
   std::vector<unsigned char> result(static_cast<std::size_t>(count) * size_of(to));
   for (std::int64_t index = 0; index < count; ++index) {
-    const std::complex<double> value = testing::element(from, data.data(), index);
-    unsigned char* at = result.data() + index * static_cast<std::int64_t>(size_of(to));
-    if (to == DataType::f32) {
-      const auto real = static_cast<float>(value.real());
-      std::memcpy(at, &real, sizeof real);
-    } else if (to == DataType::f64) {
-      const double real = value.real();
-      std::memcpy(at, &real, sizeof real);
-    } else if (to == DataType::c64) {
-      const std::complex<float> narrow(static_cast<float>(value.real()),
-                                       static_cast<float>(value.imag()));
-      std::memcpy(at, &narrow, sizeof narrow);
-    } else {
-      std::memcpy(at, &value, sizeof value);
-    }
+    testing::set_element(to, result.data(), index, testing::element(from, data.data(), index));
   }
   return result;
 }
 
-// As numpy.einsum: f32+f64 -> f64, f32+c64 -> c64, f64+c64 -> c128,
-// anything with c128 -> c128; the result is written in the promoted dtype
+// As numpy.einsum: f16+f16 -> f16, f16+f32 -> f32, f32+f64 -> f64, f32+c64
+// -> c64, f64+c64 -> c128, anything with c128 -> c128; the result is written in the promoted dtype
 // and matches the reference run on the inputs converted to it.
 TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
   struct Case {
@@ -436,11 +431,13 @@ TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
     DataType promoted;
   };
   const DataType f32 = DataType::f32, f64 = DataType::f64, c64 = DataType::c64,
-                 c128 = DataType::c128;
+                 c128 = DataType::c128, f16 = DataType::f16;
   const std::vector<Case> cases = {
-      {{f32, f64}, f64},      {{f64, f32}, f64},       {{f32, c64}, c64},   {{f64, c64}, c128},
-      {{c64, f64}, c128},     {{f32, c128}, c128},     {{f64, c128}, c128}, {{c64, c128}, c128},
-      {{f32, f32, f64}, f64}, {{f32, c64, f64}, c128},
+      {{f32, f64}, f64},       {{f64, f32}, f64},   {{f32, c64}, c64},
+      {{f64, c64}, c128},      {{c64, f64}, c128},  {{f32, c128}, c128},
+      {{f64, c128}, c128},     {{c64, c128}, c128}, {{f32, f32, f64}, f64},
+      {{f32, c64, f64}, c128}, {{f16, f16}, f16},   {{f16, f32}, f32},
+      {{f64, f16}, f64},       {{f16, c64}, c64},   {{f16, f16, c128}, c128},
   };
   std::mt19937 random(23);
   int index = 0;
@@ -453,6 +450,8 @@ TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
     std::string arguments = "run '" + expression + "'";
     std::vector<std::vector<unsigned char>> promoted_inputs;
     std::vector<detail::ReferenceInput> reference_inputs;
+    std::vector<TensorDesc> promoted_descs;
+    std::vector<const void*> promoted_pointers;
     for (std::size_t operand = 0; operand < shapes.size(); ++operand) {
       const TensorDesc desc(c.dtypes[operand], shapes[operand]);
       const std::vector<unsigned char> data =
@@ -463,6 +462,8 @@ TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
     for (std::size_t operand = 0; operand < shapes.size(); ++operand) {
       reference_inputs.push_back({promoted_inputs[operand].data(), c.promoted,
                                   TensorDesc(c.promoted, shapes[operand]).effective_strides()});
+      promoted_descs.emplace_back(c.promoted, shapes[operand]);
+      promoted_pointers.push_back(promoted_inputs[operand].data());
     }
     std::string names;
     for (DataType dtype : c.dtypes) names += std::string(to_string(dtype)) + " ";
@@ -477,8 +478,11 @@ TEST_F(Cli, RunPromotesMixedDtypesAsNumpyDoes) {
     std::vector<unsigned char> expected(actual.data.size());
     detail::reference_einsum(problem, reference_inputs,
                              {expected.data(), c.promoted, c_order_strides(actual.desc.extents)});
-    EXPECT_LE(testing::relative_error(c.promoted, actual.data.data(), expected.data(),
-                                      actual.desc.element_count()),
+    const double bound =
+        testing::terms_bound(expression, promoted_descs, promoted_pointers,
+                             TensorDesc(c.promoted, actual.desc.extents), nullptr, 1.0, 0.0);
+    EXPECT_LE(testing::error_against_reference(c.promoted, actual.data.data(), expected.data(),
+                                               actual.desc.element_count(), bound),
               testing::tolerance(c.promoted));
     fs::remove(output);
   }
@@ -1062,6 +1066,50 @@ TEST_F(Cli, BenchRandomInputsFollowTheSeed) {
   for (int column = 0; column < 30; ++column) EXPECT_LT(std::fabs(sums[column]), 40.0f);
 }
 
+TEST_F(Cli, BenchRunsHalfPrecisionAndSavesOnlyF16) {
+  const std::string path = file("half.npy").string();
+  CommandResult result =
+      run("bench 'ij,jk->ik' --shapes '[[8,6],[6,5]]' --dtype f16 --backend "
+          "host --repeat 1 --save-output " +
+          path);
+  ASSERT_EQ(result.status, 0) << result.err;
+  const detail::NpyArray saved = detail::read_npy(path);
+  EXPECT_EQ(saved.desc.dtype, DataType::f16);
+  EXPECT_EQ(saved.desc.extents, (std::vector<std::int64_t>{8, 5}));
+  result = run("bench 'ij,jk->ik' --shapes '[[8,6],[6,5]]' --dtype bf16 --backend host --repeat 1");
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "bf16")) << result.out;
+  const std::string refused = file("bf16.npy").string();
+  result =
+      run("bench 'ij->j' --shapes '[[4,3]]' --dtype bf16 --backend host --repeat 1 "
+          "--save-output " +
+          refused);
+  EXPECT_NE(result.status, 0);
+  EXPECT_TRUE(contains(result.err, "bf16 cannot be stored in .npy")) << result.err;
+  EXPECT_FALSE(fs::exists(refused));
+  result = run("bench --help");
+  EXPECT_TRUE(contains(result.out, "f32, f64, c64, c128, f16 or bf16")) << result.out;
+  result = run("run --help");
+  EXPECT_TRUE(contains(result.out, "float16")) << result.out;
+}
+
+TEST_F(Cli, RunRefusesBfloat16NpyFilesWithAHint) {
+  // ml_dtypes saves bfloat16 as the opaque '|V2'.
+  const std::string header = "{'descr': '|V2', 'fortran_order': False, 'shape': (2,), }";
+  std::string contents = std::string("\x93NUMPY\x01\x00", 8);
+  const std::string padded = header + std::string(128 - 10 - header.size() - 1, ' ') + "\n";
+  contents += static_cast<char>(padded.size());
+  contents += '\0';
+  contents += padded + std::string(4, '\0');
+  const fs::path input = file("bf16.npy");
+  std::ofstream(input, std::ios::binary) << contents;
+  const CommandResult result =
+      run("run 'i->' " + input.string() + " -o " + file("out.npy").string());
+  EXPECT_NE(result.status, 0);
+  EXPECT_TRUE(contains(result.err, "bf16 cannot be stored in .npy")) << result.err;
+  EXPECT_TRUE(contains(result.err, "float32")) << result.err;
+}
+
 TEST_F(Cli, BenchRejectsBadFlagsWithAClearMessage) {
   const std::vector<float> x(6, 1.0f);
   const std::string x_path = save("x.npy", TensorDesc(DataType::f32, {2, 3}), x.data());
@@ -1073,7 +1121,7 @@ TEST_F(Cli, BenchRejectsBadFlagsWithAClearMessage) {
       {"bench 'ij->i'", "--shapes"},
       {"bench 'ij->i' --shapes '[[2,3]'", "--shapes is not valid JSON"},
       {"bench 'ij,jk->ik' --shapes '[[2,3]]'", "expression has 2 operands but 1 shape was given"},
-      {"bench 'ij->i' --shapes '[[2,3]]' --dtype f16", "--dtype"},
+      {"bench 'ij->i' --shapes '[[2,3]]' --dtype i32", "--dtype"},
       {"bench 'ij->i' --shapes '[[2,3]]' --repeat 0", "--repeat"},
       {"bench 'ij->i' --shapes '[[2,3]]' --warmup -1", "--warmup"},
       {"bench 'ij->i' --shapes '[[2,3]]' --backend gpu", "--backend"},

@@ -1,4 +1,4 @@
-// Differential tests at scale: 10^4 seeded random problems, each planned and
+// Differential tests at scale: 1.5 x 10^4 seeded random problems, each planned and
 // executed on the host backend and evaluated by the reference executor on the
 // same data, the two outputs compared element by element over the whole
 // output buffer (gaps between strided elements included). The problems, and
@@ -7,6 +7,7 @@
 // seed and a one-line reproduction.
 //
 // One TEST per dtype, 2,500 problems each, so ctest runs them side by side.
+// The half types are held to testing::tolerance's per-operand bound.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -69,6 +70,12 @@ TEST(Differential, HostMatchesReferenceC64) {
 }
 TEST(Differential, HostMatchesReferenceC128) {
   run_differential(DataType::c128, 3 * kSeedsPerDataType);
+}
+TEST(Differential, HostMatchesReferenceF16) {
+  run_differential(DataType::f16, 4 * kSeedsPerDataType);
+}
+TEST(Differential, HostMatchesReferenceBF16) {
+  run_differential(DataType::bf16, 5 * kSeedsPerDataType);
 }
 
 // EINSTREAM_DIFFERENTIAL_SEED=<seed> reruns the one problem a failure named.

@@ -32,11 +32,10 @@ double plan_versus_reference(const std::string& expression,
 }
 
 TEST(HostBackend, RandomExpressionsMatchTheReferenceInEveryDtype) {
-  for (unsigned seed = 0; seed < 400; ++seed) {
+  for (unsigned seed = 0; seed < 600; ++seed) {
     std::mt19937 random(seed);
     const testing::RandomProblem problem = random_problem(random);
-    const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
-                                                 DataType::c128}[seed % 4];
+    const DataType dtype = testing::kDataTypes[seed % testing::kDataTypeCount];
     const bool complex = is_complex(dtype);
     const Scalar alpha = complex ? Scalar(0.5, -1.5) : Scalar(1.5);
     const Scalar beta = seed % 3 == 0 ? Scalar(0.0) : (complex ? Scalar(0.25, 0.5) : Scalar(-0.5));

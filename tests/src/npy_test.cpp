@@ -85,7 +85,9 @@ std::vector<T> values_of(const NpyArray& array) {
 // Distinct, exactly representable values so round trips compare with ==.
 template <typename T>
 T sample(std::int64_t i) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (std::is_same_v<T, float16>) {
+    return T(static_cast<float>(0.5 * static_cast<double>(i) - 1.25));
+  } else if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(0.5 * static_cast<double>(i) - 1.25);
   } else {
     using Real = typename T::value_type;
@@ -181,7 +183,8 @@ class Npy : public ::testing::Test {
 
 template <typename T>
 class NpyRoundTrip : public Npy {};
-using ElementTypes = ::testing::Types<float, double, std::complex<float>, std::complex<double>>;
+using ElementTypes =
+    ::testing::Types<float, double, std::complex<float>, std::complex<double>, float16>;
 TYPED_TEST_SUITE(NpyRoundTrip, ElementTypes);
 
 TYPED_TEST(NpyRoundTrip, EveryDtypeRoundTripsExactly) {
@@ -554,6 +557,37 @@ TEST_F(Npy, ObjectAndStructuredArraysAreRejected) {
                     {"structured or void dtypes", "'|V8'"});
 }
 
+TEST_F(Npy, Float16IsReadAndWrittenAsF2) {
+  const std::string file = path("half.npy");
+  const std::vector<float16> values = {float16(1.0f), float16(-2.5f), float16(65504.0f)};
+  write_npy(file, TensorDesc(DataType::f16, {3}), values.data());
+  const std::string contents = file_contents(file);
+  EXPECT_NE(contents.find("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }"),
+            std::string::npos);
+  // 1.0, -2.5 and 65504 as binary16, little-endian.
+  EXPECT_EQ(contents.substr(contents.size() - 6), std::string("\x00\x3c\x00\xc1\xff\x7b", 6));
+  const NpyArray array = read_npy(file);
+  EXPECT_EQ(array.desc.dtype, DataType::f16);
+  EXPECT_EQ(array.desc.extents, std::vector<std::int64_t>{3});
+  EXPECT_EQ(array.data.size(), 6u);
+  EXPECT_EQ(std::memcmp(array.data.data(), values.data(), 6), 0);
+  expect_read_error(
+      npy_file(1, "{'descr': '>f2', 'fortran_order': False, 'shape': (1,)}\n", std::string(2, 0)),
+      {"big-endian", "arr.astype('<f2')"});
+}
+
+TEST_F(Npy, Bfloat16IsRefusedBothWaysSayingWhatToDoInstead) {
+  // ml_dtypes' bfloat16 arrays save as the opaque '|V2'.
+  expect_read_error(
+      npy_file(1, "{'descr': '|V2', 'fortran_order': False, 'shape': (2,)}\n", std::string(4, 0)),
+      {"'|V2'", "bf16 cannot be stored in .npy", "float32"});
+  const std::string file = path("bf16.npy");
+  const std::vector<bfloat16> values(2, bfloat16(1.0f));
+  expect_error([&] { write_npy(file, TensorDesc(DataType::bf16, {2}), values.data()); }, file,
+               {"bf16 cannot be stored in .npy"});
+  EXPECT_FALSE(fs::exists(file));
+}
+
 TEST_F(Npy, TruncatedDataIsRejectedNamingExpectedAndActualBytes) {
   expect_read_error(kNumpyF32Matrix.substr(0, kNumpyF32Matrix.size() - 4),
                     {"data is truncated", "needs 24 data bytes", "has 20"});
@@ -599,8 +633,10 @@ TEST_F(Npy, InvalidDescriptorIsRejectedLeavingTheTargetUntouched) {
   const std::string file = path("kept.npy");
   write_file(file, kNumpyF32Matrix);
   const std::vector<float> values = samples<float>(6);
-  expect_error([&] { write_npy(file, TensorDesc(DataType::f16, {2}), values.data()); }, file,
-               {"f16", "supported are f32, f64, c64, c128"});
+  expect_error([&] { write_npy(file, TensorDesc(DataType::bf16, {2}), values.data()); }, file,
+               {"bf16 cannot be stored in .npy", "f32"});
+  expect_error([&] { write_npy(file, TensorDesc(static_cast<DataType>(42), {2}), values.data()); },
+               file, {"42", "not a DataType"});
   expect_error(
       [&] {
         write_npy(file, TensorDesc(DataType::f32, {2, 3}, {1}), values.data());

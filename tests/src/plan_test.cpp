@@ -165,10 +165,18 @@ TEST(PlanErrors, MixedDataTypesAreRejected) {
   EXPECT_TRUE(contains(message, "input 1 has data type f32 but input 0 has f64"));
 }
 
-TEST(PlanErrors, ReservedDataTypesAreRejected) {
+TEST(PlanErrors, ValuesOutsideTheDataTypeEnumAreRejected) {
   const std::string message =
-      message_of<Error>([] { Plan("i", {TensorDesc(DataType::f16, {2})}); });
-  EXPECT_TRUE(contains(message, "f16"));
+      message_of<Error>([] { Plan("i", {TensorDesc(static_cast<DataType>(9), {2})}); });
+  EXPECT_TRUE(contains(message, "input 0 has data type value 9"));
+  EXPECT_TRUE(contains(message, "f16 or bf16"));
+}
+
+TEST(Plan, HalfPrecisionPlansKeepTheirDataType) {
+  for (DataType dtype : {DataType::f16, DataType::bf16}) {
+    const Plan plan("ij,jk->ik", {TensorDesc(dtype, {2, 3}), TensorDesc(dtype, {3, 4})});
+    EXPECT_EQ(plan.output().dtype, dtype) << to_string(dtype);
+  }
 }
 
 TEST(PlanErrors, StrideCountMustMatchRank) {

@@ -594,20 +594,64 @@ TEST(Reference, RejectsComplexInputWithRealOutput) {
       "complex");
 }
 
-TEST(Reference, RejectsReservedHalfPrecisionTypes) {
+template <typename Half>
+std::vector<Half> narrowed(const std::vector<double>& values) {
+  std::vector<Half> result;
+  for (double value : values) result.push_back(Half(static_cast<float>(value)));
+  return result;
+}
+
+template <typename Half>
+void expect_half_matmul_is_exact() {
+  SCOPED_TRACE(to_string(data_type_of<Half>()));
+  // The matrices and their product are small integers, exact in both types.
+  const std::vector<Half> a = narrowed<Half>(kA), b = narrowed<Half>(kB);
+  std::vector<double> wide(4, kNaN);
+  reference_einsum(kMatmul, {input_for(kMatmul, 0, a), input_for(kMatmul, 1, b)},
+                   output_for(kMatmul, wide));
+  EXPECT_EQ(wide, kAB);
+  std::vector<Half> c(4, Half(kNaN));
+  reference_einsum(kMatmul, {input_for(kMatmul, 0, a), input_for(kMatmul, 1, kB)},
+                   output_for(kMatmul, c));
+  for (std::size_t k = 0; k < c.size(); ++k) EXPECT_EQ(float(c[k]), kAB[k]) << "at element " << k;
+}
+
+TEST(Reference, HalfPrecisionInputsAndOutputsMatchTheProduct) {
+  expect_half_matmul_is_exact<float16>();
+  expect_half_matmul_is_exact<bfloat16>();
+}
+
+TEST(Reference, HalfPrecisionOutputIsRoundedOnceAtTheEnd) {
+  // 1 + 3 * 2^-12 rounds to 1 + 2^-10 in f16; adding the terms in f16 would
+  // lose each 2^-12 (under half an ulp of 1) and give 1.
+  const Problem sum = make_problem({{0}}, {}, {4});
+  const double tiny = std::ldexp(1.0, -12);
+  const std::vector<double> terms = {1.0, tiny, tiny, tiny};
+  std::vector<float16> result(1);
+  reference_einsum(sum, {input_for(sum, 0, terms)}, output_for(sum, result));
+  EXPECT_EQ(float(result[0]), 1.0f + std::ldexp(1.0f, -10));
+  // With beta the old value joins the same single rounding.
+  result[0] = float16(1.0f);
+  reference_einsum(sum, {input_for(sum, 0, narrowed<float16>({0.0, tiny, tiny, tiny}))},
+                   output_for(sum, result), 1.0, 1.0);
+  EXPECT_EQ(float(result[0]), 1.0f + std::ldexp(1.0f, -10));
+}
+
+TEST(Reference, RejectsValuesOutsideTheDataTypeEnum) {
   std::vector<double> c(4);
+  const auto bad = static_cast<DataType>(17);
   expect_error_mentioning(
       [&] {
-        reference_einsum(kMatmul, {{kA.data(), DataType::f16, {3, 1}}, input_for(kMatmul, 1, kB)},
+        reference_einsum(kMatmul, {{kA.data(), bad, {3, 1}}, input_for(kMatmul, 1, kB)},
                          output_for(kMatmul, c));
       },
-      "f16");
+      "17");
   expect_error_mentioning(
       [&] {
         reference_einsum(kMatmul, {input_for(kMatmul, 0, kA), input_for(kMatmul, 1, kB)},
-                         {c.data(), DataType::bf16, {2, 1}});
+                         {c.data(), bad, {2, 1}});
       },
-      "bf16");
+      "not a DataType");
 }
 
 }  // namespace

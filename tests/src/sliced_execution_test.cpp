@@ -71,8 +71,7 @@ TEST(SlicedExecution, RandomProblemsMatchTheReferenceDownToTheSmallestBudget) {
     testing::RandomProblemLimits limits;
     limits.max_extent = 9;
     const testing::RandomProblem problem = testing::random_problem(random, limits);
-    const DataType dtype = std::vector<DataType>{DataType::f32, DataType::f64, DataType::c64,
-                                                 DataType::c128}[seed % 4];
+    const DataType dtype = testing::kDataTypes[seed % testing::kDataTypeCount];
     const bool complex = is_complex(dtype);
     const Scalar alpha = complex ? Scalar(0.5, -1.5) : Scalar(1.5);
     const Scalar beta = seed % 3 == 0 ? Scalar(0.0) : (complex ? Scalar(0.25, 0.5) : Scalar(-0.5));

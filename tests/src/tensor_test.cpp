@@ -20,9 +20,13 @@ TEST(Tensor, DataTypesHaveTheirElementSizesAndNames) {
   }
   EXPECT_TRUE(is_complex(DataType::c64));
   EXPECT_FALSE(is_complex(DataType::f64));
-  EXPECT_FALSE(is_supported(DataType::f16));
-  EXPECT_FALSE(is_supported(DataType::bf16));
-  EXPECT_TRUE(is_supported(DataType::c128));
+  for (DataType dtype : {DataType::f32, DataType::f64, DataType::c64, DataType::c128, DataType::f16,
+                         DataType::bf16}) {
+    EXPECT_TRUE(is_supported(dtype)) << to_string(dtype);
+    EXPECT_EQ(is_half_precision(dtype), dtype == DataType::f16 || dtype == DataType::bf16)
+        << to_string(dtype);
+  }
+  EXPECT_FALSE(is_supported(static_cast<DataType>(6)));
 }
 
 TEST(Tensor, UnknownDataTypeNameIsAnErrorListingTheChoices) {
@@ -31,7 +35,7 @@ TEST(Tensor, UnknownDataTypeNameIsAnErrorListingTheChoices) {
     FAIL() << "no exception";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("int32"), std::string::npos);
-    EXPECT_NE(std::string(error.what()).find("f32, f64, c64, c128"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("f32, f64, c64, c128, f16, bf16"), std::string::npos);
   }
 }
 

@@ -12,7 +12,8 @@
 // (C, Fortran, reversed with gaps), alpha and beta (complex for complex
 // dtypes; with beta == 0 the output starts as NaN, which catches an output
 // read when it must not be), a path algorithm and, for a third of the
-// problems, a byte budget of 4-64 KiB on larger extents, which forces the
+// problems, a byte budget of 4-64 KiB (2-32 KiB for the 2-byte types) on
+// larger extents, which forces the
 // host backend to slice (the CUDA test replaces it by a budget measured for
 // its backend).
 #pragma once
@@ -39,12 +40,13 @@ namespace einstream::testing {
 // Each dtype's seeds start at its own base (dtype index x this), so every
 // seed names one problem.
 constexpr std::uint32_t kSeedsPerDataType = 1'000'000;
-constexpr DataType kDifferentialDataTypes[] = {DataType::f32, DataType::f64, DataType::c64,
-                                               DataType::c128};
+constexpr DataType kDifferentialDataTypes[] = {DataType::f32,  DataType::f64, DataType::c64,
+                                               DataType::c128, DataType::f16, DataType::bf16};
 
 // The dtype a seed's problem has.
 inline DataType differential_dtype(std::uint32_t seed) {
-  return kDifferentialDataTypes[std::min<std::uint32_t>(seed / kSeedsPerDataType, 3)];
+  constexpr auto kLast = static_cast<std::uint32_t>(std::size(kDifferentialDataTypes) - 1);
+  return kDifferentialDataTypes[std::min<std::uint32_t>(seed / kSeedsPerDataType, kLast)];
 }
 
 struct DifferentialProblem {
@@ -129,7 +131,10 @@ inline DifferentialProblem draw_problem(std::uint32_t seed, DataType dtype) {
   problem.options.path = paths[random() % std::size(paths)];
   problem.options.path_trials = 4;
   if (problem.budgeted) {
-    problem.options.memory_limit = MemoryLimit::from_bytes(std::uint64_t{4096} << (random() % 5));
+    // Half the bytes for the 2-byte types: as many elements as f32 gets.
+    const std::uint64_t bytes = std::uint64_t{4096} << (random() % 5);
+    problem.options.memory_limit =
+        MemoryLimit::from_bytes(is_half_precision(dtype) ? bytes / 2 : bytes);
   }
   problem.alpha = random_scalar(random, dtype);
   problem.beta = random_scalar(random, dtype);
@@ -259,9 +264,12 @@ inline Outcome run_problem(const DifferentialProblem& problem, const Execution& 
     input_magnitudes.push_back(magnitudes(inputs[operand]));
     magnitude_inputs[operand].data = input_magnitudes.back().at_origin();
   }
+  // In f64 for the half types, whose range the bound of many summed terms
+  // can pass (f16 ends at 65504).
   StridedBuffer bound = magnitudes(untouched_output);
+  if (is_half_precision(dtype)) bound = converted(bound, DataType::f64);
   detail::reference_einsum(parsed, magnitude_inputs,
-                           {bound.at_origin(), dtype, problem.output.effective_strides()},
+                           {bound.at_origin(), bound.dtype, problem.output.effective_strides()},
                            std::abs(problem.alpha), std::abs(problem.beta));
   outcome.failure = compare_buffers(actual, expected, largest_magnitude(bound));
   return outcome;

@@ -21,14 +21,27 @@ _DLPACK_CUDA_MANAGED = 13
 _HOST_DEVICE_TYPES = (_DLPACK_CPU, _DLPACK_CUDA_HOST)
 _DEVICE_DEVICE_TYPES = (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED)
 
-# einstream's dtype names and numpy's.
+# einstream's dtype names and numpy's. numpy has no bfloat16: "bf16" maps to
+# ml_dtypes' bfloat16 where ml_dtypes is installed (numpy_dtype()), and is
+# otherwise held by torch tensors only.
 NUMPY_DTYPES = {
     "f32": numpy.dtype(numpy.float32),
     "f64": numpy.dtype(numpy.float64),
     "c64": numpy.dtype(numpy.complex64),
     "c128": numpy.dtype(numpy.complex128),
+    "f16": numpy.dtype(numpy.float16),
 }
 _EINSTREAM_DTYPES = {dtype: name for name, dtype in NUMPY_DTYPES.items()}
+# Names numpy does not know (or knows only with ml_dtypes imported).
+_BFLOAT16_NAMES = ("bf16", "bfloat16")
+_EXPECTED = "float32, float64, complex64, complex128, float16 or bfloat16"
+
+
+def _is_bfloat16(dtype):
+    """Whether dtype (a numpy dtype, perhaps ml_dtypes', or a name) is bfloat16."""
+    if isinstance(dtype, str):
+        return dtype in _BFLOAT16_NAMES
+    return isinstance(dtype, numpy.dtype) and dtype.name == "bfloat16" and dtype.itemsize == 2
 
 
 def dtype_name(dtype):
@@ -37,16 +50,32 @@ def dtype_name(dtype):
         return dtype
     if type(dtype).__module__.startswith("torch"):
         dtype = str(dtype)[len("torch."):]  # torch.float32 -> 'float32'
+    if _is_bfloat16(dtype):
+        return "bf16"
     try:
-        name = _EINSTREAM_DTYPES.get(numpy.dtype(dtype))
+        dtype = numpy.dtype(dtype)
     except TypeError:
-        name = None
+        dtype = None
+    if _is_bfloat16(dtype):  # ml_dtypes.bfloat16 given as a type
+        return "bf16"
+    name = _EINSTREAM_DTYPES.get(dtype)
     if name is None:
-        raise TypeError(
-            f"dtype {dtype} is not one einstream computes in: expected float32, float64, "
-            "complex64 or complex128"
-        )
+        raise TypeError(f"dtype {dtype} is not one einstream computes in: expected {_EXPECTED}")
     return name
+
+
+def numpy_dtype(name):
+    """The numpy dtype of einstream's dtype `name`; bf16 needs ml_dtypes."""
+    if name != "bf16":
+        return NUMPY_DTYPES[name]
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise TypeError(
+            "numpy has no bfloat16: install ml_dtypes for numpy bfloat16 arrays, use torch "
+            "bfloat16 tensors, or compute in float32 or float16"
+        ) from None
+    return numpy.dtype(ml_dtypes.bfloat16)
 
 
 def _framework(array):
@@ -76,6 +105,11 @@ class Operand:
                 array = array.resolve_conj()
             if array.is_neg():
                 array = array.resolve_neg()
+        elif self.framework == "numpy" and _is_bfloat16(getattr(array, "dtype", None)):
+            # ml_dtypes' bfloat16 speaks neither DLPack nor the buffer
+            # protocol: its bits are read through a uint16 view.
+            self._from_bfloat16_array(array, what)
+            return
         elif self.framework == "numpy" and not isinstance(array, numpy.ndarray):
             if hasattr(array, "__cuda_array_interface__") and not hasattr(array, "__dlpack__"):
                 self._from_cuda_array_interface(array, what)
@@ -94,8 +128,7 @@ class Operand:
         if dtype is None:
             raise TypeError(
                 f"{what} has dtype {getattr(array, 'dtype', '?')}, which einstream does not "
-                "compute in: expected float32, float64, complex64 or complex128 (cast it first, "
-                "e.g. a.astype(numpy.float64))"
+                f"compute in: expected {_EXPECTED} (cast it first, e.g. a.astype(numpy.float64))"
             )
         if device_type not in _HOST_DEVICE_TYPES + _DEVICE_DEVICE_TYPES:
             raise ValueError(
@@ -122,6 +155,19 @@ class Operand:
         operand.device = None
         operand.address = 0
         return operand
+
+    def _from_bfloat16_array(self, array, what):
+        if not isinstance(array, numpy.ndarray):
+            raise TypeError(f"{what}: a bfloat16 array must be a numpy.ndarray (ml_dtypes)")
+        bits = array.view(numpy.uint16)
+        _, shape, strides, device_type, device, address = _einstream.describe(bits)
+        self.source = array
+        self.dtype = "bf16"
+        self.shape = tuple(shape)
+        self.strides = tuple(strides)
+        self.on_device = False
+        self.device = None
+        self.address = address
 
     def _from_cuda_array_interface(self, array, what):
         interface = array.__cuda_array_interface__
@@ -167,19 +213,21 @@ def result_framework(operands, on_device):
 
 def allocate(framework, shape, dtype, device):
     """An uninitialised array of the framework; `device` None means host memory."""
-    numpy_dtype = NUMPY_DTYPES[dtype]
     if framework == "torch":
         import torch
 
-        torch_dtype = getattr(torch, numpy_dtype.name)
+        torch_dtype = torch.bfloat16 if dtype == "bf16" else getattr(torch, NUMPY_DTYPES[dtype].name)
         where = "cpu" if device is None else f"cuda:{device}"
         return torch.empty(shape, dtype=torch_dtype, device=where)
     if framework == "cupy":
         import cupy
 
+        if dtype == "bf16":
+            raise TypeError("CuPy has no bfloat16: pass out= (a torch bfloat16 tensor) or "
+                            "compute in float32 or float16")
         with cupy.cuda.Device(device):
-            return cupy.empty(shape, dtype=numpy_dtype)
-    return numpy.empty(shape, dtype=numpy_dtype)
+            return cupy.empty(shape, dtype=NUMPY_DTYPES[dtype])
+    return numpy.empty(shape, dtype=numpy_dtype(dtype))
 
 
 def synchronize(operands):

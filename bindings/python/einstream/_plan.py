@@ -282,8 +282,8 @@ class Plan:
 
     @property
     def dtype(self):
-        """The operands' dtype as numpy names it."""
-        return _operands.NUMPY_DTYPES[self._dtype]
+        """The operands' dtype as numpy names it (bfloat16: ml_dtypes', else TypeError)."""
+        return _operands.numpy_dtype(self._dtype)
 
     @property
     def shape(self):
@@ -337,7 +337,10 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         or numpy's interleaved form einsum(a, [0, 1], b, [1, 2], [0, 2]).
     operands: numpy arrays, torch tensors or CuPy arrays, in host or CUDA
         memory and any strides, read without copying; all of one dtype
-        (float32, float64, complex64, complex128).
+        (float32, float64, complex64, complex128, float16 or bfloat16: torch
+        bfloat16 tensors, or ml_dtypes' bfloat16 arrays where it is
+        installed). Half-precision operands accumulate in float32 or wider
+        and each intermediate is rounded to their dtype.
     out: an array of the result's shape and dtype, in any strides, to write
         to; else the result is allocated in the operands' framework and
         place (numpy in, numpy out; torch CUDA tensors in, a torch CUDA

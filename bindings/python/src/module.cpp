@@ -30,8 +30,12 @@ namespace {
 std::optional<DataType> data_type_of(nb::dlpack::dtype dtype) {
   if (dtype.lanes != 1) return std::nullopt;
   if (dtype.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::Float)) {
+    if (dtype.bits == 16) return DataType::f16;
     if (dtype.bits == 32) return DataType::f32;
     if (dtype.bits == 64) return DataType::f64;
+  }
+  if (dtype.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::Bfloat) && dtype.bits == 16) {
+    return DataType::bf16;  // torch.bfloat16
   }
   if (dtype.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::Complex)) {
     if (dtype.bits == 64) return DataType::c64;

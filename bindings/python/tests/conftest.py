@@ -15,6 +15,10 @@ TOLERANCE = {
     numpy.dtype(numpy.complex64): 2e-5,
     numpy.dtype(numpy.float64): 1e-12,
     numpy.dtype(numpy.complex128): 1e-12,
+    # Half precision stores every intermediate rounded to the dtype: about
+    # 20 unit roundoffs (2^-11, 2^-8) for the few steps of these tests.
+    numpy.dtype(numpy.float16): 1e-2,
+    "bfloat16": 8e-2,
 }
 
 
@@ -27,7 +31,9 @@ def random_array(rng, shape, dtype=numpy.float64):
 
 
 def assert_matches(result, expected, dtype=None):
-    dtype = numpy.dtype(dtype or expected.dtype)
+    """result == expected within dtype's tolerance (dtype may be "bfloat16")."""
+    if not (isinstance(dtype, str) and dtype == "bfloat16"):
+        dtype = numpy.dtype(dtype or expected.dtype)
     expected = numpy.asarray(expected)
     result = numpy.asarray(result)
     assert result.shape == expected.shape
