@@ -77,7 +77,8 @@ def pick(name, value, alias_name, alias_value, default=None):
     return default if value is None else value
 
 
-def options(memory_limit_value, device_index, backend, path, register_host_memory, allow_tf32):
+def options(memory_limit_value, device_index, backend, path, register_host_memory, allow_tf32,
+            graph_replay=True):
     result = _einstream.Options()
     result.memory_limit = memory_limit(memory_limit_value)
     result.device = 0 if device_index is None else device_index
@@ -92,6 +93,7 @@ def options(memory_limit_value, device_index, backend, path, register_host_memor
     result.path = path.replace("_", "-")
     result.register_host_memory = bool(register_host_memory)
     result.allow_tf32 = bool(allow_tf32)
+    result.graph_replay = bool(graph_replay)
     result.log_to_python(log_level())
     return result
 

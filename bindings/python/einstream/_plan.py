@@ -161,7 +161,8 @@ class Plan:
 
     def __init__(self, formula, *operands, out=None, dtype=None, memory_limit=None, device=None,
                  backend="auto", path="auto", register_host_memory=False, allow_tf32=False,
-                 cuda_device=None, cuda_mem_limit=None, async_computation=None):
+                 graph_replay=True, cuda_device=None, cuda_mem_limit=None,
+                 async_computation=None):
         formula, operands = _split_formula(formula, operands)
         if not operands:
             raise TypeError("a Plan needs at least one operand (an array or a shape tuple)")
@@ -175,7 +176,7 @@ class Plan:
                         "given")
         out_operand = None if out is None else Operand(out, "out")
         self._setup(formula, described, out_operand, memory_limit, device, backend, path,
-                    register_host_memory, allow_tf32, cuda_device, cuda_mem_limit)
+                    register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit)
 
     @classmethod
     def _for(cls, formula, described, out_operand, *option_values):
@@ -184,14 +185,14 @@ class Plan:
         return plan
 
     def _setup(self, formula, described, out_operand, memory_limit, device, backend, path,
-               register_host_memory, allow_tf32, cuda_device, cuda_mem_limit):
+               register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit):
         limit = _options.pick("memory_limit", memory_limit, "cuda_mem_limit", cuda_mem_limit,
                               _options.DEFAULT_MEMORY_LIMIT)
         device = _options.pick("device", device, "cuda_device", cuda_device)
         index, backend = _resolve_place(described + [out_operand], device, backend)
         self._formula = formula
         self._options = _options.options(limit, index, backend, path, register_host_memory,
-                                         allow_tf32)
+                                         allow_tf32, graph_replay)
         self._dtype = described[0].dtype
         self._shapes = [operand.shape for operand in described]
         self._plans = {}
@@ -329,8 +330,8 @@ class Plan:
 
 
 def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend="auto",
-           path="auto", register_host_memory=False, allow_tf32=False, cuda_device=None,
-           cuda_mem_limit=None, async_computation=None):
+           path="auto", register_host_memory=False, allow_tf32=False, graph_replay=True,
+           cuda_device=None, cuda_mem_limit=None, async_computation=None):
     """Einstein summation, as numpy.einsum, for operands of any size.
 
     formula: numpy's notation ("ij,jk->ik", "...ij,...jk", implicit output)
@@ -357,6 +358,9 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         'hyper' (cotengra-style hyper-optimization for large networks).
     register_host_memory: page-lock host operands for direct DMA.
     allow_tf32: let float32 GEMMs use TF32 tensor cores.
+    graph_replay: on the CUDA backend, replay a one-block plan's kernels from
+        a CUDA graph when it is called again on the same arrays (one launch
+        instead of one per op; Plan.last_report.graph_replayed says so).
     cuda_device, cuda_mem_limit: the old tool's names of device and
         memory_limit. async_computation: accepted and ignored; einstream
         always overlaps transfers with compute and returns when the result
@@ -370,7 +374,7 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
                  for position, operand in enumerate(operands)]
     out_operand = None if out is None else Operand(out, "out")
     plan = Plan._for(formula, described, out_operand, memory_limit, device, backend, path,
-                     register_host_memory, allow_tf32, cuda_device, cuda_mem_limit)
+                     register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit)
     return plan._run(described, out, 1.0, 0.0)
 
 
@@ -388,6 +392,6 @@ def contract_path(formula, *operands, dtype=None, memory_limit=None, device=None
         raise TypeError("contract_path needs at least one operand or shape")
     described = _describe_all(operands, dtype)
     plan = Plan._for(formula, described, None, memory_limit, device, backend, path, False, False,
-                     cuda_device, cuda_mem_limit)
+                     True, cuda_device, cuda_mem_limit)
     info = plan.info
     return info.path, info

@@ -157,6 +157,7 @@ void bind_values(nb::module_& m) {
       .def_rw("path_seconds", &Options::path_seconds)
       .def_rw("path_seed", &Options::path_seed)
       .def_rw("allow_tf32", &Options::allow_tf32)
+      .def_rw("graph_replay", &Options::graph_replay)
       .def_rw("profile", &Options::profile)
       .def_rw("register_host_memory", &Options::register_host_memory)
       .def("log_to_python", &log_to_python, "level"_a,
@@ -194,6 +195,7 @@ void bind_values(nb::module_& m) {
       .def_ro("overlap", &ExecutionReport::overlap)
       .def_ro("bytes_direct", &ExecutionReport::bytes_direct)
       .def_ro("bytes_staged", &ExecutionReport::bytes_staged)
+      .def_ro("graph_replayed", &ExecutionReport::graph_replayed)
       .def("__str__", [](const ExecutionReport& report) { return to_string(report); });
 
   nb::class_<detail::DeviceInfo>(m, "Device", "A GPU this build of einstream can see.")

@@ -91,6 +91,24 @@ def test_torch_cuda_tensors_in_and_out(dtype):
 
 
 @pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="needs torch with CUDA")
+def test_repeated_calls_on_the_same_tensors_replay_a_graph():
+    generator = torch.Generator(device="cuda").manual_seed(5)
+    operands = [torch.randn(*shape, dtype=torch.float64, device="cuda", generator=generator)
+                for shape in SHAPES]
+    out = torch.empty(20, 10, dtype=torch.float64, device="cuda")
+    expected = torch.einsum(FORMULA, *operands).cpu().numpy()
+    for graph_replay in (True, False):
+        plan = einstream.Plan(FORMULA, *operands, graph_replay=graph_replay)
+        replayed = []
+        for _ in range(3):
+            plan(*operands, out=out)
+            replayed.append(plan.last_report.graph_replayed)
+            assert_matches(out.cpu().numpy(), expected)
+        # Captured at the second call of the same arrays, replayed from then on.
+        assert replayed == ([False, True, True] if graph_replay else [False] * 3)
+
+
+@pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="needs torch with CUDA")
 def test_torch_cpu_tensors_on_the_cuda_backend():
     a = torch.randn(30, 40, dtype=torch.float64)
     b = torch.randn(40, 20, dtype=torch.float64)

@@ -65,6 +65,15 @@ def test_plan_explain_and_info(rng):
     assert plan.workspace_bytes >= 0
 
 
+def test_graph_replay_is_an_option_and_reported(rng):
+    a, b = random_array(rng, (6, 5)), random_array(rng, (5, 4))
+    for graph_replay in (True, False):
+        plan = einstream.Plan("ij,jk->ik", a, b, backend="host", graph_replay=graph_replay)
+        assert_matches(plan(a, b), a @ b)
+        assert plan.last_report.graph_replayed is False  # the host backend launches nothing
+    assert_matches(einstream.einsum("ij,jk->ik", a, b, graph_replay=False), a @ b)
+
+
 def test_plan_from_several_threads(rng):
     a, b = random_array(rng, (30, 40)), random_array(rng, (40, 50))
     plan = einstream.Plan("ij,jk->ik", a, b)
