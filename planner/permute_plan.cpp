@@ -42,21 +42,6 @@ std::string layout_error(const TensorLayout& source, const TensorLayout& result)
   return {};
 }
 
-// The kernels move elements of 2, 4, 8 and 16 bytes (f16 and bf16 as their
-// bits: only an epilogue computes, in float).
-bool supported(DataType dtype) {
-  switch (dtype) {
-    case DataType::f32:
-    case DataType::f64:
-    case DataType::c64:
-    case DataType::c128:
-    case DataType::f16:
-    case DataType::bf16:
-      return true;
-  }
-  return false;
-}
-
 // The axes in the result's memory order, merged; innermost first.
 std::vector<PermuteAxis> merged_axes(const TensorLayout& source, const TensorLayout& result) {
   const int rank = result.rank();
@@ -228,7 +213,9 @@ PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const Tenso
                  ")";
     return plan;
   }
-  if (!supported(dtype)) {
+  // The kernels move elements of every data type (f16 and bf16 as their
+  // bits: only an epilogue computes, in float).
+  if (!is_supported(dtype)) {
     plan.error = std::string("permute: data type ") + to_string(dtype) +
                  " is not supported by the CUDA kernels (f32, f64, c64, c128, f16, bf16 are)";
     return plan;
