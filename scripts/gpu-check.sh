@@ -6,11 +6,14 @@
 #
 #   scripts/gpu-check.sh [--build-dir DIR] [--tools memcheck,racecheck,initcheck]
 #                        [--filter GTEST_FILTER] [--sanitizer-filter GTEST_FILTER]
-#                        [--tool-timeout SECONDS]
+#                        [--tool-timeout SECONDS] [--shards N] [--no-suite]
 #
 # Under the sanitizers the tests that provoke CUDA errors on purpose (real
 # ones, or injected: CudaFaultInjection) are left out (--sanitizer-filter's
-# default); logs go to DIR/gpu-check/.
+# default); logs go to DIR/gpu-check/. --shards N runs each tool as N gtest
+# shards at once (GTEST_TOTAL_SHARDS), one process each: the sanitizers cost
+# host time per launch, so shards on a many-core machine finish N times
+# sooner. --no-suite skips the plain run (e.g. one tool per call).
 # Exit status 0 when the suite passes and every tool reports no error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,8 @@ tools=memcheck,racecheck,initcheck
 filter='*'
 sanitizer_filter='-CudaBackend.FailedCallsSurfaceAsCudaError:CudaFaultInjection.*'
 tool_timeout=0
+shards=1
+run_suite=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build=$2; shift 2 ;;
@@ -27,7 +32,9 @@ while [ $# -gt 0 ]; do
     --filter) filter=$2; shift 2 ;;
     --sanitizer-filter) sanitizer_filter=$2; shift 2 ;;
     --tool-timeout) tool_timeout=$2; shift 2 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    --shards) shards=$2; shift 2 ;;
+    --no-suite) run_suite=0; shift ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,40 +56,66 @@ if ! "$tests" --gtest_list_tests >/dev/null 2>&1 || ! command -v nvidia-smi >/de
   exit 1
 fi
 
-# "N/M passed" from a gtest log.
+# "N/M passed" from gtest logs (one per shard).
 gtest_counts() {
-  local passed ran
-  passed=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$1" | grep -Eo '[0-9]+$' || echo 0)
-  ran=$(grep -Eo '^\[==========\] [0-9]+ tests? from' "$1" | grep -Eo '[0-9]+' | head -1 || echo 0)
-  echo "${passed:-0}/${ran:-0}"
+  local passed=0 ran=0 log p r
+  for log in "$@"; do
+    p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | head -1)
+    r=$(grep -Eo '^\[==========\] [0-9]+ tests? from' "$log" | grep -Eo '[0-9]+' | head -1)
+    passed=$((passed + ${p:-0}))
+    ran=$((ran + ${r:-0}))
+  done
+  echo "$passed/$ran"
 }
 
 status=0
-"$tests" --gtest_filter="$filter" >"$logs/suite.log" 2>&1
-suite_rc=$?
-summary="suite $(gtest_counts "$logs/suite.log") passed"
-[ $suite_rc -eq 0 ] || { summary="$summary (FAILED)"; status=1; }
+summary=""
+if [ $run_suite -eq 1 ]; then
+  "$tests" --gtest_filter="$filter" >"$logs/suite.log" 2>&1
+  suite_rc=$?
+  summary="suite $(gtest_counts "$logs/suite.log") passed"
+  [ $suite_rc -eq 0 ] || { summary="$summary (FAILED)"; status=1; }
+fi
+
+# Runs one tool over shard $2 of $shards; its log is $logs/$1.$2.log.
+run_shard() {
+  local tool=$1 shard=$2
+  local options=(--tool "$tool" --error-exitcode 99)
+  [ "$tool" = memcheck ] && options+=(--leak-check full)
+  local runner=()
+  [ "$tool_timeout" -gt 0 ] && runner=(timeout "$tool_timeout")
+  GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$shard "${runner[@]}" compute-sanitizer \
+    "${options[@]}" "$tests" --gtest_filter="$sanitizer_filter" >"$logs/$tool.$shard.log" 2>&1
+  echo $? >"$logs/$tool.$shard.rc"
+}
 
 IFS=, read -r -a tool_list <<<"$tools"
 for tool in "${tool_list[@]}"; do
-  options=(--tool "$tool" --error-exitcode 99)
-  [ "$tool" = memcheck ] && options+=(--leak-check full)
-  runner=()
-  [ "$tool_timeout" -gt 0 ] && runner=(timeout "$tool_timeout")
-  "${runner[@]}" compute-sanitizer "${options[@]}" "$tests" --gtest_filter="$sanitizer_filter" \
-    >"$logs/$tool.log" 2>&1
-  rc=$?
-  errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$logs/$tool.log" | tail -1 | grep -Eo '[0-9]+$')
-  counts=$(gtest_counts "$logs/$tool.log")
-  if [ $rc -eq 124 ]; then
-    summary="$summary; $tool: TIMED OUT after ${tool_timeout}s"
+  for ((shard = 0; shard < shards; ++shard)); do
+    run_shard "$tool" "$shard" &
+  done
+  wait
+  errors=0 timed_out=0 failed=0 tool_logs=()
+  for ((shard = 0; shard < shards; ++shard)); do
+    log=$logs/$tool.$shard.log
+    tool_logs+=("$log")
+    rc=$(cat "$logs/$tool.$shard.rc")
+    shard_errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+    errors=$((errors + ${shard_errors:-0}))
+    [ "$rc" -eq 124 ] && timed_out=1
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && failed=1
+    [ -z "$shard_errors" ] && [ "$rc" -ne 124 ] && failed=1
+  done
+  counts=$(gtest_counts "${tool_logs[@]}")
+  if [ $timed_out -eq 1 ]; then
+    summary="$summary; $tool: TIMED OUT after ${tool_timeout}s ($errors errors so far, tests $counts)"
     status=1
-  elif [ $rc -ne 0 ] || [ "${errors:-0}" != 0 ]; then
-    summary="$summary; $tool: ${errors:-?} errors, tests $counts (rc $rc)"
+  elif [ $failed -eq 1 ] || [ $errors -ne 0 ]; then
+    summary="$summary; $tool: $errors errors, tests $counts"
     status=1
   else
     summary="$summary; $tool: clean, tests $counts"
   fi
 done
-echo "gpu-check: $summary (logs in $logs)"
+echo "gpu-check: ${summary#; } (logs in $logs)"
 exit $status

@@ -105,6 +105,13 @@ class Operand:
                 array = array.resolve_conj()
             if array.is_neg():
                 array = array.resolve_neg()
+        elif self.framework == "cupy":
+            # CuPy 14's DLPack export of negative strides divides the byte
+            # stride unsigned (-4800 bytes of f32 reads as 2^62 - 1200); its
+            # __cuda_array_interface__ gives signed byte strides.
+            self._from_cuda_array_interface(array, what)
+            self.device = array.device.id
+            return
         elif self.framework == "numpy" and _is_bfloat16(getattr(array, "dtype", None)):
             # ml_dtypes' bfloat16 speaks neither DLPack nor the buffer
             # protocol: its bits are read through a uint16 view.

@@ -15,6 +15,16 @@ _PLANS_KEPT = 8
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def _symbol(index):
+    """The label of the index-th distinct mode, as opt_einsum.get_symbol writes it:
+    a-z, A-Z, then code points from U+00C0 on (skipping the surrogates)."""
+    if index < len(_LETTERS):
+        return _LETTERS[index]
+    if index >= 55296:
+        return chr(index + 2048)
+    return chr(index + 140)
+
+
 def _interleaved_formula(arguments):
     """numpy's einsum(op0, sublist0, op1, sublist1, ..., [sublist_out]) as a formula."""
     letters = {}
@@ -26,9 +36,7 @@ def _interleaved_formula(arguments):
                 text += "..."
                 continue
             if mode not in letters:
-                if len(letters) == len(_LETTERS):
-                    raise ValueError(f"more than {len(_LETTERS)} distinct modes in the sublists")
-                letters[mode] = _LETTERS[len(letters)]
+                letters[mode] = _symbol(len(letters))
             text += letters[mode]
         return text
 

@@ -93,6 +93,20 @@ def test_interleaved_sublists_like_numpy(rng):
                    numpy.einsum(a, [Ellipsis, 1], b, [1, 2]))
 
 
+def test_sublists_with_more_modes_than_letters(rng):
+    # A chain of 60 matrices has 61 distinct modes, past a-z and A-Z: they are
+    # labelled as opt_einsum.get_symbol labels them.
+    chain = [random_array(rng, (2, 2)) for _ in range(60)]
+    arguments = []
+    for index, matrix in enumerate(chain):
+        arguments += [matrix, [index, index + 1]]
+    expected = chain[0]
+    for matrix in chain[1:]:
+        expected = expected @ matrix
+    assert_matches(einstream.einsum(*arguments, [0, 60], backend="host"), expected)
+    assert_matches(einstream.einsum(*arguments, backend="host"), expected)
+
+
 def test_out_any_strides(rng):
     a, b = random_array(rng, (4, 5)), random_array(rng, (5, 6))
     out = numpy.zeros((6, 4)).T  # Fortran order
