@@ -148,12 +148,15 @@ TEST(CudaBackend, RandomExpressionsMatchTheReference) {
 
 // Sizes past launch-overhead scale, where every kernel variant and cuBLAS
 // path (transposed operands, batches, row-major and column-major C) run.
+// The reference loops over every index at once, so no case has more than
+// about 10^8 index combinations (the chain's 60*70*24*30*40): at 1.2*10^9
+// this test took 87 s on the H200 machine's host.
 TEST(CudaBackend, LargerContractionsMatchTheReference) {
   EINSTREAM_REQUIRE_GPU();
   const std::vector<Case> cases = {
       {"abcd,dbef->aecf", {{24, 16, 20, 12}, {12, 16, 18, 10}}},
       {"abc,bcd->ad", {{64, 40, 30}, {40, 30, 50}}},
-      {"ij,jk,kl,lm->im", {{60, 70}, {70, 80}, {80, 90}, {90, 40}}},
+      {"ij,jk,kl,lm->im", {{60, 70}, {70, 24}, {24, 30}, {30, 40}}},
       {"bij,bjk->bik", {{12, 33, 47}, {12, 47, 29}}},
       {"bij,bkj->bki", {{12, 33, 47}, {12, 29, 47}}},
       {"ij,ij->ij", {{300, 257}, {300, 257}}},
@@ -179,7 +182,12 @@ TEST(CudaBackend, LargerContractionsMatchTheReference) {
         c.exotic_strides = index % 3 == 0;
         SCOPED_TRACE(c.expression + " " + to_string(dtype) +
                      (placement == Placement::host ? " host" : " device"));
-        EXPECT_LE(cuda_versus_reference(c, random), tolerance(dtype));
+        // The nine-operand network's scalar sums 4^12 random terms: it cancels
+        // to about 4^6 times below their magnitudes, and its rounding errors
+        // do not (2.1e-12 seen in c128), so f64 and c128 get ten times the
+        // usual 1e-12 there; f32 and c64's 1e-5 hold.
+        const double scale = c.shapes.size() == 9 && tolerance(dtype) < 1e-6 ? 10.0 : 1.0;
+        EXPECT_LE(cuda_versus_reference(c, random), scale * tolerance(dtype));
       }
     }
   }
@@ -222,7 +230,7 @@ TEST(CudaBackend, HalfPrecisionLargerContractionsMatchTheReference) {
   const std::vector<Sized> cases = {
       {{"abcd,dbef->aecf", {{24, 16, 20, 12}, {12, 16, 18, 10}}}, 16 * 12},
       {{"abc,bcd->ad", {{64, 40, 30}, {40, 30, 50}}}, 40 * 30},
-      {{"ij,jk,kl,lm->im", {{60, 70}, {70, 80}, {80, 90}, {90, 40}}}, 70 * 80 * 90},
+      {{"ij,jk,kl,lm->im", {{60, 70}, {70, 24}, {24, 30}, {30, 40}}}, 70 * 24 * 30},
       {{"bij,bjk->bik", {{12, 33, 47}, {12, 47, 29}}}, 47},
       {{"bij,bkj->bki", {{12, 33, 47}, {12, 29, 47}}}, 47},
       {{"ij,jk->ik", {{256, 512}, {512, 128}}}, 512},
