@@ -109,8 +109,7 @@ class Operand:
             # CuPy 14's DLPack export of negative strides divides the byte
             # stride unsigned (-4800 bytes of f32 reads as 2^62 - 1200); its
             # __cuda_array_interface__ gives signed byte strides.
-            self._from_cuda_array_interface(array, what)
-            self.device = array.device.id
+            self._from_cuda_array_interface(array, what, array.device.id)
             return
         elif self.framework == "numpy" and _is_bfloat16(getattr(array, "dtype", None)):
             # ml_dtypes' bfloat16 speaks neither DLPack nor the buffer
@@ -176,7 +175,7 @@ class Operand:
         self.device = None
         self.address = address
 
-    def _from_cuda_array_interface(self, array, what):
+    def _from_cuda_array_interface(self, array, what, device=None):
         interface = array.__cuda_array_interface__
         if interface.get("mask") is not None:
             raise ValueError(f"{what}: masked __cuda_array_interface__ arrays are not supported")
@@ -193,7 +192,7 @@ class Operand:
         self.source = array
         self.framework = "cupy"
         self.on_device = True
-        self.device = _pointer_device(interface["data"][0])
+        self.device = _pointer_device(interface["data"][0]) if device is None else device
         self.address = interface["data"][0]
 
     def desc(self):
