@@ -2,7 +2,8 @@
 // (strided, 16-byte packets, tiled, 64-bit indices), every element type
 // (f16 and bf16 as einstream::float16 / bfloat16: moved as bits, the
 // epilogue in float), odd shapes, strided views on both sides and the
-// alpha/beta epilogue.
+// alpha/beta epilogue. The tiles of 8-byte words have their own cases in
+// permute_word_tiles_test.cpp.
 #include "cuda/permute.hpp"
 
 #include <gtest/gtest.h>
@@ -240,8 +241,10 @@ TEST(Permute, HalfTypesMoveEveryBitPatternUnchanged) {
         {{256, 256}, {0, 1}},             // a copy: 8-element packets
         {{64, 32, 32}, {1, 0, 2}},        // inner mode stays: strided packets
         {{4096, 4, 4}, {1, 0, 2}},        // inner mode of 4 stays: single elements
-        {{256, 256}, {1, 0}},             // transpose: tiled
-        {{16, 16, 16, 16}, {3, 1, 0, 2}}  // rank 4, innermost moves: tiled
+        {{256, 256}, {1, 0}},             // transpose: tiled in words of 2
+        {{250, 262}, {1, 0}},             // unit axes of 2 mod 4: words of 2, partial tiles
+        {{251, 261}, {1, 0}},             // odd unit axes: element tiles
+        {{16, 16, 16, 16}, {3, 1, 0, 2}}  // rank 4, innermost moves: tiled in words
     };
     for (const auto& [extents, perm] : views) {
       const Case problem = permuted(extents, perm);
