@@ -19,7 +19,8 @@ namespace einstream::detail {
 
 // Launches `plan` on `stream` (no synchronization, no allocation). `source`
 // and `result` point at element (0, ..., 0) of the views it was planned
-// for; their alignment picks 16-byte packets where the plan allows them.
+// for; their alignment picks 16-byte packets or 8-byte tile words where the
+// plan allows them.
 // Throws Error for a plan with an error (its message), CudaError if the
 // launch fails.
 void permute(const PermutePlan& plan, const void* source, void* result, const Epilogue& epilogue,

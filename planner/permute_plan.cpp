@@ -122,12 +122,12 @@ void plan_strided(PermutePlan& plan, const std::vector<PermuteAxis>& axes) {
 }
 
 // Folds axes not yet taken into a tile run, in the given order, until the
-// run spans a tile; returns the run's extent.
-std::int64_t fold_run(const std::vector<int>& order, std::vector<bool>& taken,
+// run spans `target` elements; returns the run's extent.
+std::int64_t fold_run(const std::vector<int>& order, std::int64_t target, std::vector<bool>& taken,
                       const std::vector<PermuteAxis>& axes, std::vector<PermuteAxis>& run) {
   std::int64_t extent = element_count(run);
   for (int axis : order) {
-    if (extent >= kTile) break;
+    if (extent >= target) break;
     if (taken[axis]) continue;
     taken[axis] = true;
     run.push_back(axes[axis]);
@@ -145,16 +145,21 @@ void size_tiles(TiledLaunch& tiled, int result_tile) {
   tiled.blocks = std::min(tiled.tile_count, kMaxTiledBlocks);
 }
 
-// The tiled variant when the innermost mode moves (the source's unit-stride
-// axis is not the result's innermost) and both runs span kMinTileRun; false
-// otherwise.
-bool plan_tiled(PermutePlan& plan, const std::vector<PermuteAxis>& axes) {
-  const int rank = static_cast<int>(axes.size());
-  int source_unit = -1;
-  for (int i = 0; i < rank && source_unit < 0; ++i) {
-    if (std::llabs(axes[i].source_stride) == 1) source_unit = i;
+// The index of the source's unit-stride axis when it is not the result's
+// innermost (the innermost mode moves), -1 otherwise.
+int moved_source_unit(const std::vector<PermuteAxis>& axes) {
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    if (std::llabs(axes[i].source_stride) == 1) return i == 0 ? -1 : static_cast<int>(i);
   }
-  if (source_unit <= 0) return false;
+  return -1;
+}
+
+// The tile plane: the result run (axes[0] first) folded in the result's
+// memory order until it spans `result_target` elements, then the source run
+// (axes[source_unit] first) in the source's until it spans `source_target`.
+TiledLaunch tile_plane(const std::vector<PermuteAxis>& axes, int source_unit,
+                       std::int64_t result_target, std::int64_t source_target) {
+  const int rank = static_cast<int>(axes.size());
   std::vector<int> result_order(rank);
   std::iota(result_order.begin(), result_order.end(), 0);
   std::vector<int> source_order = result_order;
@@ -170,18 +175,100 @@ bool plan_tiled(PermutePlan& plan, const std::vector<PermuteAxis>& axes) {
   taken[source_unit] = true;  // it heads the source run
   TiledLaunch tiled;
   tiled.source_run = {axes[source_unit]};
-  tiled.result_run_extent = fold_run(result_order, taken, axes, tiled.result_run);
-  tiled.source_run_extent = fold_run(source_order, taken, axes, tiled.source_run);
-  if (std::min(tiled.result_run_extent, tiled.source_run_extent) < kMinTileRun) return false;
+  tiled.result_run_extent = fold_run(result_order, result_target, taken, axes, tiled.result_run);
+  tiled.source_run_extent = fold_run(source_order, source_target, taken, axes, tiled.source_run);
   for (int i = 0; i < rank; ++i) {
     if (!taken[i]) tiled.outer.push_back(axes[i]);
   }
-  const bool wide = static_cast<int>(size_of(plan.dtype)) <= kWideTileBytes &&
-                    tiled.result_run_extent >= kWideTile;
-  size_tiles(tiled, wide ? kWideTile : kTile);
+  return tiled;
+}
+
+// The tiled variant when the innermost mode moves and both runs span
+// kMinTileRun; false otherwise. Elements of at most kWideTileBytes fold the
+// result run to a wide tile's length (a result run of 32 takes the next
+// axis in), and take wide tiles when it is that long.
+bool plan_tiled(PermutePlan& plan, const std::vector<PermuteAxis>& axes) {
+  const int source_unit = moved_source_unit(axes);
+  if (source_unit < 0) return false;
+  const bool small = static_cast<int>(size_of(plan.dtype)) <= kWideTileBytes;
+  TiledLaunch tiled = tile_plane(axes, source_unit, small ? kWideTile : kTile, kTile);
+  if (std::min(tiled.result_run_extent, tiled.source_run_extent) < kMinTileRun) return false;
+  size_tiles(tiled, small && tiled.result_run_extent >= kWideTile ? kWideTile : kTile);
   plan.variant = PermuteVariant::tiled;
   plan.tiled = std::move(tiled);
   return true;
+}
+
+// `axis` in words of `vector` elements. A run's `head` (its unit-stride
+// axis) counts words: its unit stride stays 1 and its stride in the other
+// layout stays as it is (a word step there is `vector` element steps of it,
+// a whole number of words). Any other axis keeps its extent and has its
+// strides divided.
+PermuteAxis in_words(PermuteAxis axis, bool head, int vector) {
+  if (head) {
+    axis.extent /= vector;
+  } else {
+    axis.source_stride /= vector;
+    axis.result_stride /= vector;
+  }
+  return axis;
+}
+
+// Word tiles of `vector` elements: both runs' unit-stride axes whole words
+// long, the result's stride 1 and the source's +1 (a reversed one reads
+// words backwards), every other stride a whole number of words, and both
+// runs at least half a tile long (kTile * vector elements a side).
+bool plan_word_tiles(PermutePlan& plan, const std::vector<PermuteAxis>& axes, int vector) {
+  const int source_unit = moved_source_unit(axes);
+  const PermuteAxis& result_head = axes.front();
+  const PermuteAxis& source_head = axes[source_unit];
+  if (result_head.result_stride != 1 || source_head.source_stride != 1 ||
+      result_head.extent % vector != 0 || source_head.extent % vector != 0) {
+    return false;
+  }
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const bool source_whole =
+        static_cast<int>(i) == source_unit || axes[i].source_stride % vector == 0;
+    const bool result_whole = i == 0 || axes[i].result_stride % vector == 0;
+    if (!source_whole || !result_whole) return false;
+  }
+  const std::int64_t side = std::int64_t{kTile} * vector;
+  TiledLaunch elements = tile_plane(axes, source_unit, side, side);
+  if (std::min(elements.result_run_extent, elements.source_run_extent) < side / 2) return false;
+  TiledLaunch words;
+  for (std::size_t i = 0; i < elements.result_run.size(); ++i) {
+    words.result_run.push_back(in_words(elements.result_run[i], i == 0, vector));
+  }
+  for (std::size_t i = 0; i < elements.source_run.size(); ++i) {
+    words.source_run.push_back(in_words(elements.source_run[i], i == 0, vector));
+  }
+  for (const PermuteAxis& axis : elements.outer) {
+    words.outer.push_back(in_words(axis, false, vector));
+  }
+  words.result_run_extent = elements.result_run_extent / vector;
+  words.source_run_extent = elements.source_run_extent / vector;
+  words.source_step = result_head.source_stride / vector;
+  words.result_step = source_head.result_stride / vector;
+  size_tiles(words, kTile);
+  plan.tile_vector = vector;
+  plan.word_tiled = std::move(words);
+  return true;
+}
+
+// The largest word (of at most kTileWordBytes, and `max_vector` elements
+// when that is positive) that tiles `axes`; left to the planner, a larger
+// word needs kMinWiderWordTiles of its tiles (a word of 2 tiles whatever
+// shape a word of 4 does). 32-bit indexing only: the path past 2^31
+// elements keeps the element tiles.
+void plan_word_tiled(PermutePlan& plan, const std::vector<PermuteAxis>& axes, int max_vector) {
+  if (!plan.index32) return;
+  const int element = static_cast<int>(size_of(plan.dtype));
+  int vector = std::min(kMaxTileVector, std::max(1, kTileWordBytes / element));
+  if (max_vector > 0) vector = std::min(vector, max_vector);
+  for (; vector > 1; vector /= 2) {
+    if (!plan_word_tiles(plan, axes, vector)) continue;
+    if (vector == 2 || max_vector > 0 || plan.word_tiled.tile_count >= kMinWiderWordTiles) return;
+  }
 }
 
 }  // namespace
@@ -196,10 +283,13 @@ PermutePlan with_result_tile(PermutePlan plan, int result_tile) {
                 std::to_string(result_tile));
   }
   size_tiles(plan.tiled, result_tile);
+  plan.tile_vector = 1;
+  plan.word_tiled = TiledLaunch{};
   return plan;
 }
 
-PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result) {
+PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result,
+                         int max_tile_vector) {
   PermutePlan plan;
   plan.dtype = dtype;
   plan.error = layout_error(source, result);
@@ -223,7 +313,11 @@ PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const Tenso
   if (axes.empty()) axes.push_back({1, 0, 0});  // a scalar: one element
   if (element_count(axes) == 0) return plan;    // zero-element views launch nothing
   plan.index32 = fits_32bit_index(axes);
-  if (!plan_tiled(plan, axes)) plan_strided(plan, axes);
+  if (plan_tiled(plan, axes)) {
+    plan_word_tiled(plan, axes, max_tile_vector);
+  } else {
+    plan_strided(plan, axes);
+  }
   return plan;
 }
 
@@ -239,6 +333,18 @@ std::string to_string(PermuteVariant variant) {
   return "invalid";
 }
 
+namespace {
+
+std::string word_tiles_text(const PermutePlan& plan) {
+  if (plan.tile_vector <= 1) return {};
+  const TiledLaunch& words = plan.word_tiled;
+  const std::string side = std::to_string(kTile * plan.tile_vector);
+  return " (" + std::to_string(words.tile_count) + " tiles of " + side + "x" + side + " in " +
+         std::to_string(plan.tile_vector) + "-element words when aligned)";
+}
+
+}  // namespace
+
 std::string to_string(const PermutePlan& plan) {
   if (!plan.error.empty()) return "not launchable: " + plan.error;
   std::string text = to_string(plan.variant);
@@ -249,7 +355,7 @@ std::string to_string(const PermutePlan& plan) {
            std::to_string(plan.tiled.source_run_extent) + ", " +
            std::to_string(plan.tiled.tile_count) + " tiles of " +
            std::to_string(plan.tiled.result_tile) + "x" + std::to_string(kTile) + " on " +
-           std::to_string(plan.tiled.blocks) + " blocks";
+           std::to_string(plan.tiled.blocks) + " blocks" + word_tiles_text(plan);
   }
   text += ", " + std::to_string(plan.elements.blocks) + " blocks";
   if (plan.vector > 1) {

@@ -17,6 +17,14 @@
 //   - tiled: the innermost mode moves. A block stages a kTile x kTile tile
 //     of the (result run, source run) plane in shared memory; short axes
 //     fold into the runs until each spans a tile.
+//     For elements under kTileWordBytes, the plan also holds a launch in
+//     words of `tile_vector` elements (8 bytes: 4 f16/bf16, 2 f32), when
+//     both unit-stride axes are whole words long and every other stride is
+//     a whole number of words: a thread loads words along the source run
+//     and stores words along the result run, transposing a tile_vector x
+//     tile_vector block of elements in registers between. As for packets,
+//     the launch takes the word tiles when both pointers are aligned to a
+//     word, the element tiles otherwise.
 // 32-bit indexing whenever every count and offset fits, 64-bit otherwise.
 #pragma once
 
@@ -54,6 +62,18 @@ constexpr int kWideTileBytes = 4;
 // Runs shorter than this leave most of a tile idle; the strided variant
 // serves them better.
 constexpr std::int64_t kMinTileRun = 8;
+// Word tiles: kTile words along each run, so tile_vector * kTile elements a
+// side (64 x 64 f32, 128 x 128 f16), each warp moving 256-byte lines as
+// f64's 32 x 32 tiles do (94-97% of a copy on the H200, where f32's element
+// tiles reached 80% and f16's 55%: the cost is per access, not per byte).
+// A tile is kTile x kTile * tile_vector words: tile_vector * 8 KiB of
+// shared memory (16 KiB f32, 32 KiB f16).
+constexpr int kTileWordBytes = 8;
+constexpr int kMaxTileVector = 4;
+// Words of 4 elements make tiles of 32 KiB, at most 6 blocks an SM: a
+// tensor of fewer such tiles than this (a few waves over an H200's 132 SMs)
+// takes words of 2, whose 8 KiB tiles fill the last wave better.
+constexpr std::int64_t kMinWiderWordTiles = 4096;
 // The tiled grid is capped; blocks loop over the remaining tiles.
 constexpr std::int64_t kMaxTiledBlocks = std::int64_t{1} << 20;
 // 32-bit indexing when every count and offset stays under this; the margin
@@ -92,6 +112,12 @@ struct TiledLaunch {
   std::int64_t source_run_tiles = 0;
   std::int64_t tile_count = 0;
   std::int64_t blocks = 0;  // min(tile_count, kMaxTiledBlocks)
+  // Word tiles only (axes, extents and strides in words): the steps, in
+  // words, between the rows of a thread's block of elements in the source
+  // (along the result's unit-stride axis) and between its columns in the
+  // result (along the source's unit-stride axis).
+  std::int64_t source_step = 0;
+  std::int64_t result_step = 0;
 };
 
 enum class PermuteVariant {
@@ -113,20 +139,29 @@ struct PermutePlan {
   StridedLaunch elements;
   int vector = 1;
   StridedLaunch packets;
-  TiledLaunch tiled;    // tiled
+  // tiled: element tiles, and, when `tile_vector` > 1, tiles of words of
+  // `tile_vector` elements (kTileWordBytes) for pointers aligned to a word.
+  TiledLaunch tiled;
+  int tile_vector = 1;
+  TiledLaunch word_tiled;
   int merged_rank = 0;  // axes left after merging
 };
 
-// `plan` (tiled) with tiles of `result_tile` (kTile or kWideTile) along the
-// result run, its tile counts and grid recomputed: the benchmark measures
-// both widths on the same shapes. Throws Error for another width or a plan
-// that is not tiled.
+// `plan` (tiled) with element tiles of `result_tile` (kTile or kWideTile)
+// along the result run, its tile counts and grid recomputed, and no word
+// tiles: the benchmark measures each kind on the same shapes. Throws Error
+// for another width or a plan that is not tiled.
 PermutePlan with_result_tile(PermutePlan plan, int result_tile);
 
 // Plans result[i] = source[i] over equal extents (source strides arbitrary,
 // result strides non-negative). Layouts it cannot launch give a plan whose
 // `error` says why; only a CUDA launch of such a plan fails.
-PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result);
+// `max_tile_vector` > 0 takes the largest tile word of at most that many
+// elements the shape allows (1: element tiles only), whatever its tile
+// count; 0 leaves the word to the planner. Lowering leaves it; tests and
+// the benchmark set it to run and measure each word size.
+PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const TensorLayout& result,
+                         int max_tile_vector = 0);
 
 std::string to_string(PermuteVariant variant);
 // One line for tests and explain(): variant, merged rank, grid, packets.

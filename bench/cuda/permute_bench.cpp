@@ -2,8 +2,9 @@
 // bytes measured in the same run. bytes_per_second counts bytes read plus
 // bytes written; fraction_of_copy is that over the copy's. The target
 // (cuda/permute.cu, issue 14) is 0.90 where the innermost mode moves (0.80
-// for 16^6). Cases the plan tiles with wide tiles run once more with 32 x 32
-// ones, so the width choice is measured in the same run.
+// for 16^6). Cases the plan tiles in words run once more with element tiles
+// (/words1) and with the other word size of f16/bf16 (/words2, /words4), so
+// each choice is measured against the others in the same run.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime_api.h>
 
@@ -29,9 +30,9 @@ struct PermuteCase {
   DataType dtype;
   Extents source_extents;
   std::vector<int> perm;  // result axis k is source axis perm[k]
-  // Tiled plans: force tiles this long along the result run (kTile or
-  // kWideTile) to measure the width the plan did not choose; 0: the plan's.
-  int result_tile = 0;
+  // Tiled plans: words of at most this many elements (1: element tiles),
+  // whatever the tile count; 0: the plan's choice.
+  int max_tile_vector = 0;
 };
 
 using bench::DeviceBuffer;
@@ -62,12 +63,20 @@ PlannedCase plan_of(const PermuteCase& problem) {
     source_layout.strides.push_back(source_strides[axis]);
   }
   const TensorLayout result_layout{source_layout.extents, row_major(source_layout.extents)};
-  PlannedCase planned{plan_permute(problem.dtype, source_layout, result_layout),
-                      static_cast<std::size_t>(count) * size_of(problem.dtype)};
-  if (problem.result_tile != 0) {
-    planned.plan = with_result_tile(std::move(planned.plan), problem.result_tile);
+  return {plan_permute(problem.dtype, source_layout, result_layout, problem.max_tile_vector),
+          static_cast<std::size_t>(count) * size_of(problem.dtype)};
+}
+
+// The tiles the launch takes (the bench's buffers are aligned to any word).
+std::string tiles_of(const PermutePlan& plan) {
+  if (plan.variant != PermuteVariant::tiled) return {};
+  if (plan.tile_vector > 1) {
+    const std::string side = std::to_string(permute_tiling::kTile * plan.tile_vector);
+    return ", tiles " + side + "x" + side + " in " + std::to_string(plan.tile_vector) +
+           "-element words";
   }
-  return planned;
+  return ", tiles " + std::to_string(plan.tiled.result_tile) + "x" +
+         std::to_string(permute_tiling::kTile);
 }
 
 void run_permute(benchmark::State& state, const PermuteCase& problem) {
@@ -95,10 +104,7 @@ void run_permute(benchmark::State& state, const PermuteCase& problem) {
   state.counters["bytes_per_second"] = moved / permute_seconds;
   state.counters["copy_bytes_per_second"] = moved / copy_seconds;
   state.counters["fraction_of_copy"] = copy_seconds / permute_seconds;
-  state.SetLabel(problem.what + (plan.variant == PermuteVariant::tiled
-                                     ? ", tiles " + std::to_string(plan.tiled.result_tile) + "x" +
-                                           std::to_string(permute_tiling::kTile)
-                                     : std::string()));
+  state.SetLabel(problem.what + tiles_of(plan));
 }
 
 std::string name_of(const PermuteCase& problem) {
@@ -108,7 +114,7 @@ std::string name_of(const PermuteCase& problem) {
   }
   name += "/perm";
   for (int axis : problem.perm) name += std::to_string(axis);
-  if (problem.result_tile != 0) name += "/tile" + std::to_string(problem.result_tile);
+  if (problem.max_tile_vector != 0) name += "/words" + std::to_string(problem.max_tile_vector);
   return name;
 }
 
@@ -139,22 +145,26 @@ bool register_cases() {
       // are 8 elements.
       {"design shape, innermost moves", DataType::f16, {128, 128, 128, 128}, {3, 1, 0, 2}},
       {"rank 6, short modes", DataType::f16, {16, 16, 16, 16, 16, 16}, {5, 3, 1, 4, 0, 2}},
+      {"rank 5, innermost moves", DataType::f16, {32, 32, 32, 32, 64}, {1, 4, 0, 3, 2}},
       {"rank 3, innermost moves", DataType::bf16, {1024, 256, 256}, {2, 1, 0}},
       {"reversed", DataType::bf16, {64, 64, 64, 64, 8}, {4, 3, 2, 1, 0}},
       {"rank 4, innermost stays", DataType::f16, {128, 128, 128, 128}, {1, 0, 2, 3}},
   };
   std::vector<PermuteCase> measured = cases;
-  // Wide tiles against the 32 x 32 ones on the same shapes, in the same run.
+  // Word tiles against element tiles, and f16/bf16's two word sizes against
+  // each other, on the same shapes in the same run.
   for (const PermuteCase& problem : cases) {
     const PermutePlan plan = plan_of(problem).plan;
-    if (plan.variant != PermuteVariant::tiled ||
-        plan.tiled.result_tile != permute_tiling::kWideTile) {
-      continue;
-    }
-    PermuteCase narrow = problem;
-    narrow.result_tile = permute_tiling::kTile;
-    narrow.what += " (32-wide tiles)";
-    measured.push_back(narrow);
+    if (plan.variant != PermuteVariant::tiled || plan.tile_vector == 1) continue;
+    const auto add = [&](int max_tile_vector, const std::string& what) {
+      PermuteCase variant = problem;
+      variant.max_tile_vector = max_tile_vector;
+      variant.what += " (" + what + ")";
+      measured.push_back(variant);
+    };
+    add(1, "element tiles");
+    if (plan.tile_vector == 4) add(2, "words of 2");
+    if (plan.tile_vector == 2 && size_of(problem.dtype) == 2) add(4, "words of 4");
   }
   for (const PermuteCase& problem : measured) {
     benchmark::RegisterBenchmark(

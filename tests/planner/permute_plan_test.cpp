@@ -159,6 +159,25 @@ TEST(PermutePlan, TileWidthFollowsTheElementSize) {
   EXPECT_THROW(with_result_tile(permuted(extents, {0, 1, 2, 3}), permute_tiling::kTile), Error);
 }
 
+// Elements of up to 4 bytes fold the result run to a wide tile's length:
+// a result run of 32 takes the next axis in, as f64's does not.
+TEST(PermutePlan, SmallElementsFoldAResultRunOf32ToAWideTile) {
+  // The benchmark's rank 5: the result's innermost mode is 32 long.
+  const Extents extents = {32, 32, 32, 32, 64};
+  const std::vector<int> moves = {1, 4, 0, 3, 2};
+  for (DataType dtype : {DataType::f32, DataType::f16}) {
+    const PermutePlan plan = permuted(extents, moves, dtype);
+    ASSERT_EQ(plan.variant, PermuteVariant::tiled) << to_string(plan);
+    EXPECT_EQ(plan.tiled.result_run.size(), 2u) << to_string(dtype);
+    EXPECT_EQ(plan.tiled.result_run_extent, 32 * 32);
+    EXPECT_EQ(plan.tiled.result_tile, permute_tiling::kWideTile);
+    EXPECT_EQ(plan.tiled.source_run_extent, 64);
+  }
+  const PermutePlan wide_elements = permuted(extents, moves, DataType::f64);
+  EXPECT_EQ(wide_elements.tiled.result_run.size(), 1u);
+  EXPECT_EQ(wide_elements.tiled.result_tile, permute_tiling::kTile);
+}
+
 TEST(PermutePlan, ShortInnerModesFoldIntoTheTileRuns) {
   // 16^6 reversed: no axis merges, each run folds two axes to span a tile.
   std::vector<int> reversed(6);
@@ -178,6 +197,151 @@ TEST(PermutePlan, ShortInnerModesFoldIntoTheTileRuns) {
   const PermutePlan narrow = permuted({1000, 1000, 4}, {2, 0, 1});
   EXPECT_EQ(narrow.variant, PermuteVariant::strided);
   EXPECT_EQ(narrow.vector, 1);
+}
+
+// Tiles of 8-byte words: 2 f32 or 4 f16/bf16 a word, 32 x 32 words a tile;
+// every extent, stride and step of the word launch counts words.
+TEST(PermutePlan, SmallElementsAlsoTileInEightByteWords) {
+  const Extents extents = {128, 128, 128, 128};
+  const std::vector<int> moves = {3, 1, 0, 2};
+  const std::int64_t cube = 128 * 128 * 128;
+  for (DataType dtype : {DataType::f32, DataType::f16, DataType::bf16}) {
+    SCOPED_TRACE(to_string(dtype));
+    const PermutePlan plan = permuted(extents, moves, dtype);
+    ASSERT_EQ(plan.variant, PermuteVariant::tiled) << to_string(plan);
+    const std::int64_t vector = dtype == DataType::f32 ? 2 : 4;
+    EXPECT_EQ(plan.tile_vector, vector);
+    const TiledLaunch& words = plan.word_tiled;
+    EXPECT_EQ(words.result_tile, permute_tiling::kTile);
+    EXPECT_EQ(words.result_run_extent, 128 / vector);
+    EXPECT_EQ(words.source_run_extent, 128 / vector);
+    EXPECT_EQ(words.result_run_tiles, 128 / vector / permute_tiling::kTile);
+    EXPECT_EQ(words.tile_count, (128 / vector / 32) * (128 / vector / 32) * 128 * 128);
+    EXPECT_EQ(words.blocks, words.tile_count);
+    // The result's unit axis (source axis 2) and the source's (source axis
+    // 3, the result's outermost): words along their own layout, strides in
+    // the other kept.
+    ASSERT_EQ(words.result_run.size(), 1u);
+    EXPECT_EQ(words.result_run[0].extent, 128 / vector);
+    EXPECT_EQ(words.result_run[0].result_stride, 1);
+    EXPECT_EQ(words.result_run[0].source_stride, 128);
+    ASSERT_EQ(words.source_run.size(), 1u);
+    EXPECT_EQ(words.source_run[0].source_stride, 1);
+    EXPECT_EQ(words.source_run[0].result_stride, cube);
+    // Any other axis: strides in words.
+    ASSERT_EQ(words.outer.size(), 2u);
+    EXPECT_EQ(words.outer[0].source_stride, cube / vector);
+    EXPECT_EQ(words.outer[0].result_stride, 128 / vector);
+    // A thread's block: source rows one element of source axis 2 apart, result columns one
+    // element of source axis 3 apart.
+    EXPECT_EQ(words.source_step, 128 / vector);
+    EXPECT_EQ(words.result_step, cube / vector);
+    EXPECT_NE(to_string(plan).find(std::to_string(vector) + "-element words when aligned"),
+              std::string::npos)
+        << to_string(plan);
+    // The element tiles stay for misaligned pointers.
+    EXPECT_EQ(plan.tiled.result_tile, permute_tiling::kWideTile);
+  }
+  for (DataType dtype : {DataType::f64, DataType::c64, DataType::c128}) {
+    const PermutePlan plan = permuted(extents, moves, dtype);
+    EXPECT_EQ(plan.tile_vector, 1) << to_string(dtype);
+    EXPECT_EQ(plan.word_tiled.tile_count, 0);
+    EXPECT_EQ(to_string(plan).find("words"), std::string::npos) << to_string(plan);
+  }
+}
+
+TEST(PermutePlan, WordTilesNeedWholeWordsAlongBothUnitAxesAndInEveryStride) {
+  // Words of up to 4 elements whatever the tile count: these tensors are small.
+  const auto vector_of = [](DataType dtype, const TensorLayout& source,
+                            const TensorLayout& result) {
+    const PermutePlan plan = plan_permute(dtype, source, result, permute_tiling::kMaxTileVector);
+    EXPECT_EQ(plan.variant, PermuteVariant::tiled) << to_string(plan);
+    return plan.tile_vector;
+  };
+  // Unit axes of 130 and 66: words of 2 elements, not 4.
+  EXPECT_EQ(vector_of(DataType::f16, {{66, 130}, {1, 66}}, {{66, 130}, {130, 1}}), 2);
+  EXPECT_EQ(vector_of(DataType::f16, {{68, 132}, {1, 68}}, {{68, 132}, {132, 1}}), 4);
+  EXPECT_EQ(vector_of(DataType::f32, {{66, 130}, {1, 66}}, {{66, 130}, {130, 1}}), 2);
+  EXPECT_EQ(vector_of(DataType::f32, {{33, 65}, {1, 33}}, {{33, 65}, {65, 1}}), 1);
+  // One odd unit axis is enough to keep element tiles: the source's (33
+  // long), the result's (33 long, its rows padded to 34).
+  EXPECT_EQ(vector_of(DataType::f16, {{33, 64}, {1, 34}}, {{33, 64}, {64, 1}}), 1);
+  EXPECT_EQ(vector_of(DataType::f16, {{64, 33}, {1, 64}}, {{64, 33}, {34, 1}}), 1);
+  // Result rows of 72, 66 and 65 elements.
+  const TensorLayout source = {{96, 64}, {1, 96}};
+  EXPECT_EQ(vector_of(DataType::f16, source, {{96, 64}, {72, 1}}), 4);
+  EXPECT_EQ(vector_of(DataType::f16, source, {{96, 64}, {66, 1}}), 2);
+  EXPECT_EQ(vector_of(DataType::f32, source, {{96, 64}, {66, 1}}), 2);
+  EXPECT_EQ(vector_of(DataType::f16, source, {{96, 64}, {65, 1}}), 1);
+  // A reversed outer axis reads whole words; a reversed source unit axis
+  // would read them backwards; a result step of 2 leaves no whole word.
+  EXPECT_EQ(vector_of(DataType::f16, {{96, 64}, {1, -96}}, {{96, 64}, {64, 1}}), 4);
+  EXPECT_EQ(vector_of(DataType::f16, {{96, 64}, {-1, 96}}, {{96, 64}, {64, 1}}), 1);
+  EXPECT_EQ(vector_of(DataType::f32, {{64, 33}, {1, 64}}, {{64, 33}, {68, 2}}), 1);
+  // A broadcast result unit axis: a source step of 0.
+  const PermutePlan broadcast =
+      plan_permute(DataType::f16, {{64, 96, 8}, {1, 64, 0}},
+                   {{64, 96, 8}, c_order_strides({64, 96, 8})}, permute_tiling::kMaxTileVector);
+  EXPECT_EQ(broadcast.tile_vector, 4) << to_string(broadcast);
+  EXPECT_EQ(broadcast.word_tiled.source_step, 0);
+  // Past 2^31 elements the element tiles keep 64-bit indexing.
+  const PermutePlan large = permuted({2049, 1024, 1024}, {2, 1, 0});
+  EXPECT_EQ(large.variant, PermuteVariant::tiled);
+  EXPECT_FALSE(large.index32);
+  EXPECT_EQ(large.tile_vector, 1);
+}
+
+// Word tiles are kTile * tile_vector elements a side; the plan takes the
+// largest word whose tiles both runs fill at least half of.
+TEST(PermutePlan, WordTilesFoldTheirRunsAndShrinkForShortOnes) {
+  // The benchmark's rank 5: the result run folds to 1024 for either word;
+  // f16's source run of 64 folds in the next source axis to fill 128.
+  const PermutePlan f32 = permuted({32, 32, 32, 32, 64}, {1, 4, 0, 3, 2});
+  EXPECT_EQ(f32.tile_vector, 2);
+  EXPECT_EQ(f32.word_tiled.result_run.size(), 2u);
+  EXPECT_EQ(f32.word_tiled.result_run_extent, 32 * 32 / 2);
+  EXPECT_EQ(f32.word_tiled.source_run.size(), 1u);
+  const PermutePlan f16 = permuted({32, 32, 32, 32, 64}, {1, 4, 0, 3, 2}, DataType::f16);
+  EXPECT_EQ(f16.tile_vector, 4);
+  EXPECT_EQ(f16.word_tiled.source_run.size(), 2u);
+  EXPECT_EQ(f16.word_tiled.source_run_extent, 64 * 32 / 4);
+  // A result run of 40 fills a third of f16's 128-long tile, but most of a
+  // 64-long one; one of 24 neither for f32.
+  EXPECT_EQ(permuted({40, 300}, {1, 0}, DataType::f16).tile_vector, 2);
+  const PermutePlan short_run = permuted({24, 300}, {1, 0});
+  EXPECT_EQ(short_run.variant, PermuteVariant::tiled);
+  EXPECT_EQ(short_run.tile_vector, 1);
+}
+
+// Words of 4 half elements make 32 KiB tiles: under kMinWiderWordTiles of
+// them the planner takes words of 2, whose last wave is fuller.
+TEST(PermutePlan, HalfTypesTakeWordsOfFourOnlyForEnoughTiles) {
+  const Extents cube = {16, 16, 16, 16, 16, 16};  // 2^24 elements: 1024 tiles of 128 x 128
+  const std::vector<int> moves = {5, 3, 1, 4, 0, 2};
+  const PermutePlan planned = permuted(cube, moves, DataType::f16);
+  EXPECT_EQ(planned.tile_vector, 2) << to_string(planned);
+  EXPECT_EQ(planned.word_tiled.tile_count, 4096);
+  EXPECT_EQ(permuted({128, 128, 128, 128}, {3, 1, 0, 2}, DataType::bf16).tile_vector, 4);
+  // 2^26 elements: exactly kMinWiderWordTiles tiles of 128 x 128.
+  const PermutePlan at_the_limit = permuted({1024, 256, 256}, {2, 1, 0}, DataType::f16);
+  EXPECT_EQ(at_the_limit.tile_vector, 4);
+  EXPECT_EQ(at_the_limit.word_tiled.tile_count, permute_tiling::kMinWiderWordTiles);
+}
+
+TEST(PermutePlan, TheWordCanBeCappedAndElementTilesForced) {
+  const Extents extents = {128, 128, 128, 128};
+  const std::vector<int> moves = {3, 1, 0, 2};
+  const TensorLayout source = {{128, 128, 128, 128}, {1, 128 * 128, 128 * 128 * 128, 128}};
+  const TensorLayout result = {source.extents, c_order_strides(source.extents)};
+  EXPECT_EQ(permuted(extents, moves, DataType::f16).tile_vector, 4);
+  const PermutePlan pairs = plan_permute(DataType::f16, source, result, 2);
+  EXPECT_EQ(pairs.tile_vector, 2);
+  EXPECT_EQ(pairs.word_tiled.result_run_extent, 64);
+  EXPECT_EQ(plan_permute(DataType::f16, source, result, 1).tile_vector, 1);
+  EXPECT_EQ(plan_permute(DataType::f32, source, result, 8).tile_vector, 2);
+  const PermutePlan elements = with_result_tile(pairs, permute_tiling::kTile);
+  EXPECT_EQ(elements.tile_vector, 1);
+  EXPECT_EQ(elements.tiled.result_tile, permute_tiling::kTile);
 }
 
 TEST(PermutePlan, BroadcastsAndDiagonalsAreStrided) {
