@@ -3,41 +3,52 @@
 // order in memory), its trailing axes are summed.
 //
 // Strategy. The launch is planned on the host when the Program is lowered
-// (planner/reduce_plan: merging, the variant, the grid, the splits and their
-// workspace); this file holds the kernels and launches a given plan. Kept
-// axes are merged among themselves and summed axes among themselves (never
-// across the boundary); summed axes are first sorted by stride, since the
-// order of a sum is free. The merged shape picks one of:
+// (planner/reduce_plan: merging, the variant, the grid, the load width, the
+// splits and their workspace); this file holds the kernels and launches a
+// given plan. Kept axes are merged among themselves and summed axes among
+// themselves (never across the boundary); summed axes are first made
+// non-negative and sorted by stride, since the order of a sum is free. The
+// merged shape picks one of:
 //   (a) thread per output: each thread sums its output's whole (or split)
 //       range, threads along the kept axis with the smallest source stride,
-//       so reads coalesce when that axis is unit-stride (ijk->jk). With too
-//       few outputs to fill the GPU the block also splits each sum over
-//       threadIdx.y and combines through shared memory.
+//       so reads coalesce when that axis is unit-stride (ijk->jk, ij->j).
+//       There a thread owns a 16-byte vector of neighbouring outputs and
+//       loads one vector per summed position (a warp reads 512 B of a row).
+//       With too few outputs to fill the GPU the block also splits each sum
+//       over threadIdx.y and combines through shared memory.
 //   (b) transposing tile: the source's unit-stride axis p is kept but the
 //       result's unit-stride axis q is another kept axis (ijk->ki). A block
 //       owns a kTile x kTile tile of (p, q) outputs, reads along p, stages
 //       the sums in shared memory and writes along q: both sides coalesce.
 //   (c) group per output: the unit-stride source axis is summed (ijk->ij,
-//       full sums); a warp (short sums) or a whole block (long sums, CUB
-//       BlockReduce) walks each output's sum with consecutive lanes.
+//       full sums, aibjcde->ij once c, d, e merge into one run); a group of
+//       4 to 32 lanes of a warp (short sums: a warp holds several rows) or
+//       a whole block (long sums, few outputs, CUB BlockReduce) walks each
+//       output's sum, each lane loading 16-byte vectors of the run. The
+//       group is as wide as leaves each lane kSumUnroll loads in flight.
 //   (d) split sums: when (a) or (c) launches too few threads to fill the GPU
 //       (very few outputs, huge sums), each sum is cut into up to kMaxSplits
 //       ranges over gridDim.y; partial sums go to the caller's workspace and
 //       a second small kernel (a warp per output) adds them and applies the
-//       epilogue. This is the only case with a non-zero workspace.
-// Every thread walks its sum with a mixed-radix cursor (no division per
-// element) and keeps kSumUnroll loads in flight. f32 and c64 accumulate in
-// double (free on a memory-bound kernel), f64 and c128 in double, f16 and
-// bf16 in float (their 8 or 11 bits leave float's 24 a wide margin, and
-// float keeps the partials and the shuffles half the size); the final
-// combine is a shuffle or block tree, and the result is rounded once, after
-// the epilogue.
+//       epilogue. This is the only case with a non-zero workspace. (One pass
+//       with a last-block-done counter would need the counters zeroed
+//       before each launch, a memset as costly as this second kernel.)
+// Vectors need the plan's stride checks and, at launch, a source pointer
+// aligned to them; otherwise the plan's scalar launch runs the same kernel
+// one element a load. Every thread walks its sum with a mixed-radix cursor
+// (no division per element) and keeps kSumUnroll loads in flight. f32 and
+// c64 accumulate in double (free on a memory-bound kernel), f64 and c128 in
+// double, f16 and bf16 in float (their 8 or 11 bits leave float's 24 a wide
+// margin, and float keeps the partials and the shuffles half the size); the
+// final combine is a shuffle or block tree, and the result is rounded once,
+// after the epilogue.
 //
 // Bytes: each source element is read once and each result element written
 // once (read too when beta != 0); (d) adds 4-16 bytes per partial, at most
-// DeviceTraits::fill_threads partials. Target (H100): >= 70% of device-to-device copy
-// bandwidth for large reductions, e.g. a 1 GiB f32 ijk->ki in ~0.4 ms
-// (cuTENSOR 0.396 ms, PyTorch ~2.3 ms).
+// DeviceTraits::fill_threads partials. Target (H200, issue 14): >= 90% of
+// device-to-device copy bandwidth on every class (bytes read over the
+// copy's), >= 80% for sums over several short modes (aibjcde->ij); e.g. a
+// 1 GiB f32 ijk->ij in <= 0.3 ms.
 #include "cuda/reduce.hpp"
 
 #include <cuda/std/complex>
@@ -50,6 +61,7 @@
 #include "cuda/check.hpp"
 #include "cuda/element.cuh"
 #include "cuda/elementwise.hpp"
+#include "cuda/reduce_walk.cuh"
 #include "einstream/error.hpp"
 #include "planner/reduce_plan.hpp"
 
@@ -60,22 +72,13 @@ namespace {
 // reduce_plan's: the planner sizes the launches they run.
 using namespace reduce_tiling;
 
-template <typename T>
-struct AccumulatorOf {
-  using type = double;
-};
-template <typename R>
-struct AccumulatorOf<cuda::std::complex<R>> {
-  using type = cuda::std::complex<double>;
-};
-template <>
-struct AccumulatorOf<__half> {
-  using type = float;
-};
-template <>
-struct AccumulatorOf<__nv_bfloat16> {
-  using type = float;
-};
+using namespace reduce_walk;
+
+// Cursors are built for one summed axis, for a few (a unit-stride run and
+// the two outer axes of aibjcde->ij: about 30 registers fewer than the
+// general cursor, so more threads and loads in flight an SM), and for
+// kMaxSummedAxes.
+constexpr int kFewSummedAxes = 3;
 
 static_assert(sizeof(AccumulatorOf<float>::type) == reduce_accumulator_bytes(DataType::f32) &&
                   sizeof(AccumulatorOf<cuda::std::complex<double>>::type) ==
@@ -85,26 +88,11 @@ static_assert(sizeof(AccumulatorOf<float>::type) == reduce_accumulator_bytes(Dat
                       reduce_accumulator_bytes(DataType::bf16),
               "the planner sizes (d)'s workspace in these accumulators");
 
-// An element as a term of the sum: exact (float and double hold every f16,
-// bf16 and f32 value).
-template <typename Acc, typename T>
-__device__ __forceinline__ Acc term(T value) {
-  return static_cast<Acc>(load_compute(value));
-}
-
 // A sum handed to the epilogue in T's compute type (f32 sums round from
 // double here; f16/bf16 sums stay float until the epilogue's one rounding).
 template <typename T, typename Acc>
 __device__ __forceinline__ Compute<T> to_compute(Acc value) {
   return static_cast<Compute<T>>(value);
-}
-
-// Most indices fit 32 bits, where division is several times cheaper.
-__device__ __forceinline__ std::int64_t divide(std::int64_t n, std::int64_t d) {
-  if (((n | d) >> 32) == 0) {
-    return static_cast<std::int64_t>(static_cast<std::uint32_t>(n) / static_cast<std::uint32_t>(d));
-  }
-  return n / d;
 }
 
 struct Offsets {
@@ -124,98 +112,6 @@ __device__ Offsets kept_offsets(const KeptAxes& kept, std::int64_t output) {
   return offsets;
 }
 
-// Walks a sum's flat indices first, first + step, ... as source offsets.
-// kMaxRank is 1 for sums over one merged axis (the common case: fewer
-// registers), kMaxSummedAxes otherwise. Coordinates past the end of the sum
-// are never dereferenced: callers bound the walk by count.
-template <int kMaxRank>
-struct SumCursor {
-  std::int64_t coordinate[kMaxRank];
-  std::int64_t offset = 0;
-
-  __device__ SumCursor(const SummedAxes& summed, std::int64_t flat) {
-#pragma unroll
-    for (int axis = 0; axis < kMaxRank; ++axis) {
-      coordinate[axis] = 0;
-      if (axis < summed.rank) {
-        const std::int64_t outer = divide(flat, summed.extent[axis]);
-        coordinate[axis] = flat - outer * summed.extent[axis];
-        flat = outer;
-        offset += coordinate[axis] * summed.stride[axis];
-      }
-    }
-  }
-
-  __device__ __forceinline__ void advance(const SummedAxes& summed) {
-    bool carry = false;
-#pragma unroll
-    for (int axis = 0; axis < kMaxRank; ++axis) {
-      if (axis < summed.rank && (axis < summed.step_rank || carry)) {
-        coordinate[axis] += summed.step_digit[axis] + (carry ? 1 : 0);
-        offset += summed.step_offset[axis] + (carry ? summed.stride[axis] : 0);
-        carry = coordinate[axis] >= summed.extent[axis];
-        if (carry) {
-          coordinate[axis] -= summed.extent[axis];
-          offset -= summed.wrap_offset[axis];
-        }
-      }
-    }
-  }
-};
-
-// Sums source[offset(r)] for r = first, first + step, ... < end, where
-// summed.step_digit encodes `step`; kSumUnroll independent accumulators keep
-// that many loads in flight.
-template <int kMaxRank, typename T, typename Acc>
-__device__ Acc sum_strided(const T* __restrict__ source, const SummedAxes& summed,
-                           std::int64_t first, std::int64_t end, std::int64_t step) {
-  Acc partial[kSumUnroll];
-#pragma unroll
-  for (int u = 0; u < kSumUnroll; ++u) partial[u] = Acc(0);
-  SumCursor<kMaxRank> cursor(summed, first);
-  std::int64_t r = first;
-  for (; r + (kSumUnroll - 1) * step < end; r += kSumUnroll * step) {
-    T values[kSumUnroll];
-#pragma unroll
-    for (int u = 0; u < kSumUnroll; ++u) {
-      values[u] = source[cursor.offset];
-      cursor.advance(summed);
-    }
-#pragma unroll
-    for (int u = 0; u < kSumUnroll; ++u) partial[u] += term<Acc>(values[u]);
-  }
-  for (; r < end; r += step) {
-    partial[0] += term<Acc>(source[cursor.offset]);
-    cursor.advance(summed);
-  }
-#pragma unroll
-  for (int width = kSumUnroll / 2; width > 0; width /= 2) {
-#pragma unroll
-    for (int u = 0; u < width; ++u) partial[u] += partial[u + width];
-  }
-  return partial[0];
-}
-
-__device__ __forceinline__ float shuffle_down(float value, int delta) {
-  return __shfl_down_sync(0xffffffffu, value, delta);
-}
-__device__ __forceinline__ double shuffle_down(double value, int delta) {
-  return __shfl_down_sync(0xffffffffu, value, delta);
-}
-__device__ __forceinline__ cuda::std::complex<double> shuffle_down(cuda::std::complex<double> value,
-                                                                   int delta) {
-  return {__shfl_down_sync(0xffffffffu, value.real(), delta),
-          __shfl_down_sync(0xffffffffu, value.imag(), delta)};
-}
-
-// Lane 0 gets the warp's total.
-template <typename Acc>
-__device__ Acc warp_sum(Acc value) {
-#pragma unroll
-  for (int delta = kWarpThreads / 2; delta > 0; delta /= 2) value += shuffle_down(value, delta);
-  return value;
-}
-
 // Stores an output's sum, or its split's partial when partials are in use
 // (partials[output * splits + split], so the finalize warp reads a row).
 template <typename T, typename Acc>
@@ -229,39 +125,68 @@ __device__ __forceinline__ void store_sum(T* result, Acc* partials, std::int64_t
   }
 }
 
+// The kWidth sums of one thread of (a): its outputs' whole sums, or those of
+// its slice y of blockDim.y (combined in the block afterwards).
+template <int kWidth, int kMaxRank, typename T, typename Acc>
+__device__ __forceinline__ void sum_thread_outputs(Acc (&sums)[kWidth], const T* source,
+                                                   const SummedAxes& summed, std::int64_t first,
+                                                   std::int64_t end, std::int64_t step) {
+  if constexpr (kWidth == 1) {
+    sums[0] = sum_strided<1, kMaxRank, T, Acc>(source, summed, first, end, step);
+  } else {
+    sum_columns<kWidth, kMaxRank, T, Acc>(sums, source, summed, first, end, step);
+  }
+}
+
 // (a), and (d) over it: blockDim (x outputs, y sum slices), gridDim.y splits.
-template <int kMaxRank, typename T>
+// Thread x owns the kWidth outputs from (block_first + x) * kWidth on, which
+// neighbour along kept axis 0 (unit source stride when kWidth > 1; its
+// extent is a multiple of kWidth, so they share every other coordinate).
+template <int kWidth, int kMaxRank, typename T>
 __global__ void __launch_bounds__(kBlockThreads)
     reduce_thread_per_output(const T* __restrict__ source, T* result,
                              typename AccumulatorOf<T>::type* partials, KeptAxes kept,
                              SummedAxes summed, std::int64_t outputs, std::int64_t sum_length,
                              std::int64_t split_length, DeviceEpilogue<T> epilogue) {
   using Acc = typename AccumulatorOf<T>::type;
-  __shared__ alignas(16) unsigned char slice_storage[kBlockThreads * sizeof(Acc)];
+  __shared__ alignas(16) unsigned char slice_storage[kBlockThreads * kWidth * sizeof(Acc)];
   Acc* slice_sums = reinterpret_cast<Acc*>(slice_storage);
   const std::int64_t begin = blockIdx.y * split_length;
   const std::int64_t end = min(sum_length, begin + split_length);
+  const std::int64_t owners = outputs / kWidth;
   const int x = threadIdx.x, y = threadIdx.y;
-  for (std::int64_t block_first = std::int64_t{blockIdx.x} * blockDim.x; block_first < outputs;
+  for (std::int64_t block_first = std::int64_t{blockIdx.x} * blockDim.x; block_first < owners;
        block_first += std::int64_t{gridDim.x} * blockDim.x) {
-    const std::int64_t output = block_first + x;
+    const std::int64_t output = (block_first + x) * kWidth;
     Offsets offsets;
-    Acc value(0);
+    Acc value[kWidth];
+#pragma unroll
+    for (int e = 0; e < kWidth; ++e) value[e] = Acc(0);
     if (output < outputs) {
       offsets = kept_offsets(kept, output);
-      value = sum_strided<kMaxRank, T, Acc>(source + offsets.source, summed, begin + y, end,
-                                            blockDim.y);
+      sum_thread_outputs<kWidth, kMaxRank, T, Acc>(value, source + offsets.source, summed,
+                                                   begin + y, end, blockDim.y);
     }
     if (blockDim.y > 1) {
-      slice_sums[y * blockDim.x + x] = value;
+      Acc* mine = slice_sums + (y * blockDim.x + x) * kWidth;
+#pragma unroll
+      for (int e = 0; e < kWidth; ++e) mine[e] = value[e];
       __syncthreads();
       if (y == 0) {
-        for (unsigned row = 1; row < blockDim.y; ++row) value += slice_sums[row * blockDim.x + x];
+        for (unsigned row = 1; row < blockDim.y; ++row) {
+#pragma unroll
+          for (int e = 0; e < kWidth; ++e) value[e] += mine[row * blockDim.x * kWidth + e];
+        }
       }
       __syncthreads();
     }
-    if (y == 0 && output < outputs)
-      store_sum(result, partials, output, offsets.result, value, epilogue);
+    if (y == 0 && output < outputs) {
+#pragma unroll
+      for (int e = 0; e < kWidth; ++e) {
+        store_sum(result, partials, output + e, offsets.result + e * kept.result_stride[0],
+                  value[e], epilogue);
+      }
+    }
   }
 }
 
@@ -345,37 +270,41 @@ __global__ void __launch_bounds__(kTile* kTileRows)
   }
 }
 
-// (c), and (d) over it: kGroup consecutive threads (a warp or the block) per
-// output, gridDim.y splits.
-template <int kGroup, int kMaxRank, typename T>
+// (c), and (d) over it: `lanes` consecutive threads per output (a group of
+// a warp, or the whole block when kBlockGroup), gridDim.y splits. Lane l
+// reads the kWidth elements from flat index l * kWidth on, then every
+// lanes * kWidth-th (the plan's cursor step).
+template <bool kBlockGroup, int kWidth, int kMaxRank, typename T>
 __global__ void __launch_bounds__(kBlockThreads)
     reduce_group_per_output(const T* __restrict__ source, T* result,
                             typename AccumulatorOf<T>::type* partials, KeptAxes kept,
                             SummedAxes summed, std::int64_t outputs, std::int64_t sum_length,
-                            std::int64_t split_length, DeviceEpilogue<T> epilogue) {
+                            std::int64_t split_length, int group, DeviceEpilogue<T> epilogue) {
   using Acc = typename AccumulatorOf<T>::type;
-  constexpr int kGroupsPerBlock = kBlockThreads / kGroup;
   using BlockReduce = cub::BlockReduce<Acc, kBlockThreads>;
   __shared__ typename BlockReduce::TempStorage block_storage;
-  const int group = threadIdx.x / kGroup;
-  const int lane = threadIdx.x % kGroup;
+  const int lanes = kBlockGroup ? kBlockThreads : group;
+  const int groups_per_block = kBlockThreads / lanes;
+  const int group_index = threadIdx.x / lanes;
+  const int lane = threadIdx.x % lanes;
   const std::int64_t begin = blockIdx.y * split_length;
   const std::int64_t end = min(sum_length, begin + split_length);
-  for (std::int64_t block_first = std::int64_t{blockIdx.x} * kGroupsPerBlock; block_first < outputs;
-       block_first += std::int64_t{gridDim.x} * kGroupsPerBlock) {
-    const std::int64_t output = block_first + group;
+  for (std::int64_t block_first = std::int64_t{blockIdx.x} * groups_per_block;
+       block_first < outputs; block_first += std::int64_t{gridDim.x} * groups_per_block) {
+    const std::int64_t output = block_first + group_index;
     Offsets offsets;
     Acc value(0);
     if (output < outputs) {
       offsets = kept_offsets(kept, output);
-      value =
-          sum_strided<kMaxRank, T, Acc>(source + offsets.source, summed, begin + lane, end, kGroup);
+      value = sum_strided<kWidth, kMaxRank, T, Acc>(source + offsets.source, summed,
+                                                    begin + lane * kWidth, end,
+                                                    std::int64_t{lanes} * kWidth);
     }
-    if constexpr (kGroup == kWarpThreads) {
-      value = warp_sum(value);
-    } else {
+    if constexpr (kBlockGroup) {
       value = BlockReduce(block_storage).Sum(value);
       __syncthreads();  // block_storage is reused by the next output
+    } else {
+      value = group_sum(value, lanes);
     }
     if (lane == 0 && output < outputs)
       store_sum(result, partials, output, offsets.result, value, epilogue);
@@ -409,37 +338,59 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 unsigned grid_dimension(std::int64_t blocks) { return static_cast<unsigned>(blocks); }
 
+// The plan's kernel with loads of kWidth elements, on the grid and cursor
+// planned for that width (the plan's own, or plan.scalar's for width 1).
+template <int kWidth, int kMaxRank, typename T>
+void launch_kernel(const ReducePlan& plan, std::int64_t grid_x, const SummedAxes& summed,
+                   const T* source, T* result, typename AccumulatorOf<T>::type* partials,
+                   const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
+  const dim3 grid(grid_dimension(grid_x), grid_dimension(plan.splits));
+  const dim3 block(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y));
+  switch (plan.variant) {
+    case ReduceVariant::transpose_tile:
+      reduce_transpose_tile<kMaxRank, T><<<grid_dimension(grid_x), block, 0, stream>>>(
+          source, result, plan.kept, plan.tile, summed, plan.tile_count, plan.sum_length, epilogue);
+      break;
+    case ReduceVariant::thread_per_output:
+      reduce_thread_per_output<kWidth, kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, summed, plan.outputs,
+                                       plan.sum_length, plan.split_length, epilogue);
+      break;
+    case ReduceVariant::warp_per_output:
+      reduce_group_per_output<false, kWidth, kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, summed, plan.outputs,
+                                       plan.sum_length, plan.split_length, plan.group, epilogue);
+      break;
+    case ReduceVariant::block_per_output:
+      reduce_group_per_output<true, kWidth, kMaxRank, T>
+          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, summed, plan.outputs,
+                                       plan.sum_length, plan.split_length, plan.group, epilogue);
+      break;
+    case ReduceVariant::none:
+    case ReduceVariant::fill_zero:
+      break;  // reduce() handles both
+  }
+}
+
 template <int kMaxRank, typename T>
 void launch(const ReducePlan& plan, const T* source, T* result, void* workspace,
             const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
   using Acc = typename AccumulatorOf<T>::type;
+  constexpr int kWidest = static_cast<int>(kVectorBytes / sizeof(T));
+  if (plan.vector_width != 1 && plan.vector_width != kWidest) {
+    throw Error("reduce: the plan loads vectors of " + std::to_string(plan.vector_width) +
+                " elements, but the kernels are built for 1 or " + std::to_string(kWidest) +
+                " of this data type; plan it with plan_reduce for the same data type");
+  }
   Acc* partials = plan.splits > 1 ? static_cast<Acc*>(workspace) : nullptr;
-  const dim3 grid(grid_dimension(plan.grid_x), grid_dimension(plan.splits));
-  const dim3 block(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y));
-  switch (plan.variant) {
-    case ReduceVariant::transpose_tile:
-      reduce_transpose_tile<kMaxRank, T><<<grid_dimension(plan.grid_x), block, 0, stream>>>(
-          source, result, plan.kept, plan.tile, plan.summed, plan.tile_count, plan.sum_length,
-          epilogue);
-      break;
-    case ReduceVariant::thread_per_output:
-      reduce_thread_per_output<kMaxRank, T>
-          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
-                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
-      break;
-    case ReduceVariant::warp_per_output:
-      reduce_group_per_output<kWarpThreads, kMaxRank, T>
-          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
-                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
-      break;
-    case ReduceVariant::block_per_output:
-      reduce_group_per_output<kBlockThreads, kMaxRank, T>
-          <<<grid, block, 0, stream>>>(source, result, partials, plan.kept, plan.summed,
-                                       plan.outputs, plan.sum_length, plan.split_length, epilogue);
-      break;
-    case ReduceVariant::none:
-    case ReduceVariant::fill_zero:
-      return;  // reduce() handles both
+  source += plan.source_offset;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(source) % (sizeof(T) * kWidest) == 0;
+  if (plan.vector_width > 1 && aligned) {
+    launch_kernel<kWidest, kMaxRank, T>(plan, plan.grid_x, plan.summed, source, result, partials,
+                                        epilogue, stream);
+  } else {
+    launch_kernel<1, kMaxRank, T>(plan, plan.scalar.grid_x, plan.scalar.summed, source, result,
+                                  partials, epilogue, stream);
   }
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
   if (partials != nullptr) {
@@ -479,6 +430,8 @@ void reduce(const ReducePlan& plan, const void* source, void* result, const Epil
     T* typed_result = static_cast<T*>(result);
     if (plan.summed.rank <= 1) {
       launch<1, T>(plan, typed_source, typed_result, workspace, device, stream);
+    } else if (plan.summed.rank <= kFewSummedAxes) {
+      launch<kFewSummedAxes, T>(plan, typed_source, typed_result, workspace, device, stream);
     } else {
       launch<kMaxSummedAxes, T>(plan, typed_source, typed_result, workspace, device, stream);
     }

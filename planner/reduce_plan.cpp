@@ -84,23 +84,70 @@ std::vector<Axis> merged_kept_axes(const TensorLayout& source, const TensorLayou
   return axes;
 }
 
-// Summed axes in the source's order, sign aside, merged; returned innermost
-// first as {extent, stride} in a MergedAxes of one layout.
-MergedAxes merged_summed_axes(const TensorLayout& source, int kept_rank) {
+// Summed axes with their strides made non-negative (adding each reversed
+// axis's far end to `source_offset`), sorted by stride and merged; returned
+// innermost first as {extent, stride} in a MergedAxes of one layout.
+MergedAxes merged_summed_axes(const TensorLayout& source, int kept_rank,
+                              std::int64_t& source_offset) {
   std::vector<int> order;
   for (int axis = kept_rank; axis < source.rank(); ++axis) order.push_back(axis);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     return magnitude(source.strides[a]) > magnitude(source.strides[b]);
   });
   std::vector<std::int64_t> extents, strides;
+  source_offset = 0;
   for (int axis : order) {
+    const std::int64_t stride = source.strides[axis];
+    if (stride < 0) source_offset += (source.extents[axis] - 1) * stride;
     extents.push_back(source.extents[axis]);
-    strides.push_back(source.strides[axis]);
+    strides.push_back(magnitude(stride));
   }
   MergedAxes summed = merge_axes(extents, {strides});
   std::reverse(summed.extents.begin(), summed.extents.end());
   std::reverse(summed.strides[0].begin(), summed.strides[0].end());
   return summed;
+}
+
+// The widest load, in elements, that the element type allows.
+int widest_vector(DataType dtype) {
+  return static_cast<int>(kVectorBytes / static_cast<std::int64_t>(size_of(dtype)));
+}
+
+// Whether every kept source stride (but `skip`'s) and every summed stride
+// (but axis 0's when `skip_summed_run`) is a multiple of `width`: then a
+// vector that starts aligned at one position does at every other.
+bool strides_multiple_of(std::int64_t width, const std::vector<Axis>& axes, int skip,
+                         const MergedAxes& summed, bool skip_summed_run) {
+  for (int i = 0; i < static_cast<int>(axes.size()); ++i) {
+    if (i != skip && axes[i].source_stride % width != 0) return false;
+  }
+  for (int axis = skip_summed_run ? 1 : 0; axis < summed.rank(); ++axis) {
+    if (summed.strides[0][axis] % width != 0) return false;
+  }
+  return true;
+}
+
+// (c)'s width: the unit-stride summed run and every other stride must be
+// multiples of it; 1 otherwise (only the widest vector or none, so the
+// kernels are built for two widths).
+int run_vector_width(DataType dtype, const std::vector<Axis>& axes, const MergedAxes& summed) {
+  const int width = widest_vector(dtype);
+  if (width <= 1 || summed.rank() == 0 || summed.strides[0][0] != 1 ||
+      summed.extents[0] % width != 0 || !strides_multiple_of(width, axes, -1, summed, true)) {
+    return 1;
+  }
+  return width;
+}
+
+// (a)'s width: the kept axis the threads run along (axes[0]) must be
+// unit-stride with an extent and every other stride multiples of it.
+int column_vector_width(DataType dtype, const std::vector<Axis>& axes, const MergedAxes& summed) {
+  const int width = widest_vector(dtype);
+  if (width <= 1 || axes.empty() || axes[0].source_stride != 1 || axes[0].extent % width != 0 ||
+      !strides_multiple_of(width, axes, 0, summed, false)) {
+    return 1;
+  }
+  return width;
 }
 
 void fill_kept(KeptAxes& kept, const std::vector<Axis>& axes) {
@@ -131,16 +178,17 @@ SummedAxes summed_axes(const MergedAxes& merged, std::int64_t step) {
 }
 
 // Splits of a sum so that `threads` launched threads (each walking every
-// `walkers`-th element of its range) become about `fill` threads.
-void choose_splits(ReducePlan& plan, std::int64_t threads, std::int64_t walkers,
-                   std::int64_t fill) {
+// `walkers`-th element of its range) become about `fill` threads. Split
+// boundaries fall on multiples of `width`, so no vector straddles two.
+void choose_splits(ReducePlan& plan, std::int64_t threads, std::int64_t walkers, std::int64_t fill,
+                   std::int64_t width) {
   plan.splits = 1;
   if (threads < fill) {
     std::int64_t splits = ceil_div(fill, threads);
     splits = std::min(splits, plan.sum_length / (walkers * kMinSumPerThread));
     plan.splits = std::max<std::int64_t>(1, std::min(splits, kMaxSplits));
   }
-  plan.split_length = ceil_div(plan.sum_length, plan.splits);
+  plan.split_length = ceil_div(ceil_div(plan.sum_length, plan.splits), width) * width;
   plan.splits = ceil_div(plan.sum_length, plan.split_length);  // no empty splits
   if (plan.splits > 1) {
     plan.finalize_grid_x =
@@ -188,24 +236,47 @@ bool plan_transpose_tile(ReducePlan& plan, const std::vector<Axis>& axes,
   plan.block_x = kTile;
   plan.block_y = kTileRows;
   plan.grid_x = std::min(tile_count, kMaxGridBlocks);
+  plan.scalar = {plan.grid_x, plan.summed};
   return true;
 }
 
-// (c), and (d) over it.
+// (c)'s lanes per output within a warp: as many as leave each lane
+// kSumUnroll loads of the `loads` an output's sum takes.
+int warp_group_lanes(std::int64_t loads) {
+  int lanes = kWarpThreads;
+  while (lanes > kMinGroupLanes && loads < std::int64_t{lanes} * kSumUnroll) lanes /= 2;
+  return lanes;
+}
+
+// (c), and (d) over it. A thread with vectors of `width` keeps `width` times
+// the bytes in flight, so `width` times fewer fill the GPU: that decides a
+// warp or a block per output (a block whose step outruns a short summed run
+// pays a carry into the outer summed axes on every load). The splits are
+// sized in threads as for scalar loads: more of them cost only partials.
 void plan_group_per_output(ReducePlan& plan, const std::vector<Axis>& axes,
                            const MergedAxes& summed, const DeviceTraits& device) {
   fill_kept(plan.kept, axes);
+  const int width = run_vector_width(plan.dtype, axes, summed);
+  const std::int64_t loads = plan.sum_length / width;
   const bool warp =
-      plan.outputs * kWarpThreads >= device.fill_threads || plan.sum_length <= kWarpSumLimit;
+      plan.outputs * kWarpThreads >= device.fill_threads / width || loads <= kWarpSumLimit;
   plan.variant = warp ? ReduceVariant::warp_per_output : ReduceVariant::block_per_output;
-  const std::int64_t group = warp ? kWarpThreads : kBlockThreads;
-  plan.summed = summed_axes(summed, group);
-  const std::int64_t blocks = ceil_div(plan.outputs, kBlockThreads / group);
+  plan.vector_width = width;
+  plan.group = warp ? warp_group_lanes(loads) : kBlockThreads;
+  plan.summed = summed_axes(summed, std::int64_t{plan.group} * width);
+  const std::int64_t blocks = ceil_div(plan.outputs, kBlockThreads / plan.group);
   plan.grid_x = std::min(blocks, kMaxGridBlocks);
-  choose_splits(plan, plan.grid_x * kBlockThreads, group, device.fill_threads);
+  plan.scalar = {plan.grid_x, summed_axes(summed, plan.group)};
+  choose_splits(plan, plan.grid_x * kBlockThreads, std::int64_t{plan.group} * width,
+                device.fill_threads, width);
 }
 
-// (a), and (d) over it: threads along the smallest non-zero source stride.
+// (a), and (d) over it: threads along the smallest non-zero source stride,
+// each owning vector_width consecutive outputs along it. Slicing the sum in
+// the block costs nothing, so it is sized for fill_threads; a split writes
+// partials for every output, as many bytes as the source over 16 elements
+// a thread at worst, so (a) splits only to fill_threads / vector_width: a
+// thread of vectors keeps that many times the bytes in flight.
 void plan_thread_per_output(ReducePlan& plan, std::vector<Axis> axes, const MergedAxes& summed,
                             const DeviceTraits& device) {
   std::stable_sort(axes.begin(), axes.end(), [](const Axis& a, const Axis& b) {
@@ -216,13 +287,17 @@ void plan_thread_per_output(ReducePlan& plan, std::vector<Axis> axes, const Merg
   });
   fill_kept(plan.kept, axes);
   plan.variant = ReduceVariant::thread_per_output;
-  if (plan.outputs < device.fill_threads && plan.sum_length >= kSlicedRows * kMinSumPerThread) {
+  plan.vector_width = column_vector_width(plan.dtype, axes, summed);
+  const std::int64_t owners = plan.outputs / plan.vector_width;  // threads with outputs
+  if (owners < device.fill_threads && plan.sum_length >= kSlicedRows * kMinSumPerThread) {
     plan.block_x = kSlicedOutputs;
     plan.block_y = kSlicedRows;
   }
   plan.summed = summed_axes(summed, plan.block_y);
-  plan.grid_x = std::min(ceil_div(plan.outputs, plan.block_x), kMaxGridBlocks);
-  choose_splits(plan, plan.grid_x * kBlockThreads, plan.block_y, device.fill_threads);
+  plan.grid_x = std::min(ceil_div(owners, plan.block_x), kMaxGridBlocks);
+  plan.scalar = {std::min(ceil_div(plan.outputs, plan.block_x), kMaxGridBlocks), plan.summed};
+  choose_splits(plan, plan.grid_x * kBlockThreads, plan.block_y,
+                device.fill_threads / plan.vector_width, 1);
 }
 
 }  // namespace
@@ -244,7 +319,7 @@ ReducePlan plan_reduce(DataType dtype, const TensorLayout& source, const TensorL
     return plan;
   }
   const std::vector<Axis> axes = merged_kept_axes(source, result);
-  const MergedAxes summed = merged_summed_axes(source, result.rank());
+  const MergedAxes summed = merged_summed_axes(source, result.rank(), plan.source_offset);
   if (static_cast<int>(axes.size()) > kMaxKeptAxes || summed.rank() > kMaxSummedAxes) {
     plan.error = "reduce: " + std::to_string(axes.size()) + " kept and " +
                  std::to_string(summed.rank()) + " summed axes remain after merging; at most " +
@@ -255,8 +330,8 @@ ReducePlan plan_reduce(DataType dtype, const TensorLayout& source, const TensorL
   if (plan_transpose_tile(plan, axes, summed)) return plan;
   // (c) for a contiguous summed axis; also for a handful of outputs,
   // whatever the strides, since (a) would leave most lanes of its block idle.
-  const bool summed_contiguous = summed.rank() > 0 && magnitude(summed.strides[0][0]) == 1 &&
-                                 summed.extents[0] >= kGroupMinExtent;
+  const bool summed_contiguous =
+      summed.rank() > 0 && summed.strides[0][0] == 1 && summed.extents[0] >= kGroupMinExtent;
   if (summed_contiguous || plan.outputs < kSlicedOutputs) {
     plan_group_per_output(plan, axes, summed, device);
   } else {
@@ -289,6 +364,10 @@ std::string to_string(const ReducePlan& plan) {
   if (plan.variant == ReduceVariant::none || plan.variant == ReduceVariant::fill_zero) return text;
   text += ", grid " + std::to_string(plan.grid_x) + "x" + std::to_string(plan.splits) + ", block " +
           std::to_string(plan.block_x) + "x" + std::to_string(plan.block_y);
+  if (plan.variant == ReduceVariant::warp_per_output) {
+    text += ", " + std::to_string(plan.group) + " lanes per output";
+  }
+  if (plan.vector_width > 1) text += ", vectors of " + std::to_string(plan.vector_width);
   if (plan.splits > 1) {
     text += ", sums split in " + std::to_string(plan.splits) + " of " +
             std::to_string(plan.split_length) + ", workspace " +

@@ -1,27 +1,39 @@
 // ReducePlan: how the CUDA reduce kernels (cuda/reduce.cu) run one reduce op,
 // planned on the host from the op's layouts alone, once, when the Program is
 // lowered: merged kept and summed axes, the kernel variant, the grid, the
-// splits of the sums and the workspace they need. Plain data (no CUDA type),
-// so the planner knows every workspace exactly and tests run on any machine.
+// width of its loads, the splits of the sums and the workspace they need.
+// Plain data (no CUDA type), so the planner knows every workspace exactly
+// and tests run on any machine.
 //
 // A reduce sums result[i] = sum over r of source[i, r]: the source's leading
 // axes are the result's (equal extents, the result's order in memory given
-// only by its strides), its trailing axes are summed. Kept axes merge among
-// themselves and summed axes among themselves, summed axes sorted by stride
-// first (the order of a sum is free). The merged shape picks a variant:
+// only by its strides), its trailing axes are summed. A summed axis with a
+// negative stride is walked from its other end (the order of a sum is free;
+// source_offset moves the base there), so summed strides are >= 0. Kept axes
+// merge among themselves and summed axes among themselves, summed axes
+// sorted by stride first. The merged shape picks a variant:
 //   (a) thread_per_output: a thread sums each output, threads along the kept
 //       axis with the smallest source stride (ijk->jk); with too few outputs
-//       to fill the GPU a block also splits each sum over threadIdx.y.
+//       to fill the GPU a block also splits each sum over threadIdx.y. When
+//       that axis is unit-stride, a thread owns vector_width consecutive
+//       outputs and reads them as one 16-byte vector per summed position.
 //   (b) transpose_tile: the source's unit-stride axis p and the result's q
 //       are different kept axes (ijk->ki): a block owns a kTile x kTile tile
 //       of (p, q) outputs and transposes it through shared memory.
 //   (c) warp_per_output / block_per_output: the unit-stride source axis is
-//       summed (ijk->ij): a warp (short sums, many outputs) or a block (long
-//       sums, few outputs) walks each output's sum with consecutive lanes.
+//       summed (ijk->ij): `group` consecutive lanes (4 to 32 of a warp, so
+//       a warp holds several short rows; or the whole block for long sums
+//       and few outputs) walk each output's sum, each lane reading
+//       vector_width contiguous elements at a time. The group is as wide as
+//       leaves every lane kSumUnroll loads, so each has that many in flight.
 //   (d) splits over (a) or (c): when they launch fewer threads than fill the
 //       GPU (DeviceTraits::fill_threads), each sum is cut into up to
 //       kMaxSplits ranges over gridDim.y; partial sums go to a workspace and
 //       a second kernel adds them. The only case with a non-zero workspace.
+// vector_width > 1 needs the contiguous run (the summed run in (c), the kept
+// axis in (a)) and every other source stride to be multiples of it, which
+// the plan checks; the base pointer's alignment is known only at launch,
+// which falls back to `scalar` (the same variant with one element a load).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +52,7 @@ constexpr int kWarpThreads = 32;
 constexpr int kMaxKeptAxes = 12;   // after merging
 constexpr int kMaxSummedAxes = 8;  // after merging
 constexpr int kSumUnroll = 8;      // independent loads in flight per thread
+constexpr int kVectorBytes = 16;   // the widest load: 4 f32, 8 f16, 2 f64 or c64
 // A split leaving a thread fewer elements than this costs more in partials
 // and combines than it gains in parallelism.
 constexpr std::int64_t kMinSumPerThread = 16;
@@ -57,7 +70,11 @@ constexpr std::int64_t kTileMinExtent = 8;    // narrower p or q wastes most of 
 constexpr std::int64_t kTileMinBlocks = 256;  // fewer tiles: (a) with splits fills better
 // (c): a contiguous summed axis shorter than a warp leaves lanes idle; (a) then.
 constexpr std::int64_t kGroupMinExtent = kWarpThreads;
-constexpr std::int64_t kWarpSumLimit = 1024;  // longer sums get a block when outputs are few
+// Longer sums (in loads of vector_width) get a block when outputs are few.
+constexpr std::int64_t kWarpSumLimit = 1024;
+// The narrowest group of lanes per output: 4 lanes of 16-byte loads read two
+// whole 32-byte sectors at a time.
+constexpr int kMinGroupLanes = 4;
 }  // namespace reduce_tiling
 
 // Kept axes, innermost first: an output index decomposes into coordinates.
@@ -96,8 +113,17 @@ enum class ReduceVariant {
   fill_zero,          // a summed extent is 0: result = epilogue(0)
   thread_per_output,  // (a)
   transpose_tile,     // (b)
-  warp_per_output,    // (c), a warp per output
+  warp_per_output,    // (c), `group` lanes (4 to 32) of a warp per output
   block_per_output,   // (c), a block per output
+};
+
+// What a launch changes when the source pointer is not aligned to
+// vector_width elements: one element a load, so (a)'s threads own one output
+// each (a grid vector_width times as wide) and (c)'s lanes step by `group`
+// elements (a cursor with that step).
+struct ScalarLaunch {
+  std::int64_t grid_x = 1;
+  SummedAxes summed;
 };
 
 struct ReducePlan {
@@ -110,9 +136,15 @@ struct ReducePlan {
   TensorLayout fill_layout;  // fill_zero: the result
   std::int64_t outputs = 0;
   std::int64_t sum_length = 0;
-  KeptAxes kept;      // (b): the kept axes other than p and q
-  SummedAxes summed;  // its cursor steps by the threads that share a sum
-  TileAxes tile;      // (b)
+  // Elements from element (0, ..., 0) to where the summed axes start once
+  // their strides are made non-negative.
+  std::int64_t source_offset = 0;
+  KeptAxes kept;         // (b): the kept axes other than p and q
+  SummedAxes summed;     // its cursor steps by the threads that share a sum
+  int vector_width = 1;  // elements a load: 1, or kVectorBytes / the element size
+  int group = 0;         // (c): lanes per output
+  ScalarLaunch scalar;   // the launch when the source is not aligned to vector_width
+  TileAxes tile;         // (b)
   std::int64_t tile_count = 0;
   int block_x = reduce_tiling::kBlockThreads, block_y = 1;
   std::int64_t grid_x = 1;
@@ -149,7 +181,8 @@ ReducePlan plan_reduce(DataType dtype, const TensorLayout& source, const TensorL
                        const DeviceTraits& device = DeviceTraits{});
 
 std::string to_string(ReduceVariant variant);
-// One line for tests and explain(): variant, grid, block, splits, workspace.
+// One line for tests and explain(): variant, grid, block, group, vector
+// width, splits, workspace.
 std::string to_string(const ReducePlan& plan);
 
 }  // namespace einstream::detail

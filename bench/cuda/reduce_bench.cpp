@@ -145,12 +145,21 @@ void run_multiply(benchmark::State& state, const std::vector<std::int64_t>& exte
 void BM_ReduceTransposing_ijk_ki(benchmark::State& state) {
   run_reduce(state, {1024, 512, 512}, {2, 0});
 }
-// 1 GiB, ijk->ij: contiguous sums of 512 (a warp per output).
+// 1 GiB, ijk->ij: contiguous sums of 512 (16 lanes of a warp per output,
+// vectors of 4).
 void BM_ReduceRows_ijk_ij(benchmark::State& state) { run_reduce(state, {1024, 512, 512}, {0, 1}); }
-// 1 GiB, ijk->jk: strided sums of 1024, contiguous outputs (a thread per output).
+// 1 GiB, ij->i with rows of 64: 4 lanes per row, 8 rows a warp.
+void BM_ReduceShortRows_ij_i(benchmark::State& state) {
+  run_reduce(state, {std::int64_t{1} << 22, 64}, {0});
+}
+// 1 GiB, ijk->jk: strided sums of 1024, contiguous outputs (a thread per
+// vector of 4 outputs).
 void BM_ReduceColumns_ijk_jk(benchmark::State& state) {
   run_reduce(state, {1024, 512, 512}, {1, 2});
 }
+// 1 GiB, ij->j of 16384^2 (the in-memory suite's column-sums): 16384
+// outputs, so the sums are sliced in the block and split over the grid.
+void BM_ReduceColumns_ij_j(benchmark::State& state) { run_reduce(state, {16384, 16384}, {1}); }
 // 1 GiB to a scalar: split over blocks, then a second pass.
 void BM_ReduceFullSum(benchmark::State& state) { run_reduce(state, {kGiBOfFloats}, {}); }
 // 512 MiB, aibjcde->ij: five summed modes of 8 interleaved with two kept of 64.
@@ -170,8 +179,8 @@ void BM_MultiplyBatchedBroadcast(benchmark::State& state) {
   run_multiply(state, {64, 1024, 1024}, {1024 * 1024, 1024, 1}, {1024, 0, 1});
 }
 
-// The half types: the tile, warp and split variants, and 16-byte vectors of
-// 8 elements. (bf16 for the full sum: 2^28 f16 elements of 1.06 overflow.)
+// The half types: the tile, warp, column and split variants, and 16-byte
+// vectors of 8 elements. (bf16 for the full sum: 2^28 f16 elements of 1.06 overflow.)
 void BM_ReduceTransposing_ijk_ki_f16(benchmark::State& state) {
   run_reduce(state, {1024, 512, 512}, {2, 0}, DataType::f16);
 }
@@ -181,13 +190,21 @@ void BM_ReduceRows_ijk_ij_bf16(benchmark::State& state) {
 void BM_ReduceFullSum_bf16(benchmark::State& state) {
   run_reduce(state, {kGiBOfFloats}, {}, DataType::bf16);
 }
+void BM_ReduceColumns_ij_j_bf16(benchmark::State& state) {
+  run_reduce(state, {16384, 16384}, {1}, DataType::bf16);
+}
+void BM_ReduceFiveSmallModes_bf16(benchmark::State& state) {
+  run_reduce(state, {8, 64, 8, 64, 8, 8, 8}, {1, 3}, DataType::bf16);
+}
 void BM_MultiplyHadamard_f16(benchmark::State& state) {
   run_multiply(state, {8192, 8192}, {8192, 1}, {8192, 1}, DataType::f16);
 }
 
 BENCHMARK(BM_ReduceTransposing_ijk_ki)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceRows_ijk_ij)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceShortRows_ij_i)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceColumns_ijk_jk)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceColumns_ij_j)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFullSum)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFiveSmallModes)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyHadamard)->UseManualTime()->Unit(benchmark::kMillisecond);
@@ -196,6 +213,8 @@ BENCHMARK(BM_MultiplyBatchedBroadcast)->UseManualTime()->Unit(benchmark::kMillis
 BENCHMARK(BM_ReduceTransposing_ijk_ki_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceRows_ijk_ij_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFullSum_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceColumns_ij_j_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceFiveSmallModes_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyHadamard_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

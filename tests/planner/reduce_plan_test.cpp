@@ -52,8 +52,9 @@ ReducePlan plan_of(const Extents& extents, const std::vector<int>& kept,
 }
 
 TEST(ReducePlan, KeepingTheContiguousAxesIsAThreadPerOutputOverOneMergedAxis) {
-  // ijk->jk: j and k merge into one unit-stride kept axis; enough outputs
-  // to fill the GPU, so no splits and one thread per output.
+  // ijk->jk: j and k merge into one unit-stride kept axis; a thread owns a
+  // vector of 4 outputs, the sums (64) are too short to slice, and 2^16
+  // threads of vectors fill the GPU as 2^18 scalar ones would: no splits.
   const ReducePlan plan = plan_of({64, 512, 512}, {1, 2});
   ASSERT_TRUE(plan.error.empty()) << plan.error;
   EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
@@ -64,7 +65,8 @@ TEST(ReducePlan, KeepingTheContiguousAxesIsAThreadPerOutputOverOneMergedAxis) {
   EXPECT_EQ(plan.kept.source_stride[0], 1);
   EXPECT_EQ(plan.block_x, reduce_tiling::kBlockThreads);
   EXPECT_EQ(plan.block_y, 1);
-  EXPECT_EQ(plan.grid_x, 512 * 512 / reduce_tiling::kBlockThreads);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.grid_x, 512 * 512 / 4 / reduce_tiling::kBlockThreads);
   EXPECT_EQ(plan.splits, 1);
   EXPECT_EQ(plan.workspace_bytes, 0u);
   EXPECT_EQ(plan.summed.rank, 1);
@@ -77,9 +79,13 @@ TEST(ReducePlan, FewerOutputsThanFillTheGpuSplitEachSumOverTheBlocksRows) {
   EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
   EXPECT_EQ(plan.block_x, reduce_tiling::kSlicedOutputs);
   EXPECT_EQ(plan.block_y, reduce_tiling::kSlicedRows);
-  EXPECT_EQ(plan.grid_x, 4096 / reduce_tiling::kSlicedOutputs);
+  // Each thread owns a vector of 4 outputs.
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.grid_x, 4096 / 4 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.scalar.grid_x, 4096 / reduce_tiling::kSlicedOutputs);
   EXPECT_EQ(plan.summed.step_digit[0], reduce_tiling::kSlicedRows);
-  // 128 blocks of 256 threads fill an eighth of the GPU: sums split in 8.
+  // 32 blocks of 256 threads of vectors fill an eighth of what scalar
+  // threads would: sums split in 8.
   EXPECT_EQ(plan.splits, 8);
   EXPECT_EQ(plan.split_length, 4096 / 8);
   EXPECT_EQ(plan.workspace_bytes, 8u * 4096 * sizeof(double));
@@ -105,11 +111,16 @@ TEST(ReducePlan, KeepingAnAxisThatMovesIsATransposeTile) {
 }
 
 TEST(ReducePlan, SummingTheContiguousAxisIsAWarpPerOutput) {
-  // ijk->ij: k is summed with unit stride; many outputs, short sums.
+  // ijk->ij: k is summed with unit stride; many outputs, short sums: 64
+  // vectors of 4 a row, so 8 lanes of a warp per row leave each lane 8.
   const ReducePlan plan = plan_of({512, 512, 256}, {0, 1});
   EXPECT_EQ(plan.variant, ReduceVariant::warp_per_output);
-  EXPECT_EQ(plan.grid_x, 512 * 512 / (reduce_tiling::kBlockThreads / reduce_tiling::kWarpThreads));
-  EXPECT_EQ(plan.summed.step_digit[0], reduce_tiling::kWarpThreads);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.group, 8);
+  EXPECT_EQ(plan.grid_x, 512 * 512 / (reduce_tiling::kBlockThreads / 8));
+  EXPECT_EQ(plan.summed.step_digit[0], 8 * 4);
+  EXPECT_EQ(plan.scalar.summed.step_digit[0], 8);
+  EXPECT_EQ(plan.scalar.grid_x, plan.grid_x);
   EXPECT_EQ(plan.splits, 1);
   EXPECT_EQ(plan.workspace_bytes, 0u);
 }
@@ -228,6 +239,148 @@ TEST(ReducePlan, PrintsItsVariantGridAndWorkspace) {
   EXPECT_NE(text.find("block per output"), std::string::npos) << text;
   EXPECT_NE(text.find("grid 3x24"), std::string::npos) << text;
   EXPECT_NE(text.find("workspace 576 B"), std::string::npos) << text;
+}
+
+TEST(ReducePlan, RowsLoadSixteenByteVectorsAndTheGroupLeavesEachLaneEightLoads) {
+  // ijk->ij with rows of 512 (the benchmark's 1 GiB case): the widest
+  // vector of each type, and as many lanes as leave each 8 loads.
+  struct Expected {
+    DataType dtype;
+    int width, group;
+  };
+  for (const Expected& expected :
+       {Expected{DataType::f32, 4, 16}, Expected{DataType::bf16, 8, 8},
+        Expected{DataType::f16, 8, 8}, Expected{DataType::f64, 2, 32},
+        Expected{DataType::c64, 2, 32}, Expected{DataType::c128, 1, 32}}) {
+    SCOPED_TRACE(to_string(expected.dtype));
+    const ReducePlan plan = plan_of({1024, 512, 512}, {0, 1}, expected.dtype);
+    ASSERT_TRUE(plan.error.empty()) << plan.error;
+    EXPECT_EQ(plan.variant, ReduceVariant::warp_per_output);
+    EXPECT_EQ(plan.vector_width, expected.width);
+    EXPECT_EQ(plan.group, expected.group);
+    EXPECT_EQ(plan.summed.step_digit[0], expected.group * expected.width);
+    EXPECT_EQ(plan.summed.step_rank, 1);
+    EXPECT_EQ(plan.scalar.summed.step_digit[0], expected.group);
+    EXPECT_EQ(plan.grid_x, 1024 * 512 / (reduce_tiling::kBlockThreads / expected.group));
+    EXPECT_EQ(plan.splits, 1);
+  }
+}
+
+TEST(ReducePlan, ShortRowsShareAWarpInGroupsOfFourLanes) {
+  // Rows of 64 f32 are 16 vectors: groups of kMinGroupLanes, 8 rows a warp.
+  const ReducePlan plan = plan_of({4096, 64}, {0});
+  EXPECT_EQ(plan.variant, ReduceVariant::warp_per_output);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.group, reduce_tiling::kMinGroupLanes);
+  EXPECT_EQ(plan.grid_x, 4096 / (reduce_tiling::kBlockThreads / reduce_tiling::kMinGroupLanes));
+  EXPECT_EQ(plan.splits, 1);  // 4 loads a lane: too few to split
+  const std::string text = to_string(plan);
+  EXPECT_NE(text.find("4 lanes per output"), std::string::npos) << text;
+  EXPECT_NE(text.find("vectors of 4"), std::string::npos) << text;
+}
+
+TEST(ReducePlan, RunsAndStridesThatAreNotMultiplesOfTheVectorLoadOneElement) {
+  // A row of 513: no vector divides it.
+  EXPECT_EQ(plan_of({200, 513}, {0}).vector_width, 1);
+  EXPECT_EQ(plan_of({200, 513}, {0}).group, reduce_tiling::kWarpThreads);
+  // Rows of 36: 9 vectors of 4 f32 or 18 of 2 f64, but not 8 f16.
+  EXPECT_EQ(plan_of({300, 36}, {0}).vector_width, 4);
+  EXPECT_EQ(plan_of({300, 36}, {0}, DataType::f64).vector_width, 2);
+  EXPECT_EQ(plan_of({300, 36}, {0}, DataType::f16).vector_width, 1);
+  // Rows of 512 padded to 514: the row starts are 2 f32 apart from
+  // alignment, but whole vectors of f64 (2 elements).
+  const TensorLayout padded{{200, 512}, {514, 1}};
+  const TensorLayout rows{{200}, {1}};
+  EXPECT_EQ(plan_reduce(DataType::f32, padded, rows).vector_width, 1);
+  EXPECT_EQ(plan_reduce(DataType::f64, padded, rows).vector_width, 2);
+  EXPECT_EQ(plan_reduce(DataType::c128, padded, rows).vector_width, 1);
+  // Column sums: the kept run of 1022 holds whole f64 vectors only.
+  EXPECT_EQ(plan_of({500, 1022}, {1}).variant, ReduceVariant::thread_per_output);
+  EXPECT_EQ(plan_of({500, 1022}, {1}).vector_width, 1);
+  EXPECT_EQ(plan_of({500, 1022}, {1}, DataType::f64).vector_width, 2);
+  // A summed stride of 1030 moves the vectors of 4 off alignment.
+  const TensorLayout columns{{1024, 30}, {1, 1030}};
+  const TensorLayout kept{{1024}, {1}};
+  EXPECT_EQ(plan_reduce(DataType::f32, columns, kept).vector_width, 1);
+  EXPECT_EQ(plan_reduce(DataType::c64, columns, kept).vector_width, 2);
+}
+
+TEST(ReducePlan, ColumnSumsOwnAVectorOfOutputsPerThreadAndSliceTheSum) {
+  // ij->j of 16384^2 f32: 4096 threads of 4 outputs, the sum sliced over
+  // the block's 8 rows and split in 2 (the threads of vectors fill a
+  // quarter of what scalar threads would need, and 2 splits make that).
+  const ReducePlan plan = plan_of({16384, 16384}, {1});
+  EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.block_x, reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.block_y, reduce_tiling::kSlicedRows);
+  EXPECT_EQ(plan.grid_x, 16384 / 4 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.scalar.grid_x, 16384 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(plan.splits, 2);
+  EXPECT_EQ(plan.split_length, 8192);
+  EXPECT_EQ(plan.workspace_bytes, 2u * 16384 * sizeof(double));
+  // ijk->jk of 1 GiB: enough threads of vectors, no split.
+  const ReducePlan columns = plan_of({1024, 512, 512}, {1, 2});
+  EXPECT_EQ(columns.vector_width, 4);
+  EXPECT_EQ(columns.block_y, reduce_tiling::kSlicedRows);
+  EXPECT_EQ(columns.grid_x, 512 * 512 / 4 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(columns.splits, 1);
+}
+
+TEST(ReducePlan, FiveSmallSummedModesMergeIntoOneRunWalkedByAWarp) {
+  // aibjcde->ij: c, d, e merge into a unit-stride run of 512; a and b stay
+  // outer summed axes. 4096 outputs of 8192 vectors: a warp each (a block's
+  // step would outrun the run and carry into a and b on every load), the
+  // step of 128 elements inside the run, and 2 splits to fill the GPU.
+  const ReducePlan plan = plan_of({8, 64, 8, 64, 8, 8, 8}, {1, 3});
+  ASSERT_TRUE(plan.error.empty()) << plan.error;
+  ASSERT_EQ(plan.summed.rank, 3);
+  EXPECT_EQ(plan.summed.extent[0], 512);
+  EXPECT_EQ(plan.summed.stride[0], 1);
+  EXPECT_EQ(plan.summed.stride[1], 64 * 512);
+  EXPECT_EQ(plan.summed.stride[2], 64 * 8 * 64 * 512);
+  EXPECT_EQ(plan.variant, ReduceVariant::warp_per_output);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.group, reduce_tiling::kWarpThreads);
+  EXPECT_EQ(plan.summed.step_digit[0], 128);
+  EXPECT_EQ(plan.summed.step_rank, 1);
+  EXPECT_EQ(plan.splits, 2);
+  EXPECT_EQ(plan.split_length, 16384);
+}
+
+TEST(ReducePlan, ReversedSummedAxesAreWalkedFromTheirLowEnd) {
+  // A row summed backwards is the same row forwards from its last element.
+  const ReducePlan reversed = plan_reduce(DataType::f32, {{50, 1024}, {1024, -1}}, {{50}, {1}});
+  EXPECT_EQ(reversed.source_offset, -1023);
+  EXPECT_EQ(reversed.summed.stride[0], 1);
+  EXPECT_EQ(reversed.variant, ReduceVariant::warp_per_output);
+  EXPECT_EQ(reversed.vector_width, 4);
+  // Two reversed axes that merge once both are turned around.
+  const ReducePlan both = plan_reduce(DataType::f32, {{4, 6, 7}, {42, -7, -1}}, {{4}, {1}});
+  EXPECT_EQ(both.source_offset, -(5 * 7 + 6));
+  ASSERT_EQ(both.summed.rank, 1);
+  EXPECT_EQ(both.summed.extent[0], 42);
+  EXPECT_EQ(both.summed.stride[0], 1);
+  // Kept axes keep their signs: only summed ones move the base.
+  const ReducePlan kept = plan_reduce(DataType::f32, {{40, 64}, {-64, 1}}, {{40}, {1}});
+  EXPECT_EQ(kept.source_offset, 0);
+  EXPECT_EQ(kept.kept.source_stride[0], -64);
+  EXPECT_EQ(kept.vector_width, 4);
+}
+
+TEST(ReducePlan, VectorSplitsEndOnVectorBoundaries) {
+  // A full sum of 1000004 f32: a block of vectors of 4, 61 splits, each a
+  // whole number of vectors.
+  const ReducePlan plan = plan_of({1000004}, {});
+  EXPECT_EQ(plan.variant, ReduceVariant::block_per_output);
+  EXPECT_EQ(plan.vector_width, 4);
+  EXPECT_EQ(plan.group, reduce_tiling::kBlockThreads);
+  EXPECT_EQ(plan.splits, 61);
+  EXPECT_EQ(plan.split_length % 4, 0);
+  EXPECT_GE(plan.split_length * plan.splits, plan.sum_length);
+  EXPECT_LT(plan.split_length * (plan.splits - 1), plan.sum_length);
+  // The 1 GiB full sum still splits as far as kMaxSplits.
+  EXPECT_EQ(plan_of({std::int64_t{1} << 28}, {}).vector_width, 4);
 }
 
 TEST(ReducePlan, LoweringPlansEveryReduceOpAndTheProgramKnowsItsWorkspace) {
