@@ -43,7 +43,9 @@ namespace {
 
 // ---- launch shape ------------------------------------------------------------
 constexpr int kBlockThreads = 256;
-constexpr int kMaxAxes = 12;  // after merging
+// Axes after merging for the row and flat kernels; views with more (tensor
+// networks of many short modes) take the flat kernels with kMaxLaunchAxes.
+constexpr int kMaxAxes = 12;
 constexpr int kVectorBytes = 16;
 constexpr int kFlatElementsPerThread = 4;  // independent elements in flight per thread
 // A row chunk is kBlockThreads x (elements per thread): 8 on long rows (more
@@ -52,11 +54,13 @@ constexpr int kRowElementsPerThread = 8;
 constexpr std::int64_t kRowMinExtent = 128;
 constexpr std::int64_t kMaxGridBlocks = std::int64_t{1} << 20;  // kernels stride over the rest
 
-// Up to three layouts over one merged index space, innermost axis first.
+// Up to three layouts over one merged index space, innermost axis first (a
+// kernel parameter; kCapacity is kMaxAxes, or kMaxLaunchAxes for many axes).
+template <int kCapacity = kMaxAxes>
 struct StridedAxes {
   int rank = 0;
-  std::int64_t extent[kMaxAxes] = {};
-  std::int64_t stride[3][kMaxAxes] = {};  // result, first, second
+  std::int64_t extent[kCapacity] = {};
+  std::int64_t stride[3][kCapacity] = {};  // result, first, second
 };
 
 struct ElementOffsets {
@@ -71,8 +75,9 @@ __device__ __forceinline__ std::int64_t divide(std::int64_t n, std::int64_t d) {
 }
 
 // Offsets of a flat index over axes [first_axis, rank).
-template <int kLayouts>
-__device__ ElementOffsets decompose(const StridedAxes& axes, std::int64_t index, int first_axis) {
+template <int kLayouts, int kCapacity>
+__device__ ElementOffsets decompose(const StridedAxes<kCapacity>& axes, std::int64_t index,
+                                    int first_axis) {
   ElementOffsets offsets;
   for (int axis = first_axis; axis < axes.rank; ++axis) {
     const std::int64_t outer = divide(index, axes.extent[axis]);
@@ -132,7 +137,7 @@ __global__ void __launch_bounds__(kBlockThreads)
 template <typename T, int kPerThread>
 __global__ void __launch_bounds__(kBlockThreads)
     multiply_rows(const T* __restrict__ first, const T* __restrict__ second, T* result,
-                  StridedAxes axes, std::int64_t chunks_per_row, std::int64_t chunk_count,
+                  StridedAxes<> axes, std::int64_t chunks_per_row, std::int64_t chunk_count,
                   DeviceEpilogue<T> epilogue) {
   constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kPerThread;
   const std::int64_t row_extent = axes.extent[0];
@@ -166,10 +171,10 @@ __global__ void __launch_bounds__(kBlockThreads)
 }
 
 // Flat: each thread takes kFlatElementsPerThread elements a block apart.
-template <typename T>
+template <typename T, int kCapacity>
 __global__ void __launch_bounds__(kBlockThreads)
     multiply_flat(const T* __restrict__ first, const T* __restrict__ second, T* result,
-                  StridedAxes axes, std::int64_t count, DeviceEpilogue<T> epilogue) {
+                  StridedAxes<kCapacity> axes, std::int64_t count, DeviceEpilogue<T> epilogue) {
   constexpr std::int64_t kSpan = std::int64_t{kBlockThreads} * kFlatElementsPerThread;
   for (std::int64_t block_first = std::int64_t{blockIdx.x} * kSpan; block_first < count;
        block_first += std::int64_t{gridDim.x} * kSpan) {
@@ -195,9 +200,10 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-template <typename T>
+template <typename T, int kCapacity>
 __global__ void __launch_bounds__(kBlockThreads)
-    fill_flat(T* result, StridedAxes axes, std::int64_t count, DeviceEpilogue<T> epilogue) {
+    fill_flat(T* result, StridedAxes<kCapacity> axes, std::int64_t count,
+              DeviceEpilogue<T> epilogue) {
   for (std::int64_t index = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; index < count;
        index += std::int64_t{gridDim.x} * blockDim.x) {
     T* destination = result + decompose<1>(axes, index, 0).of[0];
@@ -228,22 +234,20 @@ void check_result_strides(const TensorLayout& layout, const char* function) {
   }
 }
 
-// Merged axes, innermost first, of layouts over `extents`.
-StridedAxes strided_axes(const std::vector<std::int64_t>& extents,
-                         const std::vector<std::vector<std::int64_t>>& strides,
-                         const char* function) {
-  const MergedAxes merged = merge_axes(extents, strides);
-  if (merged.rank() > kMaxAxes) {
+// `merged` as kernel axes, innermost first.
+template <int kCapacity>
+StridedAxes<kCapacity> strided_axes(const MergedAxes& merged, const char* function) {
+  if (merged.rank() > kCapacity) {
     throw Error(std::string(function) + ": " + std::to_string(merged.rank()) +
-                " axes remain after merging; at most " + std::to_string(kMaxAxes) +
+                " axes remain after merging; at most " + std::to_string(kCapacity) +
                 " are supported");
   }
-  StridedAxes axes;
+  StridedAxes<kCapacity> axes;
   axes.rank = merged.rank();
   for (int axis = 0; axis < merged.rank(); ++axis) {
     const int inner_first = merged.rank() - 1 - axis;
     axes.extent[inner_first] = merged.extents[axis];
-    for (std::size_t layout = 0; layout < strides.size(); ++layout) {
+    for (std::size_t layout = 0; layout < merged.strides.size(); ++layout) {
       axes.stride[layout][inner_first] = merged.strides[layout][axis];
     }
   }
@@ -257,6 +261,21 @@ unsigned grid_for(std::int64_t work_items, std::int64_t items_per_block) {
 
 bool aligned(const void* pointer) {
   return reinterpret_cast<std::uintptr_t>(pointer) % kVectorBytes == 0;
+}
+
+// More than kMaxAxes merged axes: the flat kernel over a list of every axis.
+void multiply_many_axes(DataType dtype, const void* first, const void* second, void* result,
+                        const MergedAxes& merged, std::int64_t count, const Epilogue& epilogue,
+                        cudaStream_t stream) {
+  const StridedAxes<kMaxLaunchAxes> axes = strided_axes<kMaxLaunchAxes>(merged, "multiply");
+  dispatch_element_type(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    multiply_flat<T, kMaxLaunchAxes>
+        <<<grid_for(count, std::int64_t{kBlockThreads} * kFlatElementsPerThread), kBlockThreads, 0,
+           stream>>>(static_cast<const T*>(first), static_cast<const T*>(second),
+                     static_cast<T*>(result), axes, count, device_epilogue<T>(epilogue));
+    EINSTREAM_CUDA_CHECK(cudaGetLastError());
+  });
 }
 
 }  // namespace
@@ -276,9 +295,13 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
   check_result_strides(result_layout, "multiply");
   const std::int64_t count = result_layout.element_count();
   if (count == 0) return;
-  const StridedAxes axes = strided_axes(
-      result_layout.extents, {result_layout.strides, first_layout.strides, second_layout.strides},
-      "multiply");
+  const MergedAxes merged = merge_axes(
+      result_layout.extents, {result_layout.strides, first_layout.strides, second_layout.strides});
+  if (merged.rank() > kMaxAxes) {
+    multiply_many_axes(dtype, first, second, result, merged, count, epilogue, stream);
+    return;
+  }
+  const StridedAxes<> axes = strided_axes<kMaxAxes>(merged, "multiply");
   const bool contiguous = axes.rank == 1 && axes.stride[0][0] == 1 && axes.stride[1][0] == 1 &&
                           axes.stride[2][0] == 1 && aligned(first) && aligned(second) &&
                           aligned(result);
@@ -314,7 +337,7 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
         launch_rows(std::integral_constant<int, 1>{});
       }
     } else {
-      multiply_flat<T>
+      multiply_flat<T, kMaxAxes>
           <<<grid_for(count, std::int64_t{kBlockThreads} * kFlatElementsPerThread), kBlockThreads,
              0, stream>>>(typed_first, typed_second, typed_result, axes, count, device);
     }
@@ -328,8 +351,10 @@ void fill_zero(DataType dtype, void* result, const TensorLayout& result_layout,
   check_result_strides(result_layout, "fill_zero");
   const std::int64_t count = result_layout.element_count();
   if (count == 0) return;
-  const StridedAxes axes =
-      strided_axes(result_layout.extents, {result_layout.strides}, "fill_zero");
+  // Any number of axes: a fill is rare enough (a summed extent of 0) that
+  // one kernel list holds them all.
+  const StridedAxes<kMaxLaunchAxes> axes = strided_axes<kMaxLaunchAxes>(
+      merge_axes(result_layout.extents, {result_layout.strides}), "fill_zero");
   dispatch_element_type(dtype, [](auto) {});  // rejects unsupported types before a memset
   const bool reads_previous = epilogue.apply && !epilogue.beta_is_zero();
   if (!reads_previous && (axes.rank == 0 || (axes.rank == 1 && axes.stride[0][0] == 1))) {
@@ -339,7 +364,7 @@ void fill_zero(DataType dtype, void* result, const TensorLayout& result_layout,
   }
   dispatch_element_type(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    fill_flat<T><<<grid_for(count, kBlockThreads), kBlockThreads, 0, stream>>>(
+    fill_flat<T, kMaxLaunchAxes><<<grid_for(count, kBlockThreads), kBlockThreads, 0, stream>>>(
         static_cast<T*>(result), axes, count, device_epilogue<T>(epilogue));
     EINSTREAM_CUDA_CHECK(cudaGetLastError());
   });

@@ -124,23 +124,25 @@ struct Divisor<std::int64_t> {
 // ------------------------------------------------------------ kernel data
 // Axes walked by one linear index, innermost first (a kernel parameter: the
 // arrays live in the constant bank and are indexed by unrolled constants).
-template <typename Index>
+// kCapacity is kMaxRank for every variant but many_axes' kMaxManyRank.
+template <typename Index, int kCapacity = kMaxRank>
 struct AxisList {
   int rank;
-  Divisor<Index> extents[kMaxRank];
-  Index source_strides[kMaxRank];
-  Index result_strides[kMaxRank];
+  Divisor<Index> extents[kCapacity];
+  Index source_strides[kCapacity];
+  Index result_strides[kCapacity];
 };
 
 // The source and result offsets of `linear` over `axes`. The outermost axis
-// takes what is left, so it needs no division.
-template <typename Index>
-__device__ __forceinline__ void locate(const AxisList<Index>& axes, Index linear,
+// takes what is left, so it needs no division. Unrolled in full up to
+// kMaxRank; the many-axes list, by four.
+template <typename Index, int kCapacity>
+__device__ __forceinline__ void locate(const AxisList<Index, kCapacity>& axes, Index linear,
                                        Index& source_offset, Index& result_offset) {
   Index source = 0;
   Index result = 0;
-#pragma unroll
-  for (int axis = 0; axis < kMaxRank; ++axis) {
+#pragma unroll(kCapacity <= kMaxRank ? kCapacity : 4)
+  for (int axis = 0; axis < kCapacity; ++axis) {
     if (axis >= axes.rank) break;
     Index coordinate = linear;
     if (axis + 1 < axes.rank) {
@@ -180,10 +182,10 @@ __device__ __forceinline__ void store_packet(Packet<T, kVector>* destination,
 // ------------------------------------------------------------ strided variant
 // Items are numbered in the result's memory order, so a warp writes
 // consecutive result packets; loads of all items are issued before any store.
-template <typename T, typename Index, int kVector>
+template <typename T, typename Index, int kVector, int kCapacity>
 __global__ void __launch_bounds__(kStridedThreads)
     permute_strided_kernel(const Packet<T, kVector>* __restrict__ source,
-                           Packet<T, kVector>* __restrict__ result, AxisList<Index> axes,
+                           Packet<T, kVector>* __restrict__ result, AxisList<Index, kCapacity> axes,
                            Index count, DeviceEpilogue<T> epilogue) {
   const Index first =
       static_cast<Index>(blockIdx.x) * kStridedItemsPerBlock + static_cast<Index>(threadIdx.x);
@@ -409,9 +411,13 @@ __global__ void __launch_bounds__(kTileThreads, min_word_tiled_blocks(kVector))
 }
 
 // ------------------------------------------------------------ launch (host)
-template <typename Index>
-AxisList<Index> make_axis_list(const std::vector<PermuteAxis>& axes) {
-  AxisList<Index> list{};
+template <typename Index, int kCapacity = kMaxRank>
+AxisList<Index, kCapacity> make_axis_list(const std::vector<PermuteAxis>& axes) {
+  if (axes.size() > static_cast<std::size_t>(kCapacity)) {
+    throw Error("permute: " + std::to_string(axes.size()) + " axes do not fit a kernel list of " +
+                std::to_string(kCapacity));
+  }
+  AxisList<Index, kCapacity> list{};
   list.rank = static_cast<int>(axes.size());
   for (std::size_t i = 0; i < axes.size(); ++i) {
     list.extents[i] = Divisor<Index>::make(axes[i].extent);
@@ -421,18 +427,19 @@ AxisList<Index> make_axis_list(const std::vector<PermuteAxis>& axes) {
   return list;
 }
 
-template <typename T, typename Index, int kVector>
+template <typename T, typename Index, int kVector, int kCapacity = kMaxRank>
 void launch_strided(const T* source, T* result, const StridedLaunch& launch,
                     const DeviceEpilogue<T>& epilogue, cudaStream_t stream) {
   if (launch.blocks > std::numeric_limits<std::int32_t>::max()) {
     throw Error("permute: " + std::to_string(launch.items * kVector) +
                 " elements exceed the strided kernel's grid");
   }
-  permute_strided_kernel<T, Index, kVector>
+  permute_strided_kernel<T, Index, kVector, kCapacity>
       <<<static_cast<unsigned>(launch.blocks), kStridedThreads, 0, stream>>>(
           reinterpret_cast<const Packet<T, kVector>*>(source),
-          reinterpret_cast<Packet<T, kVector>*>(result), make_axis_list<Index>(launch.axes),
-          static_cast<Index>(launch.items), epilogue);
+          reinterpret_cast<Packet<T, kVector>*>(result),
+          make_axis_list<Index, kCapacity>(launch.axes), static_cast<Index>(launch.items),
+          epilogue);
   EINSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -539,6 +546,8 @@ void launch_permute(const PermutePlan& plan, const T* source, T* result,
   if (plan.variant == PermuteVariant::tiled) {
     if (permute_word_tiled<T, Index>(plan, source, result, epilogue, stream)) return;
     permute_tiled<T, Index>(plan.tiled, source, result, epilogue, stream);
+  } else if (plan.variant == PermuteVariant::many_axes) {
+    launch_strided<T, Index, 1, kMaxManyRank>(source, result, plan.elements, epilogue, stream);
   } else {
     permute_strided<T, Index>(plan, source, result, epilogue, stream);
   }

@@ -61,6 +61,7 @@
 #include "cuda/check.hpp"
 #include "cuda/element.cuh"
 #include "cuda/elementwise.hpp"
+#include "cuda/reduce_many_axes.hpp"
 #include "cuda/reduce_walk.cuh"
 #include "einstream/error.hpp"
 #include "planner/reduce_plan.hpp"
@@ -368,7 +369,8 @@ void launch_kernel(const ReducePlan& plan, std::int64_t grid_x, const SummedAxes
       break;
     case ReduceVariant::none:
     case ReduceVariant::fill_zero:
-      break;  // reduce() handles both
+    case ReduceVariant::many_axes:
+      break;  // reduce() handles these
   }
 }
 
@@ -415,6 +417,10 @@ void reduce(const ReducePlan& plan, const void* source, void* result, const Epil
   if (plan.variant == ReduceVariant::none) return;
   if (plan.variant == ReduceVariant::fill_zero) {
     fill_zero(plan.dtype, result, plan.fill_layout, epilogue, stream);
+    return;
+  }
+  if (plan.variant == ReduceVariant::many_axes) {
+    reduce_many_axes(plan, source, result, epilogue, stream);
     return;
   }
   const std::uint64_t needed = plan.workspace_bytes;

@@ -296,11 +296,11 @@ PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const Tenso
   if (!plan.error.empty()) return plan;
   std::vector<PermuteAxis> axes = merged_axes(source, result);
   plan.merged_rank = static_cast<int>(axes.size());
-  if (plan.merged_rank > kMaxRank) {
+  if (plan.merged_rank > kMaxManyRank) {
     plan.error = "permute: " + std::to_string(plan.merged_rank) +
-                 " axes remain after merging adjacent ones; at most " + std::to_string(kMaxRank) +
-                 " are supported (source " + to_string(source) + ", result " + to_string(result) +
-                 ")";
+                 " axes remain after merging adjacent ones; at most " +
+                 std::to_string(kMaxManyRank) + " are supported (source " + to_string(source) +
+                 ", result " + to_string(result) + ")";
     return plan;
   }
   // The kernels move elements of every data type (f16 and bf16 as their
@@ -313,7 +313,10 @@ PermutePlan plan_permute(DataType dtype, const TensorLayout& source, const Tenso
   if (axes.empty()) axes.push_back({1, 0, 0});  // a scalar: one element
   if (element_count(axes) == 0) return plan;    // zero-element views launch nothing
   plan.index32 = fits_32bit_index(axes);
-  if (plan_tiled(plan, axes)) {
+  if (plan.merged_rank > kMaxRank) {
+    plan.variant = PermuteVariant::many_axes;
+    plan.elements = strided_launch(axes);
+  } else if (plan_tiled(plan, axes)) {
     plan_word_tiled(plan, axes, max_tile_vector);
   } else {
     plan_strided(plan, axes);
@@ -329,6 +332,8 @@ std::string to_string(PermuteVariant variant) {
       return "strided";
     case PermuteVariant::tiled:
       return "tiled";
+    case PermuteVariant::many_axes:
+      return "many axes";
   }
   return "invalid";
 }

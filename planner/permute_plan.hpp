@@ -40,7 +40,9 @@ namespace einstream::detail {
 
 // The kernels' launch shape and tiling, shared by the planner and the kernels.
 namespace permute_tiling {
-constexpr int kMaxRank = 16;  // axes after merging
+constexpr int kMaxRank = 16;  // axes after merging, for the strided and tiled variants
+// The many_axes variant's room: every launchable view fits.
+constexpr int kMaxManyRank = kMaxLaunchAxes;
 // Strided variant: each thread keeps several independent loads in flight.
 constexpr int kStridedThreads = 256;
 constexpr int kStridedItemsPerThread = 4;
@@ -124,18 +126,25 @@ enum class PermuteVariant {
   none,     // no elements: nothing to launch
   strided,  // elements (or packets) by linear index
   tiled,    // tiles through shared memory
+  // More than kMaxRank axes remain after merging (tensor networks of many
+  // short modes: 2^20 elements of bond 2 are 20 axes): single elements by
+  // linear index, as `strided`'s `elements`, through a kernel whose axis
+  // list holds kMaxManyRank.
+  many_axes,
 };
 
 struct PermutePlan {
   DataType dtype = DataType::f32;
-  // Why these layouts cannot be launched (mismatched layouts, too many axes
-  // after merging, an unsupported data type); empty when they can.
+  // Why these layouts cannot be launched (mismatched layouts, more than
+  // kMaxManyRank axes after merging, an unsupported data type); empty when
+  // they can.
   // Launching a plan with an error throws it.
   std::string error;
   PermuteVariant variant = PermuteVariant::none;
   bool index32 = true;  // every count and offset fits 32-bit indexing
   // strided: one element per item, and, when `vector` > 1, `vector`
-  // elements (16 bytes) per item for 16-byte aligned pointers.
+  // elements (16 bytes) per item for 16-byte aligned pointers. many_axes:
+  // `elements` alone.
   StridedLaunch elements;
   int vector = 1;
   StridedLaunch packets;

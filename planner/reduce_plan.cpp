@@ -300,6 +300,23 @@ void plan_thread_per_output(ReducePlan& plan, std::vector<Axis> axes, const Merg
                 device.fill_threads / plan.vector_width, 1);
 }
 
+// (e): every axis listed, a thread or a block per output.
+void plan_many_axes(ReducePlan& plan, const std::vector<Axis>& axes, const MergedAxes& summed) {
+  plan.variant = ReduceVariant::many_axes;
+  ManyAxesReduce& many = plan.many;
+  for (const Axis& axis : axes) {
+    many.kept_extents.push_back(axis.extent);
+    many.kept_source_strides.push_back(axis.source_stride);
+    many.kept_result_strides.push_back(axis.result_stride);
+  }
+  many.summed_extents = summed.extents;
+  many.summed_strides = summed.strides[0];
+  many.block_per_output = plan.sum_length > kManyAxesThreadSum;
+  plan.block_x = kBlockThreads;
+  plan.grid_x = std::min(
+      many.block_per_output ? plan.outputs : ceil_div(plan.outputs, kBlockThreads), kMaxGridBlocks);
+}
+
 }  // namespace
 
 ReducePlan plan_reduce(DataType dtype, const TensorLayout& source, const TensorLayout& result,
@@ -320,11 +337,14 @@ ReducePlan plan_reduce(DataType dtype, const TensorLayout& source, const TensorL
   }
   const std::vector<Axis> axes = merged_kept_axes(source, result);
   const MergedAxes summed = merged_summed_axes(source, result.rank(), plan.source_offset);
-  if (static_cast<int>(axes.size()) > kMaxKeptAxes || summed.rank() > kMaxSummedAxes) {
+  if (static_cast<int>(axes.size()) > kMaxLaunchAxes || summed.rank() > kMaxLaunchAxes) {
     plan.error = "reduce: " + std::to_string(axes.size()) + " kept and " +
                  std::to_string(summed.rank()) + " summed axes remain after merging; at most " +
-                 std::to_string(kMaxKeptAxes) + " and " + std::to_string(kMaxSummedAxes) +
-                 " are supported";
+                 std::to_string(kMaxLaunchAxes) + " of each are supported";
+    return plan;
+  }
+  if (static_cast<int>(axes.size()) > kMaxKeptAxes || summed.rank() > kMaxSummedAxes) {
+    plan_many_axes(plan, axes, summed);
     return plan;
   }
   if (plan_transpose_tile(plan, axes, summed)) return plan;
@@ -354,6 +374,8 @@ std::string to_string(ReduceVariant variant) {
       return "warp per output";
     case ReduceVariant::block_per_output:
       return "block per output";
+    case ReduceVariant::many_axes:
+      return "many axes";
   }
   return "invalid";
 }
@@ -366,6 +388,11 @@ std::string to_string(const ReducePlan& plan) {
           std::to_string(plan.block_x) + "x" + std::to_string(plan.block_y);
   if (plan.variant == ReduceVariant::warp_per_output) {
     text += ", " + std::to_string(plan.group) + " lanes per output";
+  }
+  if (plan.variant == ReduceVariant::many_axes) {
+    text += ", " + std::to_string(plan.many.kept_extents.size()) + " kept and " +
+            std::to_string(plan.many.summed_extents.size()) + " summed axes, a " +
+            (plan.many.block_per_output ? "block" : "thread") + " per output";
   }
   if (plan.vector_width > 1) text += ", vectors of " + std::to_string(plan.vector_width);
   if (plan.splits > 1) {

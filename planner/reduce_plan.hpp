@@ -30,6 +30,12 @@
 //       GPU (DeviceTraits::fill_threads), each sum is cut into up to
 //       kMaxSplits ranges over gridDim.y; partial sums go to a workspace and
 //       a second kernel adds them. The only case with a non-zero workspace.
+//   (e) many_axes: more than kMaxKeptAxes kept or kMaxSummedAxes summed
+//       axes remain (tensor networks of many short modes). A thread per
+//       output for short sums, a block per output otherwise, each thread
+//       walking a contiguous range of the sum with a coordinate per axis;
+//       axis lists of kMaxLaunchAxes hold any launchable view. Correct for
+//       every shape, not tuned: no vectors, no splits.
 // vector_width > 1 needs the contiguous run (the summed run in (c), the kept
 // axis in (a)) and every other source stride to be multiples of it, which
 // the plan checks; the base pointer's alignment is known only at launch,
@@ -38,6 +44,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "einstream/tensor.hpp"
 #include "planner/device_traits.hpp"
@@ -75,6 +82,8 @@ constexpr std::int64_t kWarpSumLimit = 1024;
 // The narrowest group of lanes per output: 4 lanes of 16-byte loads read two
 // whole 32-byte sectors at a time.
 constexpr int kMinGroupLanes = 4;
+// (e): sums of at most this many elements take a thread per output.
+constexpr std::int64_t kManyAxesThreadSum = 64;
 }  // namespace reduce_tiling
 
 // Kept axes, innermost first: an output index decomposes into coordinates.
@@ -115,6 +124,14 @@ enum class ReduceVariant {
   transpose_tile,     // (b)
   warp_per_output,    // (c), `group` lanes (4 to 32) of a warp per output
   block_per_output,   // (c), a block per output
+  many_axes,          // (e)
+};
+
+// (e)'s axes, innermost first, as the kernel lists them.
+struct ManyAxesReduce {
+  std::vector<std::int64_t> kept_extents, kept_source_strides, kept_result_strides;
+  std::vector<std::int64_t> summed_extents, summed_strides;
+  bool block_per_output = false;  // else a thread per output
 };
 
 // What a launch changes when the source pointer is not aligned to
@@ -145,6 +162,7 @@ struct ReducePlan {
   int group = 0;         // (c): lanes per output
   ScalarLaunch scalar;   // the launch when the source is not aligned to vector_width
   TileAxes tile;         // (b)
+  ManyAxesReduce many;   // (e)
   std::int64_t tile_count = 0;
   int block_x = reduce_tiling::kBlockThreads, block_y = 1;
   std::int64_t grid_x = 1;

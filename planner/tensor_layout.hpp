@@ -8,6 +8,12 @@
 
 namespace einstream::detail {
 
+// The most axes a view can have once adjacent axes merge and extent-1 axes
+// drop out: each remaining axis has extent >= 2, and a view of fewer than
+// 2^63 elements has at most 62 of them. A kernel's axis list this long
+// holds every launchable view, however many modes its tensor has.
+constexpr int kMaxLaunchAxes = 64;
+
 struct TensorLayout {
   std::vector<std::int64_t> extents;
   std::vector<std::int64_t> strides;

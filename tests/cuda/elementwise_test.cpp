@@ -368,6 +368,46 @@ void expect_product_rounded_once(const ElementwiseCase& base, std::uint64_t seed
   EXPECT_EQ(failures, 0);
 }
 
+// More than twelve merged axes (tensor networks of many short modes): the
+// flat kernels with the many-axes list. A Hadamard product of 14 axes whose
+// second operand is reversed, an outer product interleaving two 8-axis
+// operands (zero strides), random strides with gaps and negatives under an
+// epilogue, and fill_zero over 14 axes with gaps.
+TEST(Multiply, MoreAxesThanTheRowKernelsHoldTakeTheManyAxesList) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::int64_t> fourteen(14, 2);
+  ElementwiseCase hadamard = dense_case("hadamard, second reversed", fourteen);
+  std::reverse(hadamard.second.strides.begin(), hadamard.second.strides.end());
+  check_all_types(hadamard, 1600);
+
+  const std::vector<std::int64_t> sixteen(16, 2);
+  ElementwiseCase outer = dense_case("interleaved outer product", sixteen);
+  std::int64_t first_stride = 1, second_stride = 1;
+  for (int axis = 15; axis >= 0; --axis) {
+    const bool even = axis % 2 == 0;
+    outer.first.strides[axis] = even ? first_stride : 0;
+    outer.second.strides[axis] = even ? 0 : second_stride;
+    (even ? first_stride : second_stride) *= 2;
+  }
+  check_all_types(outer, 1601);
+
+  std::mt19937_64 rng(1602);
+  ElementwiseCase strided;
+  strided.name = "random strides";
+  strided.first = {fourteen, random_strides(fourteen, rng, true, true, false)};
+  strided.second = {fourteen, random_strides(fourteen, rng, true, true, true)};
+  strided.result = {fourteen, random_strides(fourteen, rng, true, false, false)};
+  strided.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
+  check_all_types(strided, 1603);
+
+  ElementwiseCase fill;
+  fill.name = "fill over many axes";
+  fill.fill = true;
+  fill.result = {fourteen, random_strides(fourteen, rng, true, false, false)};
+  fill.epilogue = Epilogue::scaled({1.0, 0.0}, {-0.5, 0.0});
+  check_all_types(fill, 1604);
+}
+
 TEST(Multiply, HalfTypesComputeInFloatAndRoundOnce) {
   EINSTREAM_REQUIRE_GPU();
   ElementwiseCase outer = dense_case("i,j->ij (rows)", {30, 517});

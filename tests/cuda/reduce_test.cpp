@@ -295,5 +295,59 @@ TEST(Reduce, PlannedSplitWorkspaceIsInThePlansExactAllocation) {
   }
 }
 
+// More kept or summed axes than the tuned kernels hold (12 and 8 after
+// merging, as tensor networks of many short modes give): the many-axes
+// kernel, a thread per output for short sums and a block per output for
+// long ones, every type, against the host loop.
+TEST(Reduce, MoreAxesThanTheTunedKernelsHoldTakeTheManyAxesKernel) {
+  EINSTREAM_REQUIRE_GPU();
+  const auto variant_of = [](const ReduceCase& test) {
+    return plan_reduce(DataType::f32, test.source, test.result);
+  };
+  // abcdefghijklmnopqrst->acegikmoqs: ten kept and ten summed axes of
+  // extent 2, interleaved, so neither set merges (a sum of 1024: a block).
+  std::vector<int> every_other;
+  for (int axis = 0; axis < 20; axis += 2) every_other.push_back(axis);
+  const ReduceCase interleaved =
+      einsum_case("abcd...st->aceg...qs", std::vector<std::int64_t>(20, 2), every_other);
+  const ReducePlan interleaved_plan = variant_of(interleaved);
+  ASSERT_EQ(interleaved_plan.variant, ReduceVariant::many_axes) << to_string(interleaved_plan);
+  EXPECT_TRUE(interleaved_plan.many.block_per_output);
+  check_all_types(interleaved, 1500);
+
+  // Thirteen kept axes reversed in the result and a sum of 3 (a thread per
+  // output), accumulated onto the result: beta != 0.
+  std::vector<std::int64_t> extents(13, 2);
+  extents.push_back(3);
+  std::vector<int> reversed;
+  for (int axis = 12; axis >= 0; --axis) reversed.push_back(axis);
+  ReduceCase kept = einsum_case("a...m x->m...a", extents, reversed);
+  kept.epilogue = Epilogue::scaled({0.5, 0.25}, {-1.5, 1.0});
+  const ReducePlan kept_plan = variant_of(kept);
+  ASSERT_EQ(kept_plan.variant, ReduceVariant::many_axes) << to_string(kept_plan);
+  EXPECT_FALSE(kept_plan.many.block_per_output);
+  check_all_types(kept, 1501);
+
+  // Eleven summed axes with gaps and reversed strides, a NaN result under
+  // beta = 0 (never read), the source off the 16-byte grid.
+  std::mt19937_64 rng(1502);
+  int checked = 0;
+  for (int draw = 0; draw < 50 && checked < 3; ++draw) {
+    ReduceCase strided;
+    strided.name = "strided sums";
+    strided.source.extents = std::vector<std::int64_t>(12, 2);
+    strided.source.extents[0] = 5;
+    strided.source.strides = random_strides(strided.source.extents, rng, true, true);
+    strided.result = {{5}, {1}};
+    strided.epilogue = Epilogue::scaled({2.0, 0.0}, {0.0, 0.0});
+    strided.nan_result = true;
+    strided.source_shift = 1;
+    if (variant_of(strided).variant != ReduceVariant::many_axes) continue;  // merged to <= 8
+    check_all_types(strided, 1503 + static_cast<std::uint64_t>(draw));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
 }  // namespace
 }  // namespace einstream::detail

@@ -384,21 +384,41 @@ TEST(PermutePlan, LayoutsItCannotLaunchCarryTheReason) {
   EXPECT_NE(error_of({{2, 3}, {3, 1}}, {{3, 2}, {2, 1}}).find("different"), std::string::npos);
   EXPECT_NE(error_of({{2, 3}, {3, 1}}, {{2, 3}, {-3, 1}}).find("negative"), std::string::npos);
   EXPECT_NE(error_of({{2, 3}, {3}}, {{2, 3}, {3, 1}}).find("strides"), std::string::npos);
-  // Seventeen axes of extent 2, reversed: none stays adjacent.
-  const Extents extents(17, 2);
-  Extents reversed = c_order_strides(extents);
-  std::reverse(reversed.begin(), reversed.end());
-  const PermutePlan plan =
-      plan_permute(DataType::f32, {extents, c_order_strides(extents)}, {extents, reversed});
-  EXPECT_NE(plan.error.find("at most 16"), std::string::npos) << plan.error;
-  EXPECT_NE(to_string(plan).find("not launchable"), std::string::npos);
-  // Sixteen are launchable.
-  const Extents sixteen(16, 2);
-  Extents sixteen_reversed = c_order_strides(sixteen);
-  std::reverse(sixteen_reversed.begin(), sixteen_reversed.end());
-  EXPECT_TRUE(
-      plan_permute(DataType::f32, {sixteen, c_order_strides(sixteen)}, {sixteen, sixteen_reversed})
-          .error.empty());
+}
+
+// Past kMaxRank merged axes (a tensor network's 2^17 elements of bond 2,
+// reversed: no two axes stay adjacent) the plan takes the many-axes
+// kernel, single elements by linear index over every axis; sixteen still
+// take the tuned variants.
+TEST(PermutePlan, MoreAxesThanTheTunedKernelsHoldTakeTheManyAxesVariant) {
+  const auto reversed_plan = [](int rank) {
+    const Extents extents(rank, 2);
+    Extents reversed = c_order_strides(extents);
+    std::reverse(reversed.begin(), reversed.end());
+    return plan_permute(DataType::f32, {extents, c_order_strides(extents)}, {extents, reversed});
+  };
+  const PermutePlan seventeen = reversed_plan(17);
+  EXPECT_TRUE(seventeen.error.empty()) << seventeen.error;
+  EXPECT_EQ(seventeen.variant, PermuteVariant::many_axes);
+  EXPECT_EQ(seventeen.merged_rank, 17);
+  EXPECT_EQ(seventeen.elements.axes.size(), 17u);
+  EXPECT_EQ(seventeen.elements.items, std::int64_t{1} << 17);
+  EXPECT_EQ(seventeen.elements.blocks,
+            (std::int64_t{1} << 17) / permute_tiling::kStridedItemsPerBlock);
+  // Innermost in the result first: the result's unit stride, the source's 2^16.
+  EXPECT_EQ(seventeen.elements.axes.front().result_stride, 1);
+  EXPECT_EQ(seventeen.elements.axes.front().source_stride, std::int64_t{1} << 16);
+  EXPECT_EQ(seventeen.vector, 1);
+  EXPECT_NE(to_string(seventeen).find("many axes, rank 17"), std::string::npos)
+      << to_string(seventeen);
+  const PermutePlan sixteen = reversed_plan(16);
+  EXPECT_TRUE(sixteen.error.empty()) << sixteen.error;
+  EXPECT_NE(sixteen.variant, PermuteVariant::many_axes);
+  // Forty axes of a 2^40-element view (never allocated: only planned).
+  const PermutePlan forty = reversed_plan(40);
+  EXPECT_TRUE(forty.error.empty()) << forty.error;
+  EXPECT_EQ(forty.variant, PermuteVariant::many_axes);
+  EXPECT_FALSE(forty.index32);
 }
 
 TEST(PermutePlan, PrintsItsVariantAndGrid) {

@@ -221,17 +221,57 @@ TEST(ReducePlan, LayoutsItCannotLaunchCarryTheReason) {
   EXPECT_NE(error_of({{4, 3}, {3, 1}}, {{5}, {1}}).find("kept axis 0"), std::string::npos);
   EXPECT_NE(error_of({{4, 3}, {3}}, {{4}, {1}}).find("strides"), std::string::npos);
   EXPECT_NE(error_of({{4, 3}, {3, 1}}, {{4}, {-1}}).find("negative stride"), std::string::npos);
-  // Nine summed axes of extent 2 that do not merge (gaps between them).
+}
+
+// Nine summed axes of extent 2 that do not merge (gaps between them), or 13
+// kept ones, are more than the tuned kernels' lists hold: the many-axes
+// variant lists them all, a thread per output for short sums and a block
+// per output for long ones.
+TEST(ReducePlan, MoreAxesThanTheTunedKernelsHoldTakeTheManyAxesVariant) {
   TensorLayout source{{4}, {1}};
   std::int64_t stride = 8;
   for (int axis = 0; axis < 9; ++axis, stride *= 3) {
     source.extents.push_back(2);
     source.strides.push_back(stride);
   }
-  const ReducePlan plan = plan_reduce(DataType::f32, source, {{4}, {1}});
-  EXPECT_NE(plan.error.find("at most 12 and 8"), std::string::npos) << plan.error;
-  EXPECT_EQ(plan.workspace_bytes, 0u);
-  EXPECT_NE(to_string(plan).find("not launchable"), std::string::npos);
+  const ReducePlan summed = plan_reduce(DataType::f32, source, {{4}, {1}});
+  EXPECT_TRUE(summed.error.empty()) << summed.error;
+  EXPECT_EQ(summed.variant, ReduceVariant::many_axes);
+  EXPECT_EQ(summed.workspace_bytes, 0u);
+  EXPECT_EQ(summed.many.kept_extents, Extents({4}));
+  EXPECT_EQ(summed.many.summed_extents, Extents(9, 2));
+  // Innermost (smallest stride) first.
+  EXPECT_EQ(summed.many.summed_strides.front(), 8);
+  EXPECT_EQ(summed.many.summed_strides.back(), 8 * 6561);
+  EXPECT_TRUE(summed.many.block_per_output);  // 512 terms a sum
+  EXPECT_EQ(summed.grid_x, 4);
+  EXPECT_NE(to_string(summed).find("many axes"), std::string::npos) << to_string(summed);
+  EXPECT_NE(to_string(summed).find("1 kept and 9 summed axes, a block per output"),
+            std::string::npos)
+      << to_string(summed);
+
+  // Thirteen kept axes of extent 2, reversed in the result; a sum of 3.
+  Extents extents(13, 2);
+  extents.push_back(3);
+  const Extents source_strides = c_order_strides(extents);
+  Extents result_strides(13);
+  for (int axis = 0; axis < 13; ++axis) result_strides[axis] = std::int64_t{1} << axis;
+  const ReducePlan kept =
+      plan_reduce(DataType::f32, {extents, source_strides}, {Extents(13, 2), result_strides});
+  EXPECT_TRUE(kept.error.empty()) << kept.error;
+  EXPECT_EQ(kept.variant, ReduceVariant::many_axes);
+  EXPECT_EQ(kept.many.kept_extents.size(), 13u);
+  EXPECT_FALSE(kept.many.block_per_output);
+  EXPECT_EQ(kept.grid_x, 8192 / reduce_tiling::kBlockThreads);
+  // Twelve kept axes still fit the tuned kernels.
+  Extents twelve(12, 2);
+  twelve.push_back(3);
+  Extents twelve_result(12);
+  for (int axis = 0; axis < 12; ++axis) twelve_result[axis] = std::int64_t{1} << axis;
+  EXPECT_NE(
+      plan_reduce(DataType::f32, {twelve, c_order_strides(twelve)}, {Extents(12, 2), twelve_result})
+          .variant,
+      ReduceVariant::many_axes);
 }
 
 TEST(ReducePlan, PrintsItsVariantGridAndWorkspace) {
