@@ -73,9 +73,13 @@ constexpr std::int64_t kMinTileRun = 8;
 constexpr int kTileWordBytes = 8;
 constexpr int kMaxTileVector = 4;
 // Words of 4 elements make tiles of 32 KiB, at most 6 blocks an SM: a
-// tensor of fewer such tiles than this (a few waves over an H200's 132 SMs)
-// takes words of 2, whose 8 KiB tiles fill the last wave better.
-constexpr std::int64_t kMinWiderWordTiles = 4096;
+// tensor of fewer such tiles than this (about two waves of 3 blocks on an
+// H200's 132 SMs) takes words of 2, whose 8 KiB tiles fill the last wave
+// better. Measured on the H200 (bench/results/kernels-nvidia-h200.txt,
+// third run): at 1024 tiles (f16 16^6) words of 4 reach 86% of a copy and
+// words of 2 76%; every larger case also favours words of 4 (88-95% vs
+// 77-82%). Smaller tensors are not measured.
+constexpr std::int64_t kMinWiderWordTiles = 1024;
 // The tiled grid is capped; blocks loop over the remaining tiles.
 constexpr std::int64_t kMaxTiledBlocks = std::int64_t{1} << 20;
 // 32-bit indexing when every count and offset stays under this; the margin

@@ -316,15 +316,15 @@ TEST(PermutePlan, WordTilesFoldTheirRunsAndShrinkForShortOnes) {
 // Words of 4 half elements make 32 KiB tiles: under kMinWiderWordTiles of
 // them the planner takes words of 2, whose last wave is fuller.
 TEST(PermutePlan, HalfTypesTakeWordsOfFourOnlyForEnoughTiles) {
-  const Extents cube = {16, 16, 16, 16, 16, 16};  // 2^24 elements: 1024 tiles of 128 x 128
-  const std::vector<int> moves = {5, 3, 1, 4, 0, 2};
-  const PermutePlan planned = permuted(cube, moves, DataType::f16);
-  EXPECT_EQ(planned.tile_vector, 2) << to_string(planned);
-  EXPECT_EQ(planned.word_tiled.tile_count, 4096);
+  // 2^22 elements: 256 tiles of 128 x 128, so words of 2 (1024 of 64 x 64).
+  const PermutePlan small = permuted({256, 128, 128}, {2, 1, 0}, DataType::f16);
+  EXPECT_EQ(small.tile_vector, 2) << to_string(small);
+  EXPECT_EQ(small.word_tiled.tile_count, 1024);
   EXPECT_EQ(permuted({128, 128, 128, 128}, {3, 1, 0, 2}, DataType::bf16).tile_vector, 4);
-  // 2^26 elements: exactly kMinWiderWordTiles tiles of 128 x 128.
-  const PermutePlan at_the_limit = permuted({1024, 256, 256}, {2, 1, 0}, DataType::f16);
-  EXPECT_EQ(at_the_limit.tile_vector, 4);
+  // 2^24 elements: exactly kMinWiderWordTiles tiles of 128 x 128.
+  const Extents cube = {16, 16, 16, 16, 16, 16};
+  const PermutePlan at_the_limit = permuted(cube, {5, 3, 1, 4, 0, 2}, DataType::f16);
+  EXPECT_EQ(at_the_limit.tile_vector, 4) << to_string(at_the_limit);
   EXPECT_EQ(at_the_limit.word_tiled.tile_count, permute_tiling::kMinWiderWordTiles);
 }
 
