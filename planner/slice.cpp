@@ -25,7 +25,7 @@ SlicePlan plan_slices(const Problem& problem, const ContractionPath& path, DataT
                       const std::vector<std::int64_t>& output_strides, const SliceOptions& options,
                       SliceSearchStats* stats) {
   Evaluator evaluator(problem, path, dtype, input_strides, output_strides, options);
-  SlicePlan plan = SliceSearch(problem, evaluator, options.pipeline, stats).run();
+  SlicePlan plan = SliceSearch(problem, evaluator, options.pipeline, options.seconds, stats).run();
   plan.unsliced_flops = path.flops;
   return plan;
 }

@@ -77,6 +77,12 @@ struct SliceOptions {
   // compute (CUDA) sets it; without it a fitting problem runs unsliced.
   bool pipeline = false;
   Rates rates;
+  // Wall seconds for improving on the first fitting block plan (the beam
+  // descent's later levels and the local climb); <= 0: no limit. Reaching a
+  // first plan that fits is never cut short. The Plan gives each search a
+  // quarter of Options::path_seconds: a network of hundreds of modes lowers
+  // a Program per candidate, and the search ran 1-2 s there.
+  double seconds = 0;
 };
 
 struct SlicedMode {
@@ -120,8 +126,9 @@ struct SlicePlan {
   // reconfigured can be cheaper unsliced too). So overhead() >= 1.
   double unsliced_flops = 0;
   // Whether the slice finder (planner/slice_path, which chose the sliced
-  // modes with the path) stopped at its time budget: the slices are the
-  // best it found, not all it would have tried.
+  // modes with the path) or the block-size search (SliceOptions::seconds)
+  // stopped at its time budget: the slices are the best it found, not all
+  // it would have tried.
   bool stopped_at_budget = false;
 
   // The slicing overhead: FLOPs of every block over unsliced_flops (1 when

@@ -87,6 +87,7 @@ PathSlices plan_path_and_slices(const Problem& problem, const ContractionPath& p
   }
   if (!best) std::rethrow_exception(failure);
   best->slice.unsliced_flops = std::min(path.flops, best->path.flops);
+  stopped = stopped || best->slice.stopped_at_budget;
   best->stopped_at_budget = best->slice.stopped_at_budget = stopped;
   return *std::move(best);
 }

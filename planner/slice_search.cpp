@@ -65,6 +65,7 @@ SlicePlan SliceSearch::run() {
   const int seeds = std::min<int>(kClimbSeeds, static_cast<int>(fitting_.size()));
   for (int seed = 0; seed < seeds; ++seed) {
     Blocks state = fitting_[seed].second;
+    if (seed > 0 && deadline_.passed()) break;
     const double seconds = climb(state, fitting_[seed].first);
     if (seconds < best_seconds) {
       best_seconds = seconds;
@@ -89,7 +90,9 @@ void SliceSearch::report() const {
 
 SlicePlan SliceSearch::finish(const Blocks& blocks) {
   report();
-  return evaluator_.evaluate(blocks);
+  SlicePlan plan = evaluator_.evaluate(blocks);
+  plan.stopped_at_budget = deadline_.was_passed();
+  return plan;
 }
 
 void SliceSearch::fail() {
@@ -106,6 +109,7 @@ void SliceSearch::descend() {
   int after_fit = -1;
   for (int level = 0; level < kDescentLevels && !beam.empty() && after_fit < kLevelsAfterFit;
        ++level) {
+    if (!fitting_.empty() && deadline_.passed()) break;
     const std::vector<std::pair<Blocks, Estimate>> children = children_of(beam);
     if (!fitting_.empty()) ++after_fit;
     beam = survivors(children);
@@ -118,6 +122,7 @@ std::vector<std::pair<Blocks, Estimate>> SliceSearch::children_of(const std::vec
     const double ratio = evaluator_.working_ratio(state);
     for (Mode mode = 0; mode < problem_.mode_count(); ++mode) {
       if (state[mode] <= 1) continue;
+      if (!fitting_.empty() && deadline_.passed()) return children;
       Blocks child = state;
       const std::int64_t extent = problem_.extents[mode];
       child[mode] = block_for(extent, blocks_of(extent, (state[mode] + 1) / 2));
@@ -227,7 +232,7 @@ std::int64_t SliceSearch::least_fitting_count(const Blocks& state, Mode mode,
 }
 
 double SliceSearch::climb(Blocks& state, double seconds) {
-  for (int pass = 0; pass < kClimbPasses; ++pass) {
+  for (int pass = 0; pass < kClimbPasses && !deadline_.passed(); ++pass) {
     const std::vector<Blocks> moves = moves_from(state);
     const auto ranked = ranked_moves(moves, state, seconds);
     const Blocks* chosen = nullptr;
@@ -235,6 +240,7 @@ double SliceSearch::climb(Blocks& state, double seconds) {
     int tries = 0, lowered = 0;
     for (const auto& [unlikely, estimated, move] : ranked) {
       if ((chosen && ++tries > kClimbTries) || ++lowered > kPassLowerings) break;
+      if (deadline_.passed()) break;
       if (evaluator_.seconds_floor(*move) >= chosen_seconds) {
         ++pruned_;
         continue;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "planner/path_budget.hpp"
 #include "planner/problem.hpp"
 #include "planner/slice.hpp"
 #include "planner/slice_model.hpp"
@@ -20,8 +21,14 @@ namespace einstream::detail {
 // The search over block-size vectors (see plan_slices).
 class SliceSearch {
  public:
-  SliceSearch(const Problem& problem, Evaluator& evaluator, bool pipeline, SliceSearchStats* stats)
-      : problem_(problem), evaluator_(evaluator), pipeline_(pipeline), stats_(stats) {}
+  // `seconds` as SliceOptions::seconds.
+  SliceSearch(const Problem& problem, Evaluator& evaluator, bool pipeline, double seconds,
+              SliceSearchStats* stats)
+      : problem_(problem),
+        evaluator_(evaluator),
+        pipeline_(pipeline),
+        deadline_(seconds),
+        stats_(stats) {}
 
   // The fastest fitting plan found; throws MemoryError when none fits.
   SlicePlan run();
@@ -86,6 +93,7 @@ class SliceSearch {
   const Problem& problem_;
   Evaluator& evaluator_;
   bool pipeline_ = false;
+  SearchDeadline deadline_;  // checked only once some plan fits
   SliceSearchStats* stats_;
   std::uint64_t least_ = std::numeric_limits<std::uint64_t>::max();
   std::set<Blocks> seen_;

@@ -238,7 +238,7 @@ void write_slicing(std::ostream& os, const ExplainedPlan& plan) {
   if (!plan.sliced) return;
   os << to_string(plan.slice, plan.problem);
   if (plan.slice.stopped_at_budget) {
-    os << "  slice budget  the slice finder stopped at its share of path_seconds: the slices "
+    os << "  slice budget  the slice search stopped at its share of path_seconds: the slices "
           "are the best it found, not all it would have tried\n";
   }
   if (plan.slice.sliced.empty() || plan.slice.unsliced_flops <= 0) return;

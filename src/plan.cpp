@@ -175,6 +175,7 @@ void plan_cuda(PlanState& state) {
   slicing.budget = state.options.memory_limit.resolve(device_total);
   slicing.pipeline = true;
   slicing.rates = slice_rates(state.options);
+  slicing.seconds = state.options.path_seconds / 4;
   // Over the budget, the path is chosen with its slices; the executor then
   // slices that path for the device's exact layout (and reports a budget
   // nothing fits in its own words).
@@ -206,6 +207,7 @@ void plan_host(PlanState& state, const std::vector<std::vector<std::int64_t>>& i
     detail::SliceOptions slicing;
     slicing.budget = state.options.memory_limit.resolve(0);
     slicing.rates = slice_rates(state.options);
+    slicing.seconds = state.options.path_seconds / 4;
     state.slice = choose_sliced_path(state, slicing, true);
     state.sliced = true;
   } else {

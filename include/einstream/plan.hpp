@@ -101,7 +101,9 @@ struct Options {
   // time budget in seconds (0: no limit): optimal, dp and random-greedy stop
   // at it with the best path found (greedy's at worst), and explain() says
   // which stopped. Equal seeds give equal paths when the trial count, not
-  // the time, ends the search.
+  // the time, ends the search. Over the memory limit, choosing the slices
+  // with the path takes up to half as long again, and each search for block
+  // sizes stops improving its first fitting plan after a quarter of it.
   int path_trials = 128;
   double path_seconds = 1.0;
   std::uint64_t path_seed = 0;

@@ -376,5 +376,38 @@ TEST(Slice, EightOperandNetworkPlansQuickly) {
   }
 }
 
+// SliceOptions::seconds bounds the search after its first fitting plan. A
+// deadline passed at once (1 ns) still gives a plan that fits, says that it
+// stopped, and lowers fewer Programs than the unbounded search, which does
+// not stop (no clock is read for a bound of 0). Nothing here depends on how
+// fast the machine is: a 1 ns bound has passed by the first check.
+TEST(Slice, TheTimeBoundStopsTheSearchAfterItsFirstFittingPlan) {
+  const std::vector<std::vector<std::int64_t>> shapes(8, std::vector<std::int64_t>{24, 24, 24});
+  const SliceCase s = make_case("abc,bcd,cde,def,efg,fgh,gha,hab->adg", shapes);
+  const std::uint64_t budget = plan_for(s, std::uint64_t{1} << 40).device_bytes / 10;
+  SliceSearchStats unbounded_stats;
+  const SlicePlan unbounded = plan_for(s, budget, &unbounded_stats);
+  EXPECT_FALSE(unbounded.stopped_at_budget);
+
+  SliceOptions options;
+  options.budget = budget;
+  options.seconds = 1e-9;
+  SliceSearchStats bounded_stats;
+  const SlicePlan bounded = plan_slices(s.problem, s.path, DataType::f32, s.input_strides,
+                                        s.output_strides, options, &bounded_stats);
+  EXPECT_TRUE(bounded.stopped_at_budget);
+  check_plan(s, bounded, budget);
+  EXPECT_LT(bounded_stats.lowered, unbounded_stats.lowered);
+  // The unbounded search only improves on where the bounded one stopped.
+  EXPECT_LE(unbounded.seconds, bounded.seconds);
+
+  // A problem that fits whole is returned whole before any bound matters.
+  options.budget = std::uint64_t{1} << 40;
+  EXPECT_EQ(
+      plan_slices(s.problem, s.path, DataType::f32, s.input_strides, s.output_strides, options)
+          .block_count,
+      1);
+}
+
 }  // namespace
 }  // namespace einstream::detail

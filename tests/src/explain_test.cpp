@@ -312,7 +312,7 @@ TEST(Explain, SlicingLinesShowTheBlockPlansOverheadAndBudgetStop) {
   EXPECT_EQ(finished.find("slice budget"), std::string::npos) << finished;
   slice.stopped_at_budget = true;
   const std::string stopped = detail::render_explain(plan, ExplainDetail::summary);
-  EXPECT_NE(stopped.find("slice budget  the slice finder stopped"), std::string::npos) << stopped;
+  EXPECT_NE(stopped.find("slice budget  the slice search stopped"), std::string::npos) << stopped;
 }
 
 // A CUDA plan's scaling line: the predicted time on one device, then on
