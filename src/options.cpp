@@ -153,13 +153,17 @@ std::string trimmed(const std::string& text) {
   return text.substr(begin, end - begin);
 }
 
+// Whole numbers of bytes below this need a suffix (see parse).
+constexpr std::uint64_t kSmallestBareBytes = 1024;
+
 }  // namespace
 
 // Grammar: NUMBER [SUFFIX | '%'], NUMBER a plain decimal (digits, optional
 // fraction and exponent; no sign, hex, inf or nan). Without a suffix a
 // number below 1 or written with a point up to 1.0 is a fraction, an
-// integer of at least 2 is bytes, and a bare "1" is refused because both
-// readings (one byte, the whole device) are plausible.
+// integer of at least kSmallestBareBytes is bytes, and smaller integers are
+// refused as ambiguous: "1" may mean the whole device, and "2" or "90" a
+// share of it, more plausibly than a budget of a few bytes.
 MemoryLimit MemoryLimit::parse(const std::string& text) {
   const std::string usage =
       "expected bytes with an optional suffix (B, KB, MB, GB, TB; KiB, MiB, GiB, TiB; K, M, G, T "
@@ -197,6 +201,13 @@ MemoryLimit MemoryLimit::parse(const std::string& text) {
     if (number == 0.0) throw invalid("it must be positive");
     if (number != std::floor(number)) {
       throw invalid("a number without a suffix is a fraction in (0, 1] or a whole number of bytes");
+    }
+    if (number < static_cast<double>(kSmallestBareBytes)) {
+      const std::string whole = std::to_string(static_cast<int>(number));
+      throw invalid("'" + number_text + "' is ambiguous: a whole number below " +
+                    std::to_string(kSmallestBareBytes) +
+                    " without a suffix may be meant as a share of device memory; write '" + whole +
+                    "%' for a percentage or '" + whole + "B' for bytes");
     }
   }
   const std::uint64_t scale = suffix.empty() ? 1 : suffix_scale(lower(suffix));

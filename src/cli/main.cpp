@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -24,6 +25,22 @@
 #include "src/npy.hpp"
 
 namespace einstream::cli {
+
+namespace {
+
+// As CLI::NonNegativeNumber, whose message names a bound of 1.8e308.
+CLI::Validator non_negative_seconds() {
+  return CLI::Validator(
+      [](std::string& text) {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() && *end == '\0' && value >= 0) return std::string();
+        return "expected a number of seconds >= 0 (0: no limit), got '" + text + "'";
+      },
+      "SECONDS");
+}
+
+}  // namespace
 
 void PlanFlags::add_to(CLI::App& command, bool with_backend) {
   if (with_backend) {
@@ -54,12 +71,14 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
                   "largest intermediate the path may create: bytes with an optional suffix "
                   "(KiB, MiB, GiB, K, M, G, KB, MB, GB)")
       ->type_name("SIZE");
+  // Range, not PositiveNumber: that check names a bound of 1.8e308.
   command.add_option("--path-trials", path_trials, "random-greedy and hyper: number of trials")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()))
       ->capture_default_str();
   command
-      .add_option("--path-seconds", path_seconds, "random-greedy: time budget in seconds (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      .add_option("--path-seconds", path_seconds,
+                  "time budget of the path search in seconds (0: none)")
+      ->check(non_negative_seconds())
       ->capture_default_str();
   command.add_option("--path-seed", path_seed, "random-greedy: seed")->capture_default_str();
   command.add_flag("--allow-tf32", allow_tf32,
@@ -72,9 +91,32 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
           "device memory to use: bytes with an optional suffix (B, KB, MB, GB, TB powers of 1000; "
           "KiB, MiB, GiB, TiB and K, M, G, T powers of 1024, so 4G = 4GiB), a percentage of "
           "device memory (90%), or a fraction in (0, 1] written with a point (0.5, 1.0); a bare "
-          "1 is refused as ambiguous; default 90%")
+          "integer below 1024 is refused as ambiguous (write 2B or 2%); default 90%")
       ->type_name("SIZE");
 }
+
+namespace {
+
+// --max-intermediate's size, with MemoryLimit::parse's grammar, its errors
+// reworded for this option: a size, not a memory limit, and never a share
+// of the device.
+MemoryLimit parse_max_intermediate(const std::string& text) {
+  try {
+    return MemoryLimit::parse(text);
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    const std::string head = "invalid memory limit '" + text + "': ";
+    const std::size_t end = message.find("; expected");
+    const std::string why = message.compare(0, head.size(), head) == 0 && end != std::string::npos
+                                ? message.substr(head.size(), end - head.size())
+                                : message;
+    throw Error("--max-intermediate '" + text + "' is no size: " + why +
+                "; expected bytes with an optional suffix (B, KB, MB, GB, TB; KiB, MiB, GiB, "
+                "TiB; K, M, G, T mean KiB, MiB, GiB, TiB), e.g. '512MiB'");
+  }
+}
+
+}  // namespace
 
 std::vector<int> parse_device_list(const std::string& text, const std::vector<int>& visible) {
   if (text == "all") {
@@ -107,7 +149,7 @@ Options PlanFlags::options() const {
   options.path = path_algorithm_from_string(path);
   if (memory_limit) options.memory_limit = MemoryLimit::parse(*memory_limit);
   if (!max_intermediate.empty()) {
-    const MemoryLimit cap = MemoryLimit::parse(max_intermediate);
+    const MemoryLimit cap = parse_max_intermediate(max_intermediate);
     if (cap.kind != MemoryLimit::Kind::bytes) {
       throw Error("--max-intermediate '" + max_intermediate +
                   "' must be a size in bytes (e.g. 512MiB), not a fraction");

@@ -695,7 +695,7 @@ TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
   ASSERT_EQ(free.status, 0) << free.err;
   EXPECT_TRUE(contains(free.out, "\"flops\":183")) << free.out;
   EXPECT_TRUE(contains(free.out, "\"largest_intermediate\":8")) << free.out;
-  const CommandResult capped = run(problem + " --max-intermediate 28");
+  const CommandResult capped = run(problem + " --max-intermediate 28B");
   ASSERT_EQ(capped.status, 0) << capped.err;
   EXPECT_TRUE(contains(capped.out, "\"flops\":455")) << capped.out;
   EXPECT_TRUE(contains(capped.out, "\"largest_intermediate\":7")) << capped.out;
@@ -703,6 +703,27 @@ TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
   const CommandResult fraction = run(problem + " --max-intermediate 0.5");
   EXPECT_NE(fraction.status, 0);
   EXPECT_TRUE(contains(fraction.err, "--max-intermediate")) << fraction.err;
+  // Its errors name the option, not a memory limit; a bare 28 is ambiguous.
+  const CommandResult suffix = run(problem + " --max-intermediate 1x");
+  EXPECT_NE(suffix.status, 0);
+  EXPECT_TRUE(contains(suffix.err, "--max-intermediate '1x' is no size: unknown suffix 'x'"))
+      << suffix.err;
+  EXPECT_FALSE(contains(suffix.err, "memory limit")) << suffix.err;
+  const CommandResult bare = run(problem + " --max-intermediate 28");
+  EXPECT_NE(bare.status, 0);
+  EXPECT_TRUE(contains(bare.err, "ambiguous")) << bare.err;
+  EXPECT_TRUE(contains(bare.err, "'28B' for bytes")) << bare.err;
+  // A trial count below 1 names the range, not a 300-digit bound.
+  const CommandResult trials = run(problem + " --path-trials 0");
+  EXPECT_NE(trials.status, 0);
+  EXPECT_TRUE(contains(trials.err, "--path-trials")) << trials.err;
+  EXPECT_TRUE(contains(trials.err, "1 to 2147483647")) << trials.err;
+  EXPECT_LT(trials.err.size(), 300u) << trials.err;
+  const CommandResult seconds = run(problem + " --path-seconds -1");
+  EXPECT_NE(seconds.status, 0);
+  EXPECT_TRUE(contains(seconds.err, "expected a number of seconds >= 0 (0: no limit), got '-1'"))
+      << seconds.err;
+  EXPECT_LT(seconds.err.size(), 300u) << seconds.err;
   EXPECT_NE(run(problem + " --path best").status, 0);
 }
 

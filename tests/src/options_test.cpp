@@ -33,11 +33,36 @@ TEST(MemoryLimit, OneLetterSuffixesAreBinary) {
   EXPECT_EQ(parsed_bytes("1.5 G"), 3ull << 29);
 }
 
-TEST(MemoryLimit, PlainIntegersAboveOneAreBytes) {
+TEST(MemoryLimit, PlainIntegersFromOneKiBOnAreBytes) {
   EXPECT_EQ(parsed_bytes("1000000"), 1000000u);
   EXPECT_EQ(parsed_bytes("1e9"), 1000000000u);
-  EXPECT_EQ(parsed_bytes("2"), 2u);
+  EXPECT_EQ(parsed_bytes("1024"), 1024u);
+  EXPECT_EQ(parsed_bytes("2B"), 2u);
   EXPECT_EQ(parsed_bytes("1B"), 1u);
+}
+
+// Below 1 KiB a bare integer is more likely a mistaken share of the device
+// ("2", "90") than a budget of a few bytes: refused, naming both spellings.
+TEST(MemoryLimit, BareIntegersBelowOneKiBAreAmbiguousAndRefused) {
+  for (const char* text : {"2", "90", "512", "1023", "1e2", " 64 "}) {
+    try {
+      MemoryLimit::parse(text);
+      ADD_FAILURE() << "no exception for '" << text << "'";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find("ambiguous"), std::string::npos) << message;
+      EXPECT_NE(message.find("below 1024"), std::string::npos) << message;
+      EXPECT_NE(message.find("%' for a percentage"), std::string::npos) << message;
+      EXPECT_NE(message.find("B' for bytes"), std::string::npos) << message;
+    }
+  }
+  try {
+    MemoryLimit::parse("90");
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("write '90%' for a percentage or '90B' for bytes"),
+              std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(MemoryLimit, NumbersInUnitIntervalAreFractionsOfDeviceMemory) {
