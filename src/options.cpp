@@ -10,6 +10,7 @@
 
 #include "einstream/error.hpp"
 #include "einstream/plan.hpp"
+#include "src/memory_text.hpp"
 
 namespace einstream {
 
@@ -165,12 +166,23 @@ constexpr std::uint64_t kSmallestBareBytes = 1024;
 // refused as ambiguous: "1" may mean the whole device, and "2" or "90" a
 // share of it, more plausibly than a budget of a few bytes.
 MemoryLimit MemoryLimit::parse(const std::string& text) {
-  const std::string usage =
+  return detail::parse_memory_text(text, "memory limit", true);
+}
+
+namespace detail {
+
+MemoryLimit parse_memory_text(const std::string& text, const std::string& label,
+                              bool device_shares) {
+  const std::string bytes_usage =
       "expected bytes with an optional suffix (B, KB, MB, GB, TB; KiB, MiB, GiB, TiB; K, M, G, T "
-      "mean KiB, MiB, GiB, TiB), e.g. '4GiB' or '4G', a percentage of device memory in (0, "
-      "100], e.g. '90%', or a fraction of device memory in (0, 1], e.g. '0.5' or '1.0'";
+      "mean KiB, MiB, GiB, TiB), e.g. '4GiB' or '4G'";
+  const std::string usage =
+      device_shares ? bytes_usage +
+                          ", a percentage of device memory in (0, 100], e.g. '90%', or a fraction "
+                          "of device memory in (0, 1], e.g. '0.5' or '1.0'"
+                    : bytes_usage;
   const auto invalid = [&](const std::string& why) {
-    return Error("invalid memory limit '" + text + "': " + why + "; " + usage);
+    return Error("invalid " + label + " '" + text + "': " + why + "; " + usage);
   };
   const std::string body = trimmed(text);
   if (body.empty()) throw invalid("it is empty");
@@ -187,14 +199,17 @@ MemoryLimit MemoryLimit::parse(const std::string& text) {
   const double number = std::strtod(number_text.c_str(), nullptr);
   if (!std::isfinite(number)) throw invalid("the number is out of range");
 
+  const bool share = suffix == "%" || (suffix.empty() && number > 0.0 &&
+                                       (number < 1.0 || (number == 1.0 && has_point)));
+  if (share && !device_shares) throw invalid("a size is no share of device memory");
   if (suffix == "%") {
     if (!(number > 0.0 && number <= 100.0)) throw invalid("a percentage must lie in (0, 100]");
-    return from_fraction(number / 100.0);
+    return MemoryLimit::from_fraction(number / 100.0);
   }
   if (suffix.empty()) {
-    if (number > 0.0 && number < 1.0) return from_fraction(number);
-    if (number == 1.0) {
-      if (has_point) return from_fraction(1.0);
+    if (number > 0.0 && number < 1.0) return MemoryLimit::from_fraction(number);
+    if (number == 1.0 && device_shares) {
+      if (has_point) return MemoryLimit::from_fraction(1.0);
       throw invalid(
           "'1' is ambiguous: write '1.0' or '100%' for all of device memory, or '1B' for one byte");
     }
@@ -204,10 +219,11 @@ MemoryLimit MemoryLimit::parse(const std::string& text) {
     }
     if (number < static_cast<double>(kSmallestBareBytes)) {
       const std::string whole = std::to_string(static_cast<int>(number));
-      throw invalid("'" + number_text + "' is ambiguous: a whole number below " +
-                    std::to_string(kSmallestBareBytes) +
-                    " without a suffix may be meant as a share of device memory; write '" + whole +
-                    "%' for a percentage or '" + whole + "B' for bytes");
+      const std::string start = "'" + number_text + "' is ambiguous: a whole number below " +
+                                std::to_string(kSmallestBareBytes) + " without a suffix";
+      throw invalid(device_shares ? start + " may be meant as a share of device memory; write '" +
+                                        whole + "%' for a percentage or '" + whole + "B' for bytes"
+                                  : start + " needs its unit; write '" + whole + "B' for bytes");
     }
   }
   const std::uint64_t scale = suffix.empty() ? 1 : suffix_scale(lower(suffix));
@@ -234,8 +250,10 @@ MemoryLimit MemoryLimit::parse(const std::string& text) {
     bytes = static_cast<std::uint64_t>(scaled);
   }
   if (bytes == 0) throw invalid("it must be at least 1 byte");
-  return from_bytes(bytes);
+  return MemoryLimit::from_bytes(bytes);
 }
+
+}  // namespace detail
 
 std::uint64_t MemoryLimit::resolve(std::uint64_t device_bytes) const {
   // value is a double: limits near 2^64 round up to it, which has no uint64.

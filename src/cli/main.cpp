@@ -22,6 +22,7 @@
 #include "src/cli/commands.hpp"
 #include "src/cli/stderr_log.hpp"
 #include "src/devices.hpp"
+#include "src/memory_text.hpp"
 #include "src/npy.hpp"
 
 namespace einstream::cli {
@@ -95,29 +96,6 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
       ->type_name("SIZE");
 }
 
-namespace {
-
-// --max-intermediate's size, with MemoryLimit::parse's grammar, its errors
-// reworded for this option: a size, not a memory limit, and never a share
-// of the device.
-MemoryLimit parse_max_intermediate(const std::string& text) {
-  try {
-    return MemoryLimit::parse(text);
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    const std::string head = "invalid memory limit '" + text + "': ";
-    const std::size_t end = message.find("; expected");
-    const std::string why = message.compare(0, head.size(), head) == 0 && end != std::string::npos
-                                ? message.substr(head.size(), end - head.size())
-                                : message;
-    throw Error("--max-intermediate '" + text + "' is no size: " + why +
-                "; expected bytes with an optional suffix (B, KB, MB, GB, TB; KiB, MiB, GiB, "
-                "TiB; K, M, G, T mean KiB, MiB, GiB, TiB), e.g. '512MiB'");
-  }
-}
-
-}  // namespace
-
 std::vector<int> parse_device_list(const std::string& text, const std::vector<int>& visible) {
   if (text == "all") {
     if (visible.empty()) throw Error("--devices all: no CUDA device is visible");
@@ -149,12 +127,8 @@ Options PlanFlags::options() const {
   options.path = path_algorithm_from_string(path);
   if (memory_limit) options.memory_limit = MemoryLimit::parse(*memory_limit);
   if (!max_intermediate.empty()) {
-    const MemoryLimit cap = parse_max_intermediate(max_intermediate);
-    if (cap.kind != MemoryLimit::Kind::bytes) {
-      throw Error("--max-intermediate '" + max_intermediate +
-                  "' must be a size in bytes (e.g. 512MiB), not a fraction");
-    }
-    options.max_intermediate_bytes = cap.resolve(0);
+    options.max_intermediate_bytes =
+        detail::parse_memory_text(max_intermediate, "--max-intermediate size", false).resolve(0);
   }
   options.path_trials = path_trials;
   options.path_seconds = path_seconds;

@@ -398,7 +398,8 @@ TEST(Slice, TheTimeBoundStopsTheSearchAfterItsFirstFittingPlan) {
   EXPECT_TRUE(bounded.stopped_at_budget);
   check_plan(s, bounded, budget);
   EXPECT_LT(bounded_stats.lowered, unbounded_stats.lowered);
-  // The unbounded search only improves on where the bounded one stopped.
+  // The unbounded search only improves on where the bounded one stopped:
+  // compared by the plans' predicted seconds (the time model), no clock.
   EXPECT_LE(unbounded.seconds, bounded.seconds);
 
   // A problem that fits whole is returned whole before any bound matters.

@@ -703,10 +703,12 @@ TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
   const CommandResult fraction = run(problem + " --max-intermediate 0.5");
   EXPECT_NE(fraction.status, 0);
   EXPECT_TRUE(contains(fraction.err, "--max-intermediate")) << fraction.err;
+  EXPECT_TRUE(contains(fraction.err, "a size is no share of device memory")) << fraction.err;
+  EXPECT_TRUE(contains(run(problem + " --max-intermediate 50%").err, "no share of device memory"));
   // Its errors name the option, not a memory limit; a bare 28 is ambiguous.
   const CommandResult suffix = run(problem + " --max-intermediate 1x");
   EXPECT_NE(suffix.status, 0);
-  EXPECT_TRUE(contains(suffix.err, "--max-intermediate '1x' is no size: unknown suffix 'x'"))
+  EXPECT_TRUE(contains(suffix.err, "invalid --max-intermediate size '1x': unknown suffix 'x'"))
       << suffix.err;
   EXPECT_FALSE(contains(suffix.err, "memory limit")) << suffix.err;
   const CommandResult bare = run(problem + " --max-intermediate 28");
@@ -719,11 +721,12 @@ TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
   EXPECT_TRUE(contains(trials.err, "--path-trials")) << trials.err;
   EXPECT_TRUE(contains(trials.err, "1 to 2147483647")) << trials.err;
   EXPECT_LT(trials.err.size(), 300u) << trials.err;
-  const CommandResult seconds = run(problem + " --path-seconds -1");
-  EXPECT_NE(seconds.status, 0);
-  EXPECT_TRUE(contains(seconds.err, "expected a number of seconds >= 0 (0: no limit), got '-1'"))
-      << seconds.err;
-  EXPECT_LT(seconds.err.size(), 300u) << seconds.err;
+  // (The message's length in characters: the old one held a 300-digit bound.)
+  const CommandResult negative = run(problem + " --path-seconds -1");
+  EXPECT_NE(negative.status, 0);
+  EXPECT_TRUE(contains(negative.err, "expected a number of seconds >= 0 (0: no limit), got '-1'"))
+      << negative.err;
+  EXPECT_LT(negative.err.size(), 300u) << negative.err;
   EXPECT_NE(run(problem + " --path best").status, 0);
 }
 
