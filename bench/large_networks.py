@@ -22,10 +22,10 @@ WORK = sys.argv[2] if len(sys.argv) > 2 else "/tmp/einstream-networks"
 def regular_graph(n, degree, seed):
     rng = random.Random(seed)
     while True:
-        stubs = [v for v in range(n) for _ in range(degree)]
-        rng.shuffle(stubs)
+        half_edges = [v for v in range(n) for _ in range(degree)]
+        rng.shuffle(half_edges)
         edges, ok = set(), True
-        for a, b in zip(stubs[::2], stubs[1::2]):
+        for a, b in zip(half_edges[::2], half_edges[1::2]):
             if a == b or (min(a, b), max(a, b)) in edges:
                 ok = False
                 break
