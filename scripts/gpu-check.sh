@@ -18,7 +18,8 @@
 # cuBLAS alone. Logs go to DIR/gpu-check/. --shards N runs each tool as N gtest
 # shards at once (GTEST_TOTAL_SHARDS), one process each: the sanitizers cost
 # host time per launch, so shards on a many-core machine finish N times
-# sooner. --no-suite skips the plain run (e.g. one tool per call).
+# sooner; the plain run is sharded too, its device-memory tests then run
+# alone after it. --no-suite skips the plain run (e.g. one tool per call).
 # Exit status 0 when the suite passes and every tool reports no error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --tool-timeout) tool_timeout=$2; shift 2 ;;
     --shards) shards=$2; shift 2 ;;
     --no-suite) run_suite=0; shift ;;
-    -h|--help) sed -n 2,22p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,10 +78,28 @@ gtest_counts() {
 
 status=0
 summary=""
+# The plain suite: one process, or with --shards N (and the default filter)
+# N shards at once and then the device-memory tests alone: those compare
+# cudaMemGetInfo before and after, which other processes on the GPU disturb.
+memory_tests='CudaFaultInjection.*'
 if [ $run_suite -eq 1 ]; then
-  "$tests" --gtest_filter="$filter" >"$logs/suite.log" 2>&1
-  suite_rc=$?
-  summary="suite $(gtest_counts "$logs/suite.log") passed"
+  suite_logs=("$logs/suite.log")
+  if [ "$shards" -gt 1 ] && [ "$filter" = '*' ]; then
+    suite_logs=()
+    for ((shard = 0; shard < shards; ++shard)); do
+      GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$shard "$tests" \
+        --gtest_filter="*-$memory_tests" >"$logs/suite.$shard.log" 2>&1 &
+      suite_logs+=("$logs/suite.$shard.log")
+    done
+    suite_rc=0
+    for job in $(jobs -p); do wait "$job" || suite_rc=1; done
+    "$tests" --gtest_filter="$memory_tests" >"$logs/suite.log" 2>&1 || suite_rc=1
+    suite_logs+=("$logs/suite.log")
+  else
+    "$tests" --gtest_filter="$filter" >"$logs/suite.log" 2>&1
+    suite_rc=$?
+  fi
+  summary="suite $(gtest_counts "${suite_logs[@]}") passed"
   [ $suite_rc -eq 0 ] || { summary="$summary (FAILED)"; status=1; }
 fi
 
