@@ -38,6 +38,16 @@ void DeviceAllocation::copy_to_host(void* host, std::size_t bytes) const {
   EINSTREAM_CUDA_CHECK(cudaMemcpy(host, pointer_, bytes, cudaMemcpyDeviceToHost));
 }
 
+void copy_device_to_host(void* host, const void* device, std::size_t bytes) {
+  if (bytes == 0) return;
+  EINSTREAM_CUDA_CHECK(cudaMemcpy(host, device, bytes, cudaMemcpyDefault));
+}
+
+void copy_host_to_device(void* device, const void* host, std::size_t bytes) {
+  if (bytes == 0) return;
+  EINSTREAM_CUDA_CHECK(cudaMemcpy(device, host, bytes, cudaMemcpyDefault));
+}
+
 void synchronize_device(int device) {
   EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
   EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());

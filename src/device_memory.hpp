@@ -44,6 +44,11 @@ class DeviceAllocation {
   int device_ = 0;
 };
 
+// Synchronous copies between host memory and device memory of any device
+// (the device is the pointer's own).
+void copy_device_to_host(void* host, const void* device, std::size_t bytes);
+void copy_host_to_device(void* device, const void* host, std::size_t bytes);
+
 // Waits for all work on `device`.
 void synchronize_device(int device);
 

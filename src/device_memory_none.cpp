@@ -18,6 +18,8 @@ DeviceAllocation::DeviceAllocation(std::size_t bytes, int device) : bytes_(bytes
 DeviceAllocation::~DeviceAllocation() = default;
 void DeviceAllocation::copy_from_host(const void*, std::size_t) { no_cuda(); }
 void DeviceAllocation::copy_to_host(void*, std::size_t) const { no_cuda(); }
+void copy_device_to_host(void*, const void*, std::size_t) { no_cuda(); }
+void copy_host_to_device(void*, const void*, std::size_t) { no_cuda(); }
 void synchronize_device(int) { no_cuda(); }
 bool is_device_memory(const void*) { return false; }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <thread>
@@ -76,7 +77,7 @@ MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<
                                          const ContractionPath& path,
                                          const std::vector<TensorDesc>& inputs,
                                          const TensorDesc& output, const SliceOptions& slicing)
-    : first_(first), devices_(devices), output_(output) {
+    : first_(first), problem_(problem), devices_(devices), output_(output) {
   const int pipelines = static_cast<int>(devices.size());
   first.share_host_threads(pipelines);
   for (std::size_t index = 1; index < devices.size(); ++index) {
@@ -100,44 +101,74 @@ MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<
 
 MultiDeviceExecutor::~MultiDeviceExecutor() = default;
 
-void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
-                              Scalar beta, ExecutionReport& report) {
-  if (is_device_memory(output)) {
-    throw Error(
-        "execute: with several devices the output must be in host memory (each device "
-        "sums its share into host memory); pass a host buffer or list one device");
-  }
+void MultiDeviceExecutor::run_devices(const DeviceJob& job, std::vector<ExecutionReport>& reports) {
   const int count = static_cast<int>(devices_.size());
-  std::vector<Partial> partials;
-  if (!direct_) {
-    for (int index = 0; index < count; ++index) partials.push_back(partial_for(output_));
-  }
-  std::vector<ExecutionReport> reports(static_cast<std::size_t>(count));
+  reports.assign(static_cast<std::size_t>(count), ExecutionReport{});
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(count));
-  const auto share = [&](int index) {
+  const auto on_device = [&](int index) {
     CudaExecutor& executor = index == 0 ? first_ : *others_[static_cast<std::size_t>(index - 1)];
+    ExecutionReport& report = reports[static_cast<std::size_t>(index)];
     try {
       const auto start = std::chrono::steady_clock::now();
-      if (direct_) {
-        executor.run(inputs, output, alpha, beta, reports[index], std::make_pair(index, count),
-                     false);
-      } else {
-        executor.run(inputs, partials[index].origin, alpha, Scalar(1.0), reports[index],
-                     std::make_pair(index, count));
-      }
-      reports[index].seconds =
+      job(index, executor, report);
+      report.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } catch (...) {
       failures[static_cast<std::size_t>(index)] = std::current_exception();
     }
   };
   std::vector<std::thread> threads;
-  for (int index = 1; index < count; ++index) threads.emplace_back(share, index);
-  share(0);
+  for (int index = 1; index < count; ++index) threads.emplace_back(on_device, index);
+  on_device(0);
   for (std::thread& thread : threads) thread.join();
   for (const std::exception_ptr& failure : failures) {
     if (failure) std::rethrow_exception(failure);
   }
+}
+
+void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
+                              Scalar beta, ExecutionReport& report) {
+  if (!is_device_memory(output)) {
+    run_on_host(inputs, output, alpha, beta, report);
+    return;
+  }
+  // The devices write host memory: the output's whole span (gaps between
+  // its elements included, so they come back as they were) goes to the
+  // host and back.
+  Partial copy = partial_for(output_);
+  const std::size_t element = size_of(output_.dtype);
+  const std::size_t origin = static_cast<std::size_t>(output_.span().origin) * element;
+  const std::size_t bytes = copy.bytes.size();
+  char* span_begin = static_cast<char*>(output) - origin;
+  copy_device_to_host(copy.bytes.data(), span_begin, bytes);
+  run_on_host(inputs, copy.origin, alpha, beta, report);
+  const auto back = std::chrono::steady_clock::now();
+  copy_host_to_device(span_begin, copy.bytes.data(), bytes);
+  report.combine_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - back).count();
+  report.bytes_to_device += bytes;
+  report.bytes_to_host += bytes;
+}
+
+void MultiDeviceExecutor::run_on_host(const std::vector<const void*>& inputs, void* output,
+                                      Scalar alpha, Scalar beta, ExecutionReport& report) {
+  const int count = static_cast<int>(devices_.size());
+  std::vector<Partial> partials;
+  if (!direct_) {
+    for (int index = 0; index < count; ++index) partials.push_back(partial_for(output_));
+  }
+  std::vector<ExecutionReport> reports;
+  run_devices(
+      [&](int index, CudaExecutor& executor, ExecutionReport& device_report) {
+        if (direct_) {
+          executor.run(inputs, output, alpha, beta, device_report, std::make_pair(index, count),
+                       false);
+        } else {
+          executor.run(inputs, partials[static_cast<std::size_t>(index)].origin, alpha, Scalar(1.0),
+                       device_report, std::make_pair(index, count));
+        }
+      },
+      reports);
   if (direct_) {
     merge(reports, report);
     return;
@@ -147,6 +178,51 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
     accumulate(output_, partials[index].origin, partials[0].origin, 1.0);
   }
   accumulate(output_, partials[0].origin, output, beta);
+  merge(reports, report);
+  report.combine_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - combine).count();
+}
+
+void MultiDeviceExecutor::run_share(const std::vector<const void*>& inputs, void* partial,
+                                    Scalar alpha, int first, int workers, ExecutionReport& report) {
+  const int count = static_cast<int>(devices_.size());
+  if (is_device_memory(partial)) {
+    throw Error(
+        "execute_share: with several devices the partial must be in host memory (each "
+        "device sums its share into host memory); pass a host buffer or list one device");
+  }
+  const SlicePlan& plan = first_.host_plan();
+  const bool direct =
+      !assign_blocks(problem_, plan, std::vector<double>(static_cast<std::size_t>(workers), 1.0))
+           .partial_sums &&
+      plan.output == Residency::streamed;
+  // Direct: each device writes its own output blocks into the zeroed
+  // partial. Otherwise device 0 sums into `partial` (its executor zeroes
+  // it) and the others into partials of their own, added to it after.
+  const TensorSpan span = output_.span();
+  const std::size_t element = size_of(output_.dtype);
+  if (direct && span.elements > 0) {
+    std::memset(static_cast<char*>(partial) - static_cast<std::size_t>(span.origin) * element, 0,
+                static_cast<std::size_t>(span.elements) * element);
+  }
+  std::vector<Partial> others;
+  if (!direct) {
+    for (int index = 1; index < count; ++index) others.push_back(partial_for(output_));
+  }
+  std::vector<ExecutionReport> reports;
+  run_devices(
+      [&](int index, CudaExecutor& executor, ExecutionReport& device_report) {
+        const auto share = std::make_pair(first + index, workers);
+        if (direct) {
+          executor.run(inputs, partial, alpha, Scalar(0.0), device_report, share, false);
+        } else {
+          void* target = index == 0 ? partial : others[static_cast<std::size_t>(index - 1)].origin;
+          executor.run(inputs, target, alpha, Scalar(1.0), device_report, share);
+        }
+      },
+      reports);
+  const auto combine = std::chrono::steady_clock::now();
+  for (const Partial& other : others) accumulate(output_, other.origin, partial, 1.0);
   merge(reports, report);
   report.combine_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - combine).count();

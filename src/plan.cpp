@@ -478,12 +478,23 @@ void Plan::execute(const std::vector<const void*>& inputs, void* output, Scalar 
   state_->report = report;
 }
 
+int Plan::pipelines() const {
+  state();  // throws on a moved-from Plan
+  return state_->devices ? static_cast<int>(state_->options.devices.size()) : 1;
+}
+
 void Plan::execute_share(const std::vector<const void*>& inputs, void* partial, int worker,
                          int workers, Scalar alpha) {
-  state();  // throws on a moved-from Plan
-  if (workers < 1 || worker < 0 || worker >= workers) {
+  state();                          // throws on a moved-from Plan
+  const int devices = pipelines();  // one share each
+  if (workers < 1 || worker < 0 || worker > workers - devices) {
+    const std::string expected =
+        devices == 1 ? "0 <= worker < workers"
+                     : "0 <= worker <= workers - " + std::to_string(devices) + " (a plan of " +
+                           std::to_string(devices) + " devices runs shares worker to worker + " +
+                           std::to_string(devices - 1) + ")";
     throw Error("execute_share: worker " + std::to_string(worker) + " of " +
-                std::to_string(workers) + "; expected 0 <= worker < workers");
+                std::to_string(workers) + "; expected " + expected);
   }
   const auto start = std::chrono::steady_clock::now();
   ExecutionReport report;
@@ -528,13 +539,16 @@ void Plan::execute_on_backend(const std::vector<const void*>& inputs, void* outp
   const detail::OutputReversal& reversal = state.reversal;
   const std::vector<const void*> views = reversal.reverses() ? reversal.inputs_of(inputs) : inputs;
   void* view = reversal.output_of(output);
-  if (state.backend == Backend::cuda && state_->devices && share == nullptr) {
-    state_->devices->run(views, view, alpha, beta, report);
+  if (state.backend == Backend::cuda && state_->devices) {
+    if (share == nullptr) {
+      state_->devices->run(views, view, alpha, beta, report);
+    } else {
+      state_->devices->run_share(views, view, alpha, share->first, share->second, report);
+    }
     return;
   }
   if (state.backend == Backend::cuda) {
-    // The CUDA executor zeroes a share's partial where it lives (with
-    // several devices, a share runs on the first).
+    // The CUDA executor zeroes a share's partial where it lives.
     state_->cuda->run(views, view, alpha, beta, report,
                       share ? std::optional<std::pair<int, int>>(*share) : std::nullopt);
     return;

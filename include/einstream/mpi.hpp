@@ -43,6 +43,28 @@ inline int first_failure(MPI_Comm comm, bool failed, std::string& message) {
   return first;
 }
 
+// This rank's shares of the blocks, first to first + its pipelines - 1,
+// of `total` over the ranks of `comm`.
+struct Shares {
+  int first = 0;
+  int total = 1;
+};
+
+inline Shares shares_of_rank(int pipelines, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  std::vector<int> counts(static_cast<std::size_t>(size));
+  MPI_Allgather(&pipelines, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
+  Shares shares;
+  shares.total = 0;
+  for (int other = 0; other < size; ++other) {
+    if (other == rank) shares.first = shares.total;
+    shares.total += counts[static_cast<std::size_t>(other)];
+  }
+  return shares;
+}
+
 // Sums `values` (reals; a complex element is two) over the ranks onto root
 // (or every rank), in pieces MPI's int counts can hold.
 template <class Real>
@@ -100,7 +122,8 @@ struct DistributedTimes {
 // the root's output is null) is reported on every rank, after all have
 // agreed on it, as Error naming the first failing rank and its message: no
 // rank is left waiting. Host memory; the CUDA backend works on every rank
-// (each rank's GPU from its Plan's Options::device).
+// (each rank's GPUs from its Plan's Options::device or Options::devices:
+// every device of every rank runs one share of the blocks).
 // `times`, when given, receives this rank's share and reduction times.
 inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<const void*>& inputs,
                                 void* output, Scalar alpha = 1.0, Scalar beta = 0.0, int root = 0,
@@ -108,16 +131,34 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  const TensorDesc& desc = plan.output();
-  const TensorSpan span = desc.span();  // the buffer of a partial output
-  const std::int64_t elements = span.elements, origin = span.origin;
-  const bool empty = desc.element_count() == 0;
   const bool receives = all_ranks || rank == root;
-  const std::size_t element = size_of(desc.dtype);
-  std::vector<unsigned char> partial(empty ? 0 : static_cast<std::size_t>(elements) * element);
+  // Nothing may throw before the collectives below: a rank that left
+  // early would leave the others waiting. A failure is carried to them.
   std::string message;
   bool failed = false;
+  TensorDesc desc;
+  std::vector<unsigned char> partial;  // the buffer of a partial output
+  int pipelines = 1;
   try {
+    desc = plan.output();
+    pipelines = plan.pipelines();
+    if (desc.element_count() > 0) {
+      partial.resize(static_cast<std::size_t>(desc.span().elements) * size_of(desc.dtype));
+    }
+  } catch (const std::exception& error) {
+    failed = true;
+    message = error.what();
+  }
+  const bool empty = desc.element_count() == 0;
+  const std::size_t element = size_of(desc.dtype);
+  const std::int64_t elements = empty ? 0 : desc.span().elements;
+  unsigned char* const origin =
+      partial.data() + (empty ? 0 : static_cast<std::size_t>(desc.span().origin) * element);
+  // Every device of every rank is a worker: this rank's plan runs
+  // `pipelines` consecutive shares.
+  const mpi_detail::Shares shares = mpi_detail::shares_of_rank(pipelines, comm);
+  try {
+    if (failed) throw Error(message);
     if (root < 0 || root >= size) {
       throw Error("execute_distributed: root " + std::to_string(root) + " is not a rank of the " +
                   std::to_string(size) + "-rank communicator");
@@ -131,7 +172,7 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
     }
     if (!empty) {
       const double start = MPI_Wtime();
-      plan.execute_share(inputs, partial.data() + origin * element, rank, size, alpha);
+      plan.execute_share(inputs, origin, shares.first, shares.total, alpha);
       if (times != nullptr) times->share_seconds = MPI_Wtime() - start;
     }
   } catch (const std::exception& error) {
@@ -157,7 +198,7 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
     mpi_detail::sum_over_ranks(reinterpret_cast<float*>(partial.data()), reals, MPI_FLOAT, root,
                                all_ranks, comm);
   }
-  if (receives) accumulate(desc, partial.data() + origin * element, output, beta);
+  if (receives) accumulate(desc, origin, output, beta);
   if (times != nullptr) times->reduce_seconds = MPI_Wtime() - reduce_start;
 }
 

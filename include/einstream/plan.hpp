@@ -85,10 +85,11 @@ struct Options {
   // the plan's blocks are shared among them in contiguous ranges of the
   // loop order, each device runs its own pipeline under the memory limit
   // (per device) and sums its share into host memory, and the shares are
-  // added on the host: the output must be in host memory, device inputs
-  // are refused (each device reads the host inputs), and the plan must
-  // have at least as many blocks as devices for all to work (a memory
-  // limit makes more). einstream::devices() lists the visible ones.
+  // added on the host (an output in device memory is copied to the host
+  // and back around that); device inputs are refused (each device reads
+  // the host inputs), and the plan must have at least as many blocks as
+  // devices for all to work (a memory limit makes more).
+  // einstream::devices() lists the visible ones.
   std::vector<int> devices;
   MemoryLimit memory_limit;
   PathAlgorithm path = PathAlgorithm::automatic;
@@ -250,8 +251,16 @@ class Plan {
   // alpha times the share's terms of the einsum. The sum of every worker's
   // partial is alpha * einsum(inputs); accumulate() adds it to beta * out.
   // Both backends; `partial` may be host or device memory on the CUDA one.
+  // A CUDA plan of several devices (Options::devices) is pipelines()
+  // workers: it runs shares worker to worker + pipelines() - 1, one per
+  // device, into `partial` (then host memory), so `workers` counts every
+  // device of every caller.
   void execute_share(const std::vector<const void*>& inputs, void* partial, int worker, int workers,
                      Scalar alpha = 1.0);
+
+  // How many shares execute_share() runs: the devices of Options::devices
+  // on the CUDA backend, else 1.
+  int pipelines() const;
 
   // What the last successful execute() or execute_share() did (a default
   // report before any).

@@ -800,5 +800,103 @@ TEST(CudaDevices, SharesOfACudaPlanSumToItsResult) {
             testing::tolerance(DataType::f32));
 }
 
+// A plan of two devices is two workers of execute_share: with a plan of
+// one device beside it (three workers), the shares add up to the result,
+// whether the devices own whole output blocks (ik,kj->ij, streamed output)
+// or sum into partials (the headline example's summed modes).
+TEST(CudaDevices, APlanOfTwoDevicesRunsTwoShares) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::pair<std::string, std::vector<std::vector<std::int64_t>>>> problems = {
+      {"ik,kj->ij", {{600, 40}, {40, 500}}},
+      {"jrl,ijr,ijrk,ijrl,ikmn->imn",
+       {{30, 3, 16}, {20, 30, 3}, {20, 30, 3, 16}, {20, 30, 3, 16}, {20, 16, 3, 3}}}};
+  std::mt19937 random(34);
+  for (const auto& [expression, shapes] : problems) {
+    SCOPED_TRACE(expression);
+    const std::vector<TensorDesc> descs = descs_of(shapes, DataType::f64);
+    const auto [whole, least] = needs(expression, shapes, DataType::f64);
+    Options two = cuda_with_limit(least + (whole - least) / 8);
+    Options one = two;
+    two.devices = {0, 0};
+    Plan pair(expression, descs, two), single(expression, descs, one);
+    EXPECT_EQ(pair.pipelines(), 2);
+    EXPECT_EQ(single.pipelines(), 1);
+    std::vector<std::vector<unsigned char>> inputs;
+    std::vector<const void*> pointers;
+    std::vector<detail::ReferenceInput> reference_inputs;
+    for (const TensorDesc& desc : descs) {
+      inputs.push_back(testing::random_tensor(DataType::f64, desc.element_count(), random));
+      pointers.push_back(inputs.back().data());
+      reference_inputs.push_back({inputs.back().data(), DataType::f64, desc.effective_strides()});
+    }
+    const std::int64_t count = pair.output().element_count();
+    std::vector<unsigned char> sum(count * sizeof(double), 0), partial(sum.size(), 0xff);
+    pair.execute_share(pointers, partial.data(), 0, 3, 1.5);  // shares 0 and 1
+    EXPECT_EQ(pair.last_report().devices.size(), 2u);
+    accumulate(pair.output(), partial.data(), sum.data(), 1.0);
+    std::fill(partial.begin(), partial.end(), 0xff);
+    single.execute_share(pointers, partial.data(), 2, 3, 1.5);
+    accumulate(pair.output(), partial.data(), sum.data(), 1.0);
+    std::vector<unsigned char> expected(sum.size(), 0);
+    detail::reference_einsum(detail::parse(expression, shapes), reference_inputs,
+                             {expected.data(), DataType::f64, pair.output().effective_strides()},
+                             1.5, 0.0);
+    EXPECT_LE(testing::relative_error(DataType::f64, sum.data(), expected.data(), count),
+              testing::tolerance(DataType::f64))
+        << pair.explain();
+    // Its two shares must both be among the workers.
+    EXPECT_THROW(pair.execute_share(pointers, partial.data(), 2, 3, 1.5), Error);
+  }
+}
+
+// With several devices an output in device memory goes through the host:
+// out = alpha * einsum + beta * out, and the gaps of a strided output (a
+// padded row) come back as they were.
+TEST(CudaDevices, ADeviceOutputOfSeveralDevicesKeepsItsGaps) {
+  EINSTREAM_REQUIRE_GPU();
+  const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 100}};
+  const std::vector<TensorDesc> descs = descs_of(shapes, DataType::f32);
+  const TensorDesc padded(DataType::f32, {300, 100}, {128, 1});
+  const auto [whole, least] = needs("ij,jk->ik", shapes, DataType::f32);
+  Options options = cuda_with_limit(least + (whole - least) / 8);
+  options.devices = {0, 0};
+  Plan plan("ij,jk->ik", descs, padded, options);
+  std::mt19937 random(35);
+  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<const void*> pointers;
+  std::vector<detail::ReferenceInput> reference_inputs;
+  for (const TensorDesc& desc : descs) {
+    inputs.push_back(testing::random_tensor(DataType::f32, desc.element_count(), random));
+    pointers.push_back(inputs.back().data());
+    reference_inputs.push_back({inputs.back().data(), DataType::f32, desc.effective_strides()});
+  }
+  const std::int64_t span = padded.span().elements;
+  const std::vector<unsigned char> before =
+      testing::random_tensor(DataType::f32, span, random);  // gaps included
+  testing::DeviceMemory output(before.size());
+  output.upload(before);
+  plan.execute(pointers, output.get(), 1.5, -0.5);
+  const std::vector<unsigned char> after = output.download<unsigned char>(before.size());
+  std::vector<unsigned char> expected = before;
+  detail::reference_einsum(detail::parse("ij,jk->ik", shapes), reference_inputs,
+                           {expected.data(), DataType::f32, padded.effective_strides()}, 1.5, -0.5);
+  std::vector<float> got(span), want(span);
+  std::memcpy(got.data(), after.data(), after.size());
+  std::memcpy(want.data(), expected.data(), expected.size());
+  double worst = 0, scale = 0;
+  int gaps_changed = 0;
+  for (std::int64_t i = 0; i < span; ++i) {
+    if (i % 128 >= 100) {
+      gaps_changed += std::memcmp(&got[i], &before[i * sizeof(float)], sizeof(float)) != 0;
+      continue;
+    }
+    worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(want[i])));
+  }
+  EXPECT_EQ(gaps_changed, 0);
+  EXPECT_LE(worst, testing::tolerance(DataType::f32) * scale) << plan.explain();
+  EXPECT_EQ(plan.last_report().devices.size(), 2u);
+}
+
 }  // namespace
 }  // namespace einstream

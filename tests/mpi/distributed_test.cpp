@@ -9,6 +9,8 @@
 
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "einstream/devices.hpp"
 #include "planner/parse.hpp"
@@ -112,16 +114,22 @@ TEST(Distributed, RandomProblemsMatchTheReference) {
 
 // On a GPU machine the ranks share the device(s): each rank's share of a
 // plan sliced under a small device budget runs on the CUDA backend, and the
-// shares sum to the reference (issue 13: two ranks sharing one GPU).
+// shares sum to the reference (issue 13: two ranks sharing one GPU). Then
+// rank 0 runs two pipelines (Options::devices) and the others one each:
+// every device of every rank is a worker.
 TEST(Distributed, CudaSharesSumOverRanks) {
   const std::vector<DeviceInfo> gpus = devices();
   if (gpus.empty()) GTEST_SKIP() << "no GPU visible: the CUDA shares are run on a GPU machine";
   const std::string expression = "ab,bc,cd->ad";
   const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 500}, {500, 100}};
-  for (DataType dtype : {DataType::f32, DataType::f64}) {
+  for (const auto& [dtype, root_devices] : std::vector<std::pair<DataType, int>>{
+           {DataType::f32, 1}, {DataType::f64, 1}, {DataType::f64, 2}}) {
     Options options;
     options.backend = Backend::cuda;
     options.device = rank_of() % static_cast<int>(gpus.size());
+    if (rank_of() == 0 && root_devices > 1) {
+      options.devices.assign(static_cast<std::size_t>(root_devices), options.device);
+    }
     std::vector<TensorDesc> descs;
     for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
     // Near the least budget the blocks are tiny and many; an eighth of the
@@ -132,7 +140,8 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     ASSERT_GT(needs.whole, needs.least);
     const std::uint64_t budget = needs.least + (needs.whole - needs.least) / 8;
     options.memory_limit = MemoryLimit::from_bytes(budget);
-    SCOPED_TRACE(std::string(to_string(dtype)) + ", budget " + std::to_string(budget));
+    SCOPED_TRACE(std::string(to_string(dtype)) + ", budget " + std::to_string(budget) + ", " +
+                 std::to_string(root_devices) + " pipeline(s) on rank 0");
     const Distributed run =
         run_distributed(expression, shapes, dtype, options, 1.5, -0.5, 0, true, 21);
     EXPECT_LE(run.error, testing::tolerance(dtype));
@@ -157,6 +166,19 @@ TEST(Distributed, OneRanksFailureIsEveryRanksError) {
   EXPECT_THROW(execute_distributed(plan, MPI_COMM_WORLD, {a.data(), b.data()},
                                    rank_of() == 0 ? nullptr : c.data()),
                Error);
+  // A moved-from Plan on one rank (its output() and pipelines() throw
+  // before any collective) fails every rank, not a hang.
+  Plan copy("ij,jk->ik", {TensorDesc(DataType::f32, {4, 3}), TensorDesc(DataType::f32, {3, 5})},
+            host_with_limit(1 << 20));
+  if (rank_of() == rank_count() - 1) Plan taken(std::move(copy));
+  try {
+    execute_distributed(copy, MPI_COMM_WORLD, {a.data(), b.data()}, c.data());
+    ADD_FAILURE() << "no error on rank " << rank_of();
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("rank " + std::to_string(rank_count() - 1) + " of"),
+              std::string::npos)
+        << error.what();
+  }
   // Afterwards the communicator still works.
   execute_distributed(plan, MPI_COMM_WORLD, {a.data(), b.data()}, c.data());
   if (rank_of() == 0) {

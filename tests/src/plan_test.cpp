@@ -297,7 +297,9 @@ TEST(PlanErrors, EveryMethodOfAMovedFromPlanThrows) {
   EXPECT_THROW((void)moved.workspace_bytes(), Error);
   EXPECT_THROW((void)moved.bytes_moved(), Error);
   EXPECT_THROW((void)moved.last_report(), Error);
+  EXPECT_THROW((void)moved.pipelines(), Error);
   EXPECT_THROW(first.execute({x}, &sum), Error);
+  EXPECT_THROW(first.execute_share({x}, &sum, 0, 1), Error);
   // Assigning a new Plan makes it usable again.
   first = Plan("i->", {f64({3})});
   first.execute({x}, &sum);

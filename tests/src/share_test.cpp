@@ -141,6 +141,20 @@ TEST(ExecuteShare, RefusesWorkersOutOfRange) {
   EXPECT_THROW(plan.execute_share({a.data()}, c.data(), 0, 1), Error);  // one input short
 }
 
+// Options::devices is the CUDA backend's: a host plan runs one share.
+TEST(ExecuteShare, AHostPlanIsOneWorkerWhateverItsDevices) {
+  Options options;
+  options.backend = Backend::host;
+  options.devices = {0, 0, 0};
+  Plan plan("ij,jk->ik", {TensorDesc(DataType::f32, {2, 3}), TensorDesc(DataType::f32, {3, 4})},
+            options);
+  EXPECT_EQ(plan.pipelines(), 1);
+  std::vector<float> a(6, 1.0f), b(12, 1.0f), c(8, -1.0f);
+  plan.execute_share({a.data(), b.data()}, c.data(), 1, 2);  // the last worker of two
+  plan.execute_share({a.data(), b.data()}, c.data(), 0, 1);
+  EXPECT_EQ(c, std::vector<float>(8, 3.0f));
+}
+
 TEST(Accumulate, AddsOverStridedElementsOnly) {
   // A [2, 3] view with a gap after each row (strides 4, 1), and reversed rows.
   const TensorDesc desc(DataType::f64, {2, 3}, {-4, 1});
