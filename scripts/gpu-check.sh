@@ -130,7 +130,10 @@ for tool in "${tool_list[@]}"; do
     log=$logs/$tool.$shard.log
     tool_logs+=("$log")
     rc=$(cat "$logs/$tool.$shard.rc")
-    shard_errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+    # memcheck and initcheck end with "ERROR SUMMARY: N errors", racecheck
+    # with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
+    shard_errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+|RACECHECK SUMMARY: .*\([0-9]+ errors' "$log" |
+      tail -1 | grep -Eo '[0-9]+( errors)?$' | grep -Eo '^[0-9]+')
     errors=$((errors + ${shard_errors:-0}))
     [ "$rc" -eq 124 ] && timed_out=1
     [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && failed=1
