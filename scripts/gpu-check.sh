@@ -132,8 +132,8 @@ for tool in "${tool_list[@]}"; do
     rc=$(cat "$logs/$tool.$shard.rc")
     # memcheck and initcheck end with "ERROR SUMMARY: N errors", racecheck
     # with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
-    shard_errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+|RACECHECK SUMMARY: .*\([0-9]+ errors' "$log" |
-      tail -1 | grep -Eo '[0-9]+( errors)?$' | grep -Eo '^[0-9]+')
+    shard_errors=$(sed -nE 's/.*(ERROR SUMMARY: |RACECHECK SUMMARY: .*\()([0-9]+) error.*/\2/p' \
+      "$log" | tail -1)
     errors=$((errors + ${shard_errors:-0}))
     [ "$rc" -eq 124 ] && timed_out=1
     [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && failed=1
