@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """In-memory peer comparison: einstream against torch.einsum and opt_einsum + torch.
 
-For each problem of bench/suite.json (float32, every tensor resident on one GPU):
+For each problem of bench/suite.json (float32, or float16 where its dtype says
+so; every tensor resident on one GPU):
 
   * random inputs, uniform in [-1, 1), seeded by --seed and the problem's name;
   * torch.einsum and opt_einsum.contract_expression(..., optimize=--oe-optimize)
@@ -12,8 +13,9 @@ For each problem of bench/suite.json (float32, every tensor resident on one GPU)
     --inputs *.npy --save-output out.npy`, on the same inputs;
   * einstream's and torch's outputs against a float64 reference (opt_einsum's
     path in float64 with the torch backend): ||x - ref|| / ||ref||, which must
-    be <= 1e-5 for einstream, or no more than torch's own error where torch
-    misses 1e-5 too (cancellation in float32 that no summation order avoids).
+    be <= 1e-5 for einstream (5e-3 in float16), or no more than torch's own
+    error where torch misses it too (cancellation that no summation order
+    avoids).
 
 Writes bench/results/inmemory-<device>.json (raw) and .md (tables and
 geometric-mean speedups overall and per kind) after every problem, so a crash
@@ -53,8 +55,11 @@ from problems import extents_of, load_problems, parse_expression, select, sizes,
 from problems import first_line as shared_first_line  # noqa: E402
 
 KINDS = ("gemm-bound", "memory-bound", "network")
-DTYPES = {"f32": 4}
+DTYPES = {"f32": 4, "f16": 2}
 TOLERANCE = 1e-5  # norm-wise relative error einstream must reach against float64
+# float16 problems: a few unit roundoffs (2^-11) of the inputs and the result.
+TOLERANCES = {"f32": TOLERANCE, "f16": 5e-3}
+NUMPY_DTYPES = {"f32": "float32", "f16": "float16"}
 SLOW_RATIO = 0.9  # a problem where einstream reaches less than this of a peer's speed is "slow"
 # Peak device memory a problem may plan for, leaving room on an 80 GB H100
 # for the CUDA context, allocator slack and einstream's own copies.
@@ -198,15 +203,15 @@ def relative_error(torch, actual, reference) -> float:
 
 
 def random_inputs(numpy, problem: dict, seed: int) -> list:
-    """float32 inputs uniform in [-1, 1), the same for a problem whatever
-    --only selects."""
+    """Inputs uniform in [-1, 1) in the problem's dtype (drawn in float32 and
+    rounded), the same for a problem whatever --only selects."""
     generator = numpy.random.default_rng([seed, zlib.crc32(problem["name"].encode())])
     arrays = []
     for shape in problem["shapes"]:
         values = generator.random(size=shape, dtype=numpy.float32)
         values *= 2
         values -= 1
-        arrays.append(values)
+        arrays.append(values.astype(NUMPY_DTYPES[problem["dtype"]], copy=False))
     return arrays
 
 
@@ -280,7 +285,9 @@ def measure(args, problem: dict, modules: dict, scratch: str) -> dict:
     if strategy and len(problem["shapes"]) > 2:
         _, torch_info = opt_einsum.contract_path(expression, *problem["shapes"], shapes=True, optimize=strategy)
         record["torch_path_flops"] = float(torch_info.opt_cost)
-        record["torch_path_largest_intermediate_bytes"] = float(torch_info.largest_intermediate) * 4
+        record["torch_path_largest_intermediate_bytes"] = float(torch_info.largest_intermediate) * DTYPES[
+            problem["dtype"]
+        ]
 
     host_inputs = random_inputs(numpy, problem, args.seed)
     input_paths = []
@@ -366,7 +373,7 @@ def measure(args, problem: dict, modules: dict, scratch: str) -> dict:
                 # A contraction with heavy cancellation (a network summed to a
                 # scalar) can miss 1e-5 in float32 whatever the order of the
                 # sums: einstream then must be as close as torch.einsum is.
-                allowed = max(TOLERANCE, record.get("torch", {}).get("rel_error", 0.0))
+                allowed = max(TOLERANCES[problem["dtype"]], record.get("torch", {}).get("rel_error", 0.0))
                 record["einstream"]["rel_error"] = error
                 record["einstream"]["tolerance"] = allowed
                 record["einstream"]["correct"] = error <= allowed
@@ -476,7 +483,7 @@ def write_markdown(path: str, meta: dict, records: list[dict]) -> None:
     )
     lines.append("")
     lines.append(
-        "All tensors float32 and resident on the device; TF32 off. Each run is timed from the call to "
+        "All tensors float32 (float16 for the problems named -f16) and resident on the device; TF32 off. Each run is timed from the call to "
         "the end of a device synchronization. torch.einsum is called as is (it orders multi-operand "
         f"contractions with opt_einsum when that is installed: {meta['torch_opt_einsum']}), with "
         "`.contiguous()` since a single-operand einsum returns a view; opt_einsum is "
@@ -484,7 +491,8 @@ def write_markdown(path: str, meta: dict, records: list[dict]) -> None:
         "`backend='torch'`; einstream is `einstream bench` (plan built once, inputs and output in "
         "device memory). Speedup = peer time / einstream time (above 1: einstream is faster; bold: "
         f"below {SLOW_RATIO}x). Error: ||x - ref|| / ||ref|| against float64 (opt_einsum's path in "
-        f"float64); einstream must reach {TOLERANCE:g}, or torch's own error where that is larger "
+        f"float64); einstream must reach {TOLERANCE:g} ({TOLERANCES['f16']:g} in float16), or torch's own "
+        "error where that is larger "
         "(✗: it did not, and the problem is left out "
         "of the speedups). FLOPs: einstream's path (opt_einsum's where einstream failed), counted as "
         "opt_einsum counts them. einstream rate: TFLOP/s, or for memory-bound problems GB/s of the "
@@ -517,7 +525,7 @@ def write_markdown(path: str, meta: dict, records: list[dict]) -> None:
     if failed:
         lines += ["", f"einstream failed on: {', '.join(failed)}."]
     if wrong:
-        lines += ["", f"einstream's result was off (error above {TOLERANCE:g}) on: {', '.join(wrong)}."]
+        lines += ["", f"einstream's result was off (error above its tolerance) on: {', '.join(wrong)}."]
     if crashed:
         lines += ["", f"The harness failed on: {', '.join(crashed)} (see the JSON)."]
     lines += ["", "## Problems", ""]
