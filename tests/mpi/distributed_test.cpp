@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <cstdio>
 #include <random>
 #include <string>
 #include <utility>
@@ -134,11 +135,22 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
     // Near the least budget the blocks are tiny and many; an eighth of the
     // way up to the least unsliced budget keeps them few but more than one.
+    // Every rank must plan the same blocks, so rank 0's budget is everyone's;
+    // a rank whose needs make no sense fails every rank together (a rank that
+    // left the test alone would leave the others waiting in a collective).
     const testing::DeviceNeeds needs =
         testing::device_needs(expression, descs, TensorDesc(dtype, {300, 100}), options);
-    ASSERT_GT(needs.least, 0u) << "a 1-byte device budget was accepted";
-    ASSERT_GT(needs.whole, needs.least);
-    const std::uint64_t budget = needs.least + (needs.whole - needs.least) / 8;
+    unsigned long long budget_of_root =
+        needs.least > 0 && needs.whole > needs.least ? needs.least + (needs.whole - needs.least) / 8
+                                                     : 0;
+    const unsigned long long mine = budget_of_root;
+    MPI_Bcast(&budget_of_root, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    int sane = mine > 0 ? 1 : 0, all_sane = 0;
+    MPI_Allreduce(&sane, &all_sane, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    ASSERT_EQ(all_sane, 1) << "rank " << rank_of() << ": least device budget " << needs.least
+                           << ", least unsliced " << needs.whole
+                           << " (a 1-byte budget accepted, or nothing to slice)";
+    const std::uint64_t budget = budget_of_root;
     options.memory_limit = MemoryLimit::from_bytes(budget);
     SCOPED_TRACE(std::string(to_string(dtype)) + ", budget " + std::to_string(budget) + ", " +
                  std::to_string(root_devices) + " pipeline(s) on rank 0");
@@ -187,15 +199,37 @@ TEST(Distributed, OneRanksFailureIsEveryRanksError) {
 }
 
 }  // namespace
+
+// The failures of a rank other than 0 (whose gtest printer is off), on
+// stderr with the rank and the test.
+class FailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit FailurePrinter(int rank) : rank_(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::fprintf(stderr, "[rank %d] %s.%s: %s:%d: %s\n", rank_,
+                 test != nullptr ? test->test_suite_name() : "?",
+                 test != nullptr ? test->name() : "?",
+                 result.file_name() != nullptr ? result.file_name() : "?", result.line_number(),
+                 result.message());
+  }
+
+ private:
+  int rank_;
+};
+
 }  // namespace einstream
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
-  // Only rank 0 prints gtest's progress; every rank's failures still print.
+  // Only rank 0 prints gtest's progress; the other ranks print their
+  // failures, each line naming the rank.
   if (einstream::rank_of() != 0) {
-    delete ::testing::UnitTest::GetInstance()->listeners().Release(
-        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
+    ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new einstream::FailurePrinter(einstream::rank_of()));
   }
   const int failed = RUN_ALL_TESTS();
   int any = 0;
