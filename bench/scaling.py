@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Strong scaling of the out-of-core problems over the GPUs of one host.
 
-Runs bench/cuda/streaming_bench.cpp on bench/ooc.json once per device count
+Runs bench/cuda/streaming/main.cpp on bench/ooc.json once per device count
 (1, 2, 4, 8, up to the GPUs visible; `--devices 0,...,N-1`, Options::devices)
 in one session, then writes bench/results/scaling-<machine>.md: per problem
 and host-memory mode, the median time, the speedup over one GPU and its

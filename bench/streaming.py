@@ -3,7 +3,7 @@
 
 Runs on the GPU machine, in three steps:
 
-  1. the C++ bench (bench/cuda/streaming_bench.cpp) on every problem of
+  1. the C++ bench (bench/cuda/streaming/main.cpp) on every problem of
      bench/ooc.json: it measures the pinned H2D/D2H bandwidth and the cuBLAS
      GEMM rate (TF32 off) in the same run, times einstream with pageable,
      pinned and registered host memory (median of --repeat after a warm-up),
