@@ -461,14 +461,14 @@ def format_rate(record: dict) -> str:
     return f"{report['flops'] / report['median_seconds'] / 1e12:.1f} TFLOP/s"
 
 
-def format_error(entry: dict | None) -> str:
+def format_error(entry: dict | None, dtype: str = "f32") -> str:
     if not entry:
         return "-"
     if "rel_error_failed" in entry:
         return "wrong shape"
     if "rel_error" not in entry:
         return "-"
-    mark = "" if entry["rel_error"] <= entry.get("tolerance", TOLERANCE) else " ✗"
+    mark = "" if entry["rel_error"] <= entry.get("tolerance", TOLERANCES[dtype]) else " ✗"
     return f"{entry['rel_error']:.1e}{mark}"
 
 
@@ -548,7 +548,8 @@ def write_markdown(path: str, meta: dict, records: list[dict]) -> None:
             f"{gigabytes:.2f} | {format_ms(record.get('torch'))} | {format_ms(record.get('opt_einsum'))} | "
             f"{format_ms(record.get('einstream'))} | {format_rate(record)} | "
             f"{format_ratio(ratios.get('torch'))} | {format_ratio(ratios.get('opt_einsum'))} | "
-            f"{format_error(record.get('einstream'))} | {format_error(record.get('torch'))} |"
+            f"{format_error(record.get('einstream'), record['dtype'])} | "
+            f"{format_error(record.get('torch'), record['dtype'])} |"
         )
     lines.append("")
     lines.append(

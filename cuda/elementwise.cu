@@ -8,6 +8,11 @@
 //     16-byte aligned: 16-byte vector loads and stores (8 f16 or bf16,
 //     4 f32, 2 f64 or c64, 1 c128 per access), a grid-stride loop with a
 //     scalar tail.
+//   - vector rows: the innermost merged axis is unit-stride in the result,
+//     unit-stride or broadcast in each operand and a whole number of 16-byte
+//     vectors (outer strides and pointers aligned to match): vectors of the
+//     flat index space, a broadcast operand loaded an element per vector
+//     (outer products i,j->ij and bi,bj->bij, bij,bj->bij).
 //   - rows: the innermost merged axis is long (>= kRowMinExtent): a block
 //     walks one row chunk with consecutive threads on consecutive elements;
 //     the outer coordinates are decomposed once per chunk, not per element.
@@ -170,6 +175,65 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
+// Vector rows: the innermost axis is unit-stride in the result and
+// unit-stride or broadcast (stride 0) in each operand, a whole number of
+// 16-byte vectors long (outer strides and pointers aligned to match): each
+// thread takes kFlatElementsPerThread vectors a block apart of the flat
+// index space of vectors, loads the unit-stride operands as vectors and a
+// broadcast one as one element, and stores whole vectors. Outer products
+// (i,j->ij), batched ones (bi,bj->bij) and broadcast Hadamard products
+// (bij,bj->bij) write 16 bytes a store rather than an element.
+template <typename T>
+__global__ void __launch_bounds__(kBlockThreads)
+    multiply_vector_rows(const T* __restrict__ first, const T* __restrict__ second, T* result,
+                         StridedAxes<> axes, std::int64_t vectors, DeviceEpilogue<T> epilogue) {
+  using Vector = Pack<T>;
+  constexpr std::int64_t kSpan = std::int64_t{kBlockThreads} * kFlatElementsPerThread;
+  const std::int64_t row_vectors = axes.extent[0] / Vector::kCount;
+  const bool first_broadcast = axes.stride[1][0] == 0, second_broadcast = axes.stride[2][0] == 0;
+  for (std::int64_t block_first = std::int64_t{blockIdx.x} * kSpan; block_first < vectors;
+       block_first += std::int64_t{gridDim.x} * kSpan) {
+    Vector a[kFlatElementsPerThread], b[kFlatElementsPerThread];
+    std::int64_t result_offset[kFlatElementsPerThread];
+#pragma unroll
+    for (int u = 0; u < kFlatElementsPerThread; ++u) {
+      const std::int64_t index = block_first + u * kBlockThreads + threadIdx.x;
+      if (index < vectors) {
+        const std::int64_t row = divide(index, row_vectors);
+        const std::int64_t column = (index - row * row_vectors) * Vector::kCount;
+        const ElementOffsets offsets = decompose<3>(axes, row, 1);
+        if (first_broadcast) {
+          a[u].value[0] = first[offsets.of[1]];
+        } else {
+          a[u] = *reinterpret_cast<const Vector*>(first + offsets.of[1] + column);
+        }
+        if (second_broadcast) {
+          b[u].value[0] = second[offsets.of[2]];
+        } else {
+          b[u] = *reinterpret_cast<const Vector*>(second + offsets.of[2] + column);
+        }
+        result_offset[u] = offsets.of[0] + column;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kFlatElementsPerThread; ++u) {
+      if (block_first + u * kBlockThreads + threadIdx.x < vectors) {
+        Vector* destination = reinterpret_cast<Vector*>(result + result_offset[u]);
+        Vector previous;
+        if (epilogue.read_previous) previous = *destination;
+        Vector product;
+#pragma unroll
+        for (int e = 0; e < Vector::kCount; ++e) {
+          const T x = first_broadcast ? a[u].value[0] : a[u].value[e];
+          const T y = second_broadcast ? b[u].value[0] : b[u].value[e];
+          product.value[e] = epilogue(product_of(x, y), &previous.value[e]);
+        }
+        *destination = product;
+      }
+    }
+  }
+}
+
 // Flat: each thread takes kFlatElementsPerThread elements a block apart.
 template <typename T, int kCapacity>
 __global__ void __launch_bounds__(kBlockThreads)
@@ -263,6 +327,26 @@ bool aligned(const void* pointer) {
   return reinterpret_cast<std::uintptr_t>(pointer) % kVectorBytes == 0;
 }
 
+// Whether multiply_vector_rows takes `axes` of T: see the kernel.
+template <typename T>
+bool vector_rows(const StridedAxes<>& axes, const void* first, const void* second,
+                 const void* result) {
+  constexpr std::int64_t kCount = Pack<T>::kCount;
+  if (kCount == 1 || axes.rank < 1 || axes.extent[0] % kCount != 0 || axes.stride[0][0] != 1) {
+    return false;
+  }
+  const void* pointers[3] = {result, first, second};
+  for (int layout = 0; layout < 3; ++layout) {
+    const std::int64_t inner = axes.stride[layout][0];
+    if (inner == 0) continue;  // a broadcast operand: its element is loaded alone
+    if (inner != 1 || !aligned(pointers[layout])) return false;
+    for (int axis = 1; axis < axes.rank; ++axis) {
+      if (axes.stride[layout][axis] % kCount != 0) return false;
+    }
+  }
+  return true;
+}
+
 // More than kMaxAxes merged axes: the flat kernel over a list of every axis.
 void multiply_many_axes(DataType dtype, const void* first, const void* second, void* result,
                         const MergedAxes& merged, std::int64_t count, const Epilogue& epilogue,
@@ -317,6 +401,12 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
       multiply_contiguous<T>
           <<<grid_for(std::max<std::int64_t>(vectors, 1), kBlockThreads), kBlockThreads, 0,
              stream>>>(typed_first, typed_second, typed_result, count, device);
+    } else if (vector_rows<T>(axes, first, second, result)) {
+      const std::int64_t vectors = count / Pack<T>::kCount;
+      multiply_vector_rows<T>
+          <<<grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread),
+             kBlockThreads, 0, stream>>>(typed_first, typed_second, typed_result, axes, vectors,
+                                         device);
     } else if (axes.rank >= 1 && axes.extent[0] >= kRowMinExtent) {
       auto launch_rows = [&](auto per_thread) {
         constexpr int kPerThread = decltype(per_thread)::value;

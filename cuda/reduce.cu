@@ -198,6 +198,9 @@ __global__ void __launch_bounds__(kTile* kTileRows)
                           SummedAxes summed, std::int64_t tile_count, std::int64_t sum_length,
                           DeviceEpilogue<T> epilogue) {
   using Acc = typename AccumulatorOf<T>::type;
+  // A warp reads kTile elements of a row at a time: 64 bytes of f16/bf16,
+  // half of f32's, so 2-byte types keep twice the loads in flight.
+  constexpr int kUnroll = sizeof(T) < 4 ? 2 * kTileSumUnroll : kTileSumUnroll;
   // One pad column keeps the transposed reads off a single bank.
   __shared__ alignas(16) unsigned char tile_storage[kTile * (kTile + 1) * sizeof(Acc)];
   Acc(*staged)[kTile + 1] = reinterpret_cast<Acc(*)[kTile + 1]>(tile_storage);
@@ -223,16 +226,16 @@ __global__ void __launch_bounds__(kTile* kTileRows)
     }
     SumCursor<kMaxRank> cursor(summed, 0);
     std::int64_t r = 0;
-    for (; r + kTileSumUnroll <= sum_length; r += kTileSumUnroll) {
-      std::int64_t step_offset[kTileSumUnroll];
+    for (; r + kUnroll <= sum_length; r += kUnroll) {
+      std::int64_t step_offset[kUnroll];
 #pragma unroll
-      for (int u = 0; u < kTileSumUnroll; ++u) {
+      for (int u = 0; u < kUnroll; ++u) {
         step_offset[u] = cursor.offset;
         cursor.advance(summed);
       }
-      T values[kTileSumUnroll][kTileRowsPerThread];
+      T values[kUnroll][kTileRowsPerThread];
 #pragma unroll
-      for (int u = 0; u < kTileSumUnroll; ++u) {
+      for (int u = 0; u < kUnroll; ++u) {
 #pragma unroll
         for (int row = 0; row < kTileRowsPerThread; ++row) {
           values[u][row] =
@@ -240,7 +243,7 @@ __global__ void __launch_bounds__(kTile* kTileRows)
         }
       }
 #pragma unroll
-      for (int u = 0; u < kTileSumUnroll; ++u) {
+      for (int u = 0; u < kUnroll; ++u) {
 #pragma unroll
         for (int row = 0; row < kTileRowsPerThread; ++row) sum[row] += term<Acc>(values[u][row]);
       }

@@ -130,6 +130,32 @@ struct SumCursor {
   }
 };
 
+template <int kWidth, typename T>
+__device__ __forceinline__ Vector<T, kWidth> zero_vector() {
+  Vector<T, kWidth> zero;
+#pragma unroll
+  for (int e = 0; e < kWidth; ++e) zero.element[e] = zero_element<T>();
+  return zero;
+}
+
+// The last fewer than kSumUnroll positions r, r + step, ... < end of a
+// walk, loaded at once (zeros past the end), so a short sum keeps all of
+// them in flight rather than one load at a time: a sum of 4 loads a lane
+// (ij->i over 64 elements) would otherwise wait for each in turn. The
+// cursor then points past the end, which nothing reads.
+template <int kWidth, int kMaxRank, typename T>
+__device__ __forceinline__ void load_tail(Vector<T, kWidth> (&values)[kSumUnroll],
+                                          const T* __restrict__ source, const SummedAxes& summed,
+                                          SumCursor<kMaxRank>& cursor, std::int64_t r,
+                                          std::int64_t end, std::int64_t step) {
+#pragma unroll
+  for (int u = 0; u < kSumUnroll; ++u) {
+    values[u] = r + u * step < end ? load_vector<kWidth>(source + cursor.offset)
+                                   : zero_vector<kWidth, T>();
+    if (u + 1 < kSumUnroll) cursor.advance(summed);
+  }
+}
+
 // Sums the kWidth-element vectors at source[offset(r)] for r = first,
 // first + step, ... < end, where summed.step_digit encodes `step`: every
 // vector's elements go into one sum. kSumUnroll independent accumulators
@@ -152,9 +178,11 @@ __device__ Acc sum_strided(const T* __restrict__ source, const SummedAxes& summe
 #pragma unroll
     for (int u = 0; u < kSumUnroll; ++u) partial[u] += vector_sum<Acc>(values[u]);
   }
-  for (; r < end; r += step) {
-    partial[0] += vector_sum<Acc>(load_vector<kWidth>(source + cursor.offset));
-    cursor.advance(summed);
+  if (r < end) {
+    Vector<T, kWidth> values[kSumUnroll];
+    load_tail(values, source, summed, cursor, r, end, step);
+#pragma unroll
+    for (int u = 0; u < kSumUnroll; ++u) partial[u] += vector_sum<Acc>(values[u]);
   }
 #pragma unroll
   for (int width = kSumUnroll / 2; width > 0; width /= 2) {
@@ -187,11 +215,14 @@ __device__ void sum_columns(Acc (&sums)[kWidth], const T* __restrict__ source,
       for (int e = 0; e < kWidth; ++e) sums[e] += term<Acc>(values[u].element[e]);
     }
   }
-  for (; r < end; r += step) {
-    const Vector<T, kWidth> values = load_vector<kWidth>(source + cursor.offset);
+  if (r < end) {
+    Vector<T, kWidth> values[kSumUnroll];
+    load_tail(values, source, summed, cursor, r, end, step);
 #pragma unroll
-    for (int e = 0; e < kWidth; ++e) sums[e] += term<Acc>(values.element[e]);
-    cursor.advance(summed);
+    for (int u = 0; u < kSumUnroll; ++u) {
+#pragma unroll
+      for (int e = 0; e < kWidth; ++e) sums[e] += term<Acc>(values[u].element[e]);
+    }
   }
 }
 

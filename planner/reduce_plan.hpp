@@ -63,6 +63,10 @@ constexpr int kVectorBytes = 16;   // the widest load: 4 f32, 8 f16, 2 f64 or c6
 // A split leaving a thread fewer elements than this costs more in partials
 // and combines than it gains in parallelism.
 constexpr std::int64_t kMinSumPerThread = 16;
+// Splits write a partial sum per output each: their bytes stay under this
+// fraction of the bytes the sums read (f32 partials are doubles: a split
+// for every 64 summed f32).
+constexpr std::int64_t kMaxPartialShare = 32;
 constexpr std::int64_t kMaxSplits = 1024;         // gridDim.y of (d)
 constexpr std::int64_t kMaxGridBlocks = 1 << 30;  // kernels stride over the rest
 // (a): outputs along x when the block also splits the sum along y.

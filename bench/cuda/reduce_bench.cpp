@@ -70,8 +70,10 @@ void run_timed(benchmark::State& state, std::size_t bytes_moved,
 
 // A reduction of a dense tensor of `extents` (row-major) to the kept axes
 // `kept`, in result order, row-major in that order.
+// `device` plans it (DeviceTraits' defaults unless a case compares others).
 void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extents,
-                const std::vector<int>& kept, DataType dtype = DataType::f32) {
+                const std::vector<int>& kept, DataType dtype = DataType::f32,
+                const DeviceTraits& device = DeviceTraits{}) {
   if (!have_gpu()) {
     state.SkipWithError("no CUDA device visible");
     return;
@@ -100,13 +102,25 @@ void run_reduce(benchmark::State& state, const std::vector<std::int64_t>& extent
     outputs *= result.extents[axis];
   }
   const std::size_t element = size_of(dtype);
-  const std::size_t workspace_bytes = reduce_workspace_bytes(dtype, source, result);
+  const ReducePlan plan = plan_reduce(dtype, source, result, device);
+  if (!plan.error.empty()) {
+    state.SkipWithError(plan.error.c_str());
+    return;
+  }
+  const std::size_t workspace_bytes = plan.workspace_bytes;
   DeviceBuffer source_data(count * element), result_data(outputs * element);
   DeviceBuffer workspace(workspace_bytes);
+  state.SetLabel(to_string(plan));
   run_timed(state, (count + outputs) * element, [&](cudaStream_t stream) {
-    reduce(dtype, source_data.get(), source, result_data.get(), result, Epilogue::plain(),
-           workspace.get(), workspace_bytes, stream);
+    reduce(plan, source_data.get(), result_data.get(), Epilogue::plain(), workspace.get(),
+           workspace_bytes, stream);
   });
+}
+
+DeviceTraits split_to_fills(std::int64_t fills) {
+  DeviceTraits device;
+  device.split_fills = fills;
+  return device;
 }
 
 // first * second over `extents` into a row-major result.
@@ -160,6 +174,11 @@ void BM_ReduceColumns_ijk_jk(benchmark::State& state) {
 // 1 GiB, ij->j of 16384^2 (the in-memory suite's column-sums): 16384
 // outputs, so the sums are sliced in the block and split over the grid.
 void BM_ReduceColumns_ij_j(benchmark::State& state) { run_reduce(state, {16384, 16384}, {1}); }
+// The same split to 1, 4 and 8 fills of the GPU (DeviceTraits::split_fills;
+// the default is 2), to check that choice in the same run.
+void BM_ReduceColumns_ij_j_Fills(benchmark::State& state) {
+  run_reduce(state, {16384, 16384}, {1}, DataType::f32, split_to_fills(state.range(0)));
+}
 // 1 GiB to a scalar: split over blocks, then a second pass.
 void BM_ReduceFullSum(benchmark::State& state) { run_reduce(state, {kGiBOfFloats}, {}); }
 // 512 MiB, aibjcde->ij: five summed modes of 8 interleaved with two kept of 64.
@@ -205,6 +224,12 @@ BENCHMARK(BM_ReduceRows_ijk_ij)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceShortRows_ij_i)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceColumns_ijk_jk)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceColumns_ij_j)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReduceColumns_ij_j_Fills)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFullSum)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFiveSmallModes)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyHadamard)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -277,6 +277,41 @@ TEST(Multiply, BatchedBroadcastAlongLongAndShortInnerModes) {
   }
 }
 
+// The vector-rows kernel: rows of whole 16-byte vectors (every type but
+// c128, whose element is one), unit-stride or broadcast operands, and the
+// cases that must fall back to the element kernels (misaligned pointers, an
+// outer stride that is not a whole number of vectors).
+TEST(Multiply, OuterProductsOfAlignedRowsStoreWholeVectors) {
+  EINSTREAM_REQUIRE_GPU();
+  ElementwiseCase outer = dense_case("i,j->ij (vector rows)", {64, 1024});
+  outer.first.strides = {1, 0};
+  outer.second.strides = {0, 1};
+  check_all_types(outer, 120);
+  // bi,bj->bij: a broadcast element of the first, a vector of the second.
+  ElementwiseCase batched = dense_case("bi,bj->bij", {6, 40, 64});
+  batched.first.strides = {40, 1, 0};
+  batched.second.strides = {64, 0, 1};
+  check_all_types(batched, 121);
+  ElementwiseCase scaled = batched;
+  scaled.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
+  check_all_types(scaled, 122);
+  // Both operands broadcast along the rows: bi,bi->bij.
+  ElementwiseCase both = dense_case("bi,bi->bij", {3, 50, 16});
+  both.first.strides = {50, 1, 0};
+  both.second.strides = {100, 2, 0};
+  check_all_types(both, 123);
+  // A padded result whose rows start on vectors; then one that does not.
+  ElementwiseCase padded = outer;
+  padded.result.strides = {1032, 1};
+  check_all_types(padded, 124);
+  ElementwiseCase unaligned_rows = outer;
+  unaligned_rows.result.strides = {1030, 1};
+  check_all_types(unaligned_rows, 125);
+  ElementwiseCase misaligned = batched;
+  misaligned.misalign = 1;
+  check_all_types(misaligned, 126);
+}
+
 TEST(Multiply, ResultViewsWithGapsLeaveGapsUntouched) {
   EINSTREAM_REQUIRE_GPU();
   ElementwiseCase test = dense_case("padded result", {40, 300});

@@ -122,7 +122,11 @@ TEST(Distributed, CudaSharesSumOverRanks) {
   const std::vector<DeviceInfo> gpus = devices();
   if (gpus.empty()) GTEST_SKIP() << "no GPU visible: the CUDA shares are run on a GPU machine";
   const std::string expression = "ab,bc,cd->ad";
-  const std::vector<std::vector<std::int64_t>> shapes = {{300, 200}, {200, 500}, {500, 100}};
+  // Small enough that each rank's naive reference (every index combination,
+  // 120 x 80 x 200 x 60) takes well under a second: at 300 x 200 x 500 x 100
+  // it took tens of seconds per case on two ranks sharing a machine, which
+  // read as a hang.
+  const std::vector<std::vector<std::int64_t>> shapes = {{120, 80}, {80, 200}, {200, 60}};
   for (const auto& [dtype, root_devices] : std::vector<std::pair<DataType, int>>{
            {DataType::f32, 1}, {DataType::f64, 1}, {DataType::f64, 2}}) {
     Options options;
@@ -139,7 +143,7 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     // a rank whose needs make no sense fails every rank together (a rank that
     // left the test alone would leave the others waiting in a collective).
     const testing::DeviceNeeds needs =
-        testing::device_needs(expression, descs, TensorDesc(dtype, {300, 100}), options);
+        testing::device_needs(expression, descs, TensorDesc(dtype, {120, 60}), options);
     unsigned long long budget_of_root =
         needs.least > 0 && needs.whole > needs.least ? needs.least + (needs.whole - needs.least) / 8
                                                      : 0;

@@ -84,11 +84,12 @@ TEST(ReducePlan, FewerOutputsThanFillTheGpuSplitEachSumOverTheBlocksRows) {
   EXPECT_EQ(plan.grid_x, 4096 / 4 / reduce_tiling::kSlicedOutputs);
   EXPECT_EQ(plan.scalar.grid_x, 4096 / reduce_tiling::kSlicedOutputs);
   EXPECT_EQ(plan.summed.step_digit[0], reduce_tiling::kSlicedRows);
-  // 32 blocks of 256 threads of vectors fill an eighth of what scalar
-  // threads would: sums split in 8.
-  EXPECT_EQ(plan.splits, 8);
-  EXPECT_EQ(plan.split_length, 4096 / 8);
-  EXPECT_EQ(plan.workspace_bytes, 8u * 4096 * sizeof(double));
+  // 32 blocks of 256 threads fill a 32nd of the GPU: the sums split to two
+  // fills, 64 ways, but no further than 16 elements per thread of a slice
+  // (4096 / (8 x 16) = 32).
+  EXPECT_EQ(plan.splits, 32);
+  EXPECT_EQ(plan.split_length, 4096 / 32);
+  EXPECT_EQ(plan.workspace_bytes, 32u * 4096 * sizeof(double));
   EXPECT_EQ(plan.finalize_grid_x, 4096 / 8);
 }
 
@@ -165,8 +166,8 @@ TEST(ReducePlan, HalfTypesAccumulateInFloatAndPlanAsF32Does) {
     EXPECT_EQ(split.workspace_bytes, 24u * 3 * sizeof(float));
     const ReducePlan sliced = plan_of({4096, 64, 64}, {1, 2}, dtype);
     EXPECT_EQ(sliced.variant, ReduceVariant::thread_per_output);
-    EXPECT_EQ(sliced.splits, 8);
-    EXPECT_EQ(sliced.workspace_bytes, 8u * 4096 * sizeof(float));
+    EXPECT_EQ(sliced.splits, 32);
+    EXPECT_EQ(sliced.workspace_bytes, 32u * 4096 * sizeof(float));
     const ReducePlan tile = plan_of({1024, 64, 1024}, {2, 0}, dtype);
     EXPECT_EQ(tile.variant, ReduceVariant::transpose_tile);
     EXPECT_EQ(tile.tile_count, 32 * 32);
@@ -347,8 +348,8 @@ TEST(ReducePlan, RunsAndStridesThatAreNotMultiplesOfTheVectorLoadOneElement) {
 
 TEST(ReducePlan, ColumnSumsOwnAVectorOfOutputsPerThreadAndSliceTheSum) {
   // ij->j of 16384^2 f32: 4096 threads of 4 outputs, the sum sliced over
-  // the block's 8 rows and split in 2 (the threads of vectors fill a
-  // quarter of what scalar threads would need, and 2 splits make that).
+  // the block's 8 rows and split in 16 (128 blocks of 256 threads, split
+  // to two fills of 2^18 threads: 2048 blocks, two waves).
   const ReducePlan plan = plan_of({16384, 16384}, {1});
   EXPECT_EQ(plan.variant, ReduceVariant::thread_per_output);
   EXPECT_EQ(plan.vector_width, 4);
@@ -356,9 +357,18 @@ TEST(ReducePlan, ColumnSumsOwnAVectorOfOutputsPerThreadAndSliceTheSum) {
   EXPECT_EQ(plan.block_y, reduce_tiling::kSlicedRows);
   EXPECT_EQ(plan.grid_x, 16384 / 4 / reduce_tiling::kSlicedOutputs);
   EXPECT_EQ(plan.scalar.grid_x, 16384 / reduce_tiling::kSlicedOutputs);
-  EXPECT_EQ(plan.splits, 2);
-  EXPECT_EQ(plan.split_length, 8192);
-  EXPECT_EQ(plan.workspace_bytes, 2u * 16384 * sizeof(double));
+  EXPECT_EQ(plan.splits, 16);
+  EXPECT_EQ(plan.split_length, 1024);
+  EXPECT_EQ(plan.workspace_bytes, 16u * 16384 * sizeof(double));
+  // bf16: vectors of 8, so half the blocks and twice the splits.
+  const ReducePlan half = plan_of({16384, 16384}, {1}, DataType::bf16);
+  EXPECT_EQ(half.vector_width, 8);
+  EXPECT_EQ(half.grid_x, 16384 / 8 / reduce_tiling::kSlicedOutputs);
+  EXPECT_EQ(half.splits, 32);
+  // One fill (split_fills 1) makes 8 splits of the f32 columns.
+  DeviceTraits one_fill;
+  one_fill.split_fills = 1;
+  EXPECT_EQ(plan_of({16384, 16384}, {1}, DataType::f32, one_fill).splits, 8);
   // ijk->jk of 1 GiB: enough threads of vectors, no split.
   const ReducePlan columns = plan_of({1024, 512, 512}, {1, 2});
   EXPECT_EQ(columns.vector_width, 4);
