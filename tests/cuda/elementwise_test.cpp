@@ -22,6 +22,7 @@
 #include "einstream/error.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/kernel_values.hpp"
+#include "tests/support/type_info.hpp"
 
 namespace einstream::detail {
 namespace {
@@ -29,54 +30,17 @@ namespace {
 using einstream::testing::DeviceMemory;
 using testing::Wide;
 
-template <typename T>
-struct TypeInfo;
-template <>
-struct TypeInfo<float> {
-  static constexpr DataType dtype = DataType::f32;
-  static constexpr double tolerance = 1e-6;
-  static const char* name() { return "f32"; }
-};
-template <>
-struct TypeInfo<double> {
-  static constexpr DataType dtype = DataType::f64;
-  static constexpr double tolerance = 1e-14;
-  static const char* name() { return "f64"; }
-};
-template <>
-struct TypeInfo<std::complex<float>> {
-  static constexpr DataType dtype = DataType::c64;
-  static constexpr double tolerance = 1e-6;
-  static const char* name() { return "c64"; }
-};
-template <>
-struct TypeInfo<std::complex<double>> {
-  static constexpr DataType dtype = DataType::c128;
-  static constexpr double tolerance = 1e-14;
-  static const char* name() { return "c128"; }
-};
-// The half types: one rounding of the result (the unit roundoff, relative to
-// the magnitudes, which bound the result) plus the float epilogue's few
-// roundings; `absolute` covers f16's subnormal spacing.
-template <>
-struct TypeInfo<float16> {
-  static constexpr DataType dtype = DataType::f16;
-  static constexpr double tolerance = testing::unit_roundoff<float16>() + 1.0 / (1 << 20);
-  static constexpr double absolute = 1.0 / (1 << 24);
-  static const char* name() { return "f16"; }
-};
-template <>
-struct TypeInfo<bfloat16> {
-  static constexpr DataType dtype = DataType::bf16;
-  static constexpr double tolerance = testing::unit_roundoff<bfloat16>() + 1.0 / (1 << 20);
-  static constexpr double absolute = 1e-37;
-  static const char* name() { return "bf16"; }
-};
+using testing::absolute_tolerance;
+using testing::TypeInfo;
 
+// The bound on an error, relative to the magnitudes (which bound the result).
+// The half types: one rounding of the result (the unit roundoff) plus the
+// float epilogue's few roundings.
 template <typename T>
-double absolute_tolerance() {
-  if constexpr (testing::IsHalf<T>::value) return TypeInfo<T>::absolute;
-  return 1e-300;
+constexpr double relative_tolerance() {
+  if constexpr (testing::IsHalf<T>::value) return testing::unit_roundoff<T>() + 1.0 / (1 << 20);
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, std::complex<float>>) return 1e-6;
+  return 1e-14;
 }
 
 using testing::as_element;
@@ -192,7 +156,7 @@ void check_elementwise(const ElementwiseCase& test, std::uint64_t seed) {
     }
     in_view[at] = 1;
     const double error = std::abs(widen(got[at]) - expected);
-    if (!(error <= TypeInfo<T>::tolerance * scale + absolute_tolerance<T>()) && ++failures <= 5) {
+    if (!(error <= relative_tolerance<T>() * scale + absolute_tolerance<T>()) && ++failures <= 5) {
       ADD_FAILURE() << "result at offset " << at - test.misalign - result_span.origin << ": got "
                     << widen(got[at]) << ", expected " << expected;
     }
