@@ -404,9 +404,8 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
     } else if (vector_rows<T>(axes, first, second, result)) {
       const std::int64_t vectors = count / Pack<T>::kCount;
       multiply_vector_rows<T>
-          <<<grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread),
-             kBlockThreads, 0, stream>>>(typed_first, typed_second, typed_result, axes, vectors,
-                                         device);
+          <<<grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread), kBlockThreads,
+             0, stream>>>(typed_first, typed_second, typed_result, axes, vectors, device);
     } else if (axes.rank >= 1 && axes.extent[0] >= kRowMinExtent) {
       auto launch_rows = [&](auto per_thread) {
         constexpr int kPerThread = decltype(per_thread)::value;

@@ -150,8 +150,8 @@ __device__ __forceinline__ void load_tail(Vector<T, kWidth> (&values)[kSumUnroll
                                           std::int64_t end, std::int64_t step) {
 #pragma unroll
   for (int u = 0; u < kSumUnroll; ++u) {
-    values[u] = r + u * step < end ? load_vector<kWidth>(source + cursor.offset)
-                                   : zero_vector<kWidth, T>();
+    values[u] =
+        r + u * step < end ? load_vector<kWidth>(source + cursor.offset) : zero_vector<kWidth, T>();
     if (u + 1 < kSumUnroll) cursor.advance(summed);
   }
 }

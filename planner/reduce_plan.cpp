@@ -284,10 +284,9 @@ void plan_group_per_output(ReducePlan& plan, const std::vector<Axis>& axes,
 // blocks) are split to split_fills times fill_threads: split only to fill the
 // GPU as scalar threads would (2 splits, 256 blocks of 256 threads) they
 // read at 0.80 of copy bandwidth on the H200 (bf16, 128 blocks: 0.53),
-// each SM holding one or two blocks; at 16 splits 1.17 on an H100 (bf16:
-// 1.03). A
-// split writes partials for every output, no more than 1/kMaxPartialShare
-// of the bytes read (2 MB for the column sums above).
+// each SM holding one or two blocks; at 16 splits, 1.18 on an H100 (bf16,
+// 32 splits: 1.11). A split writes partials for every output, no more than
+// 1/kMaxPartialShare of the bytes read (2 MB for the column sums above).
 void plan_thread_per_output(ReducePlan& plan, std::vector<Axis> axes, const MergedAxes& summed,
                             const DeviceTraits& device) {
   std::stable_sort(axes.begin(), axes.end(), [](const Axis& a, const Axis& b) {

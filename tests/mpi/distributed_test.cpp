@@ -144,9 +144,9 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     // left the test alone would leave the others waiting in a collective).
     const testing::DeviceNeeds needs =
         testing::device_needs(expression, descs, TensorDesc(dtype, {120, 60}), options);
-    unsigned long long budget_of_root =
-        needs.least > 0 && needs.whole > needs.least ? needs.least + (needs.whole - needs.least) / 8
-                                                     : 0;
+    unsigned long long budget_of_root = needs.least > 0 && needs.whole > needs.least
+                                            ? needs.least + (needs.whole - needs.least) / 8
+                                            : 0;
     const unsigned long long mine = budget_of_root;
     MPI_Bcast(&budget_of_root, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
     int sane = mine > 0 ? 1 : 0, all_sane = 0;
