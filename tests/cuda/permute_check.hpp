@@ -26,31 +26,10 @@ using ::einstream::testing::DeviceMemory;
 using Extents = std::vector<std::int64_t>;
 using Permutation = std::vector<int>;
 
+// The element type's DataType (the library's table).
 template <typename T>
-DataType dtype_of();
-template <>
-inline DataType dtype_of<float>() {
-  return DataType::f32;
-}
-template <>
-inline DataType dtype_of<double>() {
-  return DataType::f64;
-}
-template <>
-inline DataType dtype_of<std::complex<float>>() {
-  return DataType::c64;
-}
-template <>
-inline DataType dtype_of<std::complex<double>>() {
-  return DataType::c128;
-}
-template <>
-inline DataType dtype_of<float16>() {
-  return DataType::f16;
-}
-template <>
-inline DataType dtype_of<bfloat16>() {
-  return DataType::bf16;
+constexpr DataType dtype_of() {
+  return data_type_of<T>();
 }
 
 // A permute problem: each view lives inside its own buffer, element

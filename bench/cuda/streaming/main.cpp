@@ -23,6 +23,7 @@
 // middle and last index, and further output modes while the slice is costly)
 // are recomputed in float64 by the host backend from the same inputs and
 // compared norm-wise. Results go to --out after every mode, so a crash loses
+// nothing already measured; a failing problem is recorded and the run goes on.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
