@@ -185,6 +185,15 @@ ElementwiseCase dense_case(const std::string& name, const std::vector<std::int64
   return test;
 }
 
+// i,j->ij over {rows, columns}: the first operand broadcasts along the
+// rows, the second down the columns.
+ElementwiseCase outer_case(const std::string& name, std::int64_t rows, std::int64_t columns) {
+  ElementwiseCase test = dense_case(name, {rows, columns});
+  test.first.strides = {1, 0};
+  test.second.strides = {0, 1};
+  return test;
+}
+
 TEST(Multiply, MatchesHostLoopOnRandomShapesStridesAndTypes) {
   EINSTREAM_REQUIRE_GPU();
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
@@ -217,14 +226,8 @@ TEST(Multiply, MisalignedContiguousOperandsStillMatch) {
 
 TEST(Multiply, OuterProductBroadcastsBothOperands) {
   EINSTREAM_REQUIRE_GPU();
-  ElementwiseCase test = dense_case("i,j->ij", {300, 517});
-  test.first.strides = {1, 0};
-  test.second.strides = {0, 1};
-  check_all_types(test, 104);
-  ElementwiseCase short_rows = dense_case("i,j->ij (short rows)", {3000, 7});
-  short_rows.first.strides = {1, 0};
-  short_rows.second.strides = {0, 1};
-  check_all_types(short_rows, 105);
+  check_all_types(outer_case("i,j->ij", 300, 517), 104);
+  check_all_types(outer_case("i,j->ij (short rows)", 3000, 7), 105);
 }
 
 TEST(Multiply, BatchedBroadcastAlongLongAndShortInnerModes) {
@@ -247,9 +250,7 @@ TEST(Multiply, BatchedBroadcastAlongLongAndShortInnerModes) {
 // outer stride that is not a whole number of vectors).
 TEST(Multiply, OuterProductsOfAlignedRowsStoreWholeVectors) {
   EINSTREAM_REQUIRE_GPU();
-  ElementwiseCase outer = dense_case("i,j->ij (vector rows)", {64, 1024});
-  outer.first.strides = {1, 0};
-  outer.second.strides = {0, 1};
+  const ElementwiseCase outer = outer_case("i,j->ij (vector rows)", 64, 1024);
   check_all_types(outer, 120);
   // bi,bj->bij: a broadcast element of the first, a vector of the second.
   ElementwiseCase batched = dense_case("bi,bj->bij", {6, 40, 64});
@@ -288,10 +289,7 @@ TEST(Multiply, ResultViewsWithGapsLeaveGapsUntouched) {
 
 TEST(Multiply, EpilogueScalesAndAccumulates) {
   EINSTREAM_REQUIRE_GPU();
-  ElementwiseCase outer = dense_case("outer", {70, 130});
-  outer.first.strides = {1, 0};
-  outer.second.strides = {0, 1};
-  for (const auto& base : {dense_case("hadamard", {1000, 67}), outer}) {
+  for (const auto& base : {dense_case("hadamard", {1000, 67}), outer_case("outer", 70, 130)}) {
     ElementwiseCase scaled = base;
     scaled.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
     check_all_types(scaled, 110);
@@ -409,12 +407,8 @@ TEST(Multiply, MoreAxesThanTheRowKernelsHoldTakeTheManyAxesList) {
 
 TEST(Multiply, HalfTypesComputeInFloatAndRoundOnce) {
   EINSTREAM_REQUIRE_GPU();
-  ElementwiseCase outer = dense_case("i,j->ij (rows)", {30, 517});
-  outer.first.strides = {1, 0};
-  outer.second.strides = {0, 1};
-  ElementwiseCase flat = dense_case("i,j->ij (flat)", {3000, 7});
-  flat.first.strides = {1, 0};
-  flat.second.strides = {0, 1};
+  const ElementwiseCase outer = outer_case("i,j->ij (rows)", 30, 517);
+  const ElementwiseCase flat = outer_case("i,j->ij (flat)", 3000, 7);
   std::uint64_t seed = 120;
   for (const ElementwiseCase& base : {dense_case("hadamard (contiguous)", {4099}), outer, flat}) {
     expect_product_rounded_once<float16>(base, seed++);
