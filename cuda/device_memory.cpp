@@ -55,6 +55,15 @@ void synchronize_device(int device) {
 
 bool is_device_memory(const void* pointer) {
   if (pointer == nullptr) return false;
+  // Without a device (a CUDA build on a machine without a GPU) no pointer
+  // is device memory, and cudaPointerGetAttributes would fail.
+  static const bool any_device = [] {
+    int count = 0;
+    const bool listed = cudaGetDeviceCount(&count) == cudaSuccess;
+    cudaGetLastError();
+    return listed && count > 0;
+  }();
+  if (!any_device) return false;
   cudaPointerAttributes attributes{};
   EINSTREAM_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
   return attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;

@@ -121,9 +121,11 @@ struct DistributedTimes {
 // same way and the same inputs. A failure on any rank (its share threw, or
 // the root's output is null) is reported on every rank, after all have
 // agreed on it, as Error naming the first failing rank and its message: no
-// rank is left waiting. Host memory; the CUDA backend works on every rank
-// (each rank's GPUs from its Plan's Options::device or Options::devices:
-// every device of every rank runs one share of the blocks).
+// rank is left waiting. Inputs as Plan::execute() takes them; the output
+// in host or device memory (a device output's span goes through the host
+// for the final sum). The CUDA backend works on every rank (each rank's
+// GPUs from its Plan's Options::device or Options::devices: every device
+// of every rank runs one share of the blocks).
 // `times`, when given, receives this rank's share and reduction times.
 inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<const void*>& inputs,
                                 void* output, Scalar alpha = 1.0, Scalar beta = 0.0, int root = 0,

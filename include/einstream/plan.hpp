@@ -278,10 +278,11 @@ class Plan {
   std::unique_ptr<detail::PlanState> state_;
 };
 
-// out = sum + beta * out over the elements of `desc`, both host buffers in
-// its layout: the last step of combining execute_share() partials once
-// they are summed (beta = 0 overwrites out; gaps between elements are
-// never touched).
+// out = sum + beta * out over the elements of `desc`, both buffers in its
+// layout: the last step of combining execute_share() partials once they
+// are summed (beta = 0 overwrites out; gaps between elements keep their
+// values). Either buffer may be host or device memory; a device buffer's
+// span is copied through the host, synchronously.
 void accumulate(const TensorDesc& desc, const void* sum, void* out, Scalar beta = 1.0);
 
 // The contraction path einstream would use, without building a full Plan.

@@ -15,6 +15,7 @@
 
 #include "einstream/devices.hpp"
 #include "planner/parse.hpp"
+#include "src/device_memory.hpp"
 #include "src/reference.hpp"
 #include "tests/support/against_reference.hpp"
 #include "tests/support/differential.hpp"
@@ -44,7 +45,7 @@ struct Distributed {
 Distributed run_distributed(const std::string& expression,
                             const std::vector<std::vector<std::int64_t>>& shapes, DataType dtype,
                             const Options& options, Scalar alpha, Scalar beta, int root,
-                            bool all_ranks, unsigned seed) {
+                            bool all_ranks, unsigned seed, bool device_output = false) {
   std::mt19937 random(seed);  // the same on every rank: the same inputs
   const testing::RandomOperands operands = testing::random_operands(shapes, dtype, random);
   const std::vector<const void*>& pointers = operands.pointers;
@@ -52,7 +53,16 @@ Distributed run_distributed(const std::string& expression,
   const std::int64_t count = plan.output().element_count();
   std::vector<unsigned char> actual = testing::random_tensor(dtype, count, random);
   const std::vector<unsigned char> initial = actual;
-  execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root, all_ranks);
+  if (device_output) {
+    // The result lands in device memory on every rank.
+    detail::DeviceAllocation output(actual.size(), options.device);
+    output.copy_from_host(actual.data(), actual.size());
+    execute_distributed(plan, MPI_COMM_WORLD, pointers, output.get(), alpha, beta, root, all_ranks);
+    output.copy_to_host(actual.data(), actual.size());
+  } else {
+    execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root,
+                        all_ranks);
+  }
   Distributed result;
   std::vector<unsigned char> scratch = initial;
   plan.execute(pointers, scratch.data(), alpha, beta);
@@ -117,7 +127,8 @@ TEST(Distributed, RandomProblemsMatchTheReference) {
 // plan sliced under a small device budget runs on the CUDA backend, and the
 // shares sum to the reference (issue 13: two ranks sharing one GPU). Then
 // rank 0 runs two pipelines (Options::devices) and the others one each:
-// every device of every rank is a worker.
+// every device of every rank is a worker. Each case also sums into a
+// device output.
 TEST(Distributed, CudaSharesSumOverRanks) {
   const std::vector<DeviceInfo> gpus = devices();
   if (gpus.empty()) GTEST_SKIP() << "no GPU visible: the CUDA shares are run on a GPU machine";
@@ -162,6 +173,10 @@ TEST(Distributed, CudaSharesSumOverRanks) {
         run_distributed(expression, shapes, dtype, options, 1.5, -0.5, 0, true, 21);
     EXPECT_LE(run.error, testing::tolerance(dtype));
     EXPECT_GT(run.blocks, 1);
+    // The same into a device output on every rank.
+    EXPECT_LE(
+        run_distributed(expression, shapes, dtype, options, 1.5, -0.5, 0, true, 22, true).error,
+        testing::tolerance(dtype));
   }
 }
 
