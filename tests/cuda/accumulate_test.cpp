@@ -37,12 +37,14 @@ TEST(CudaAccumulate, DeviceSumsAndOutputsMatchTheHostLoop) {
   EINSTREAM_REQUIRE_GPU();
   std::mt19937 random(7);
   for (DataType dtype : testing::kDataTypes) {
-    // [3, 5, 4] with gaps after every row and every plane, the middle axis
-    // reversed: the span has 3 * 48 elements, 60 of them the tensor's.
+    // [3, 5, 4]: rows of 4 elements 8 apart (gaps of 4), the middle axis
+    // reversed, planes 48 apart: a span of 132 elements (the lowest 32
+    // before the first element), 60 of them the tensor's.
     const TensorDesc desc(dtype, {3, 5, 4}, {48, -8, 1});
     const std::int64_t span = desc.span().elements;
     const std::size_t origin = static_cast<std::size_t>(desc.span().origin) * size_of(dtype);
-    ASSERT_EQ(span, 3 * 48 - 3);
+    ASSERT_EQ(span, 132);
+    ASSERT_EQ(desc.span().origin, 32);
     const std::vector<unsigned char> sum = testing::random_tensor(dtype, span, random);
     const std::vector<unsigned char> out = testing::random_tensor(dtype, span, random);
     const std::vector<Scalar> betas = is_complex(dtype)
