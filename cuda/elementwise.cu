@@ -12,7 +12,9 @@
 //     unit-stride or broadcast in each operand and a whole number of 16-byte
 //     vectors (outer strides and pointers aligned to match): vectors of the
 //     flat index space, a broadcast operand loaded an element per vector
-//     (outer products i,j->ij and bi,bj->bij, bij,bj->bij).
+//     (outer products i,j->ij and bi,bj->bij, bij,bj->bij); rows of at
+//     least kChunkRowMinVectors vectors are walked in chunks a block each,
+//     the outer offsets decomposed once per chunk.
 //   - rows: the innermost merged axis is long (>= kRowMinExtent): a block
 //     walks one row chunk with consecutive threads on consecutive elements;
 //     the outer coordinates are decomposed once per chunk, not per element.
@@ -57,6 +59,10 @@ constexpr int kFlatElementsPerThread = 4;  // independent elements in flight per
 // loads in flight), fewer on short ones so no thread of a chunk idles.
 constexpr int kRowElementsPerThread = 8;
 constexpr std::int64_t kRowMinExtent = 128;
+// Vector rows this long (in 16-byte vectors) take row chunks of 4 or 8
+// vectors a thread; shorter ones the flat vector kernel, which keeps four
+// vectors in flight per thread whatever the row length.
+constexpr std::int64_t kChunkRowMinVectors = std::int64_t{kBlockThreads} * 4;
 constexpr std::int64_t kMaxGridBlocks = std::int64_t{1} << 20;  // kernels stride over the rest
 
 // Up to three layouts over one merged index space, innermost axis first (a
@@ -234,6 +240,58 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
+// Vector row chunks: vector rows (as above) of at least
+// kChunkRowMinVectors vectors. A block takes one chunk of one row, kPerThread
+// vectors a block apart per thread, so the row's outer offsets are
+// decomposed once per chunk and a broadcast element is loaded once per
+// thread, not per vector (no integer division per vector).
+template <typename T, int kPerThread>
+__global__ void __launch_bounds__(kBlockThreads)
+    multiply_vector_row_chunks(const T* __restrict__ first, const T* __restrict__ second, T* result,
+                               StridedAxes<> axes, std::int64_t chunks_per_row,
+                               std::int64_t chunk_count, DeviceEpilogue<T> epilogue) {
+  using Vector = Pack<T>;
+  constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kPerThread;
+  const std::int64_t row_vectors = axes.extent[0] / Vector::kCount;
+  const bool first_broadcast = axes.stride[1][0] == 0, second_broadcast = axes.stride[2][0] == 0;
+  for (std::int64_t chunk = blockIdx.x; chunk < chunk_count; chunk += gridDim.x) {
+    const std::int64_t row = divide(chunk, chunks_per_row);
+    const std::int64_t first_vector = (chunk - row * chunks_per_row) * kChunk + threadIdx.x;
+    const ElementOffsets base = decompose<3>(axes, row, 1);
+    const T* first_row = first + base.of[1] + first_vector * Vector::kCount;
+    const T* second_row = second + base.of[2] + first_vector * Vector::kCount;
+    T* result_row = result + base.of[0] + first_vector * Vector::kCount;
+    constexpr std::int64_t kStep = std::int64_t{kBlockThreads} * Vector::kCount;
+    // A broadcast operand's one element of this row.
+    const T first_element = first_broadcast ? first[base.of[1]] : T();
+    const T second_element = second_broadcast ? second[base.of[2]] : T();
+    Vector a[kPerThread], b[kPerThread];
+#pragma unroll
+    for (int u = 0; u < kPerThread; ++u) {
+      if (first_vector + u * kBlockThreads < row_vectors) {
+        if (!first_broadcast) a[u] = *reinterpret_cast<const Vector*>(first_row + u * kStep);
+        if (!second_broadcast) b[u] = *reinterpret_cast<const Vector*>(second_row + u * kStep);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kPerThread; ++u) {
+      if (first_vector + u * kBlockThreads < row_vectors) {
+        Vector* destination = reinterpret_cast<Vector*>(result_row + u * kStep);
+        Vector previous;
+        if (epilogue.read_previous) previous = *destination;
+        Vector product;
+#pragma unroll
+        for (int e = 0; e < Vector::kCount; ++e) {
+          const T x = first_broadcast ? first_element : a[u].value[e];
+          const T y = second_broadcast ? second_element : b[u].value[e];
+          product.value[e] = epilogue(product_of(x, y), &previous.value[e]);
+        }
+        *destination = product;
+      }
+    }
+  }
+}
+
 // Flat: each thread takes kFlatElementsPerThread elements a block apart.
 template <typename T, int kCapacity>
 __global__ void __launch_bounds__(kBlockThreads)
@@ -401,6 +459,23 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
       multiply_contiguous<T>
           <<<grid_for(std::max<std::int64_t>(vectors, 1), kBlockThreads), kBlockThreads, 0,
              stream>>>(typed_first, typed_second, typed_result, count, device);
+    } else if (vector_rows<T>(axes, first, second, result) &&
+               axes.extent[0] / Pack<T>::kCount >= kChunkRowMinVectors) {
+      const std::int64_t row_vectors = axes.extent[0] / Pack<T>::kCount;
+      auto launch_chunks = [&](auto per_thread) {
+        constexpr int kPerThread = decltype(per_thread)::value;
+        constexpr std::int64_t kChunk = std::int64_t{kBlockThreads} * kPerThread;
+        const std::int64_t chunks_per_row = (row_vectors + kChunk - 1) / kChunk;
+        const std::int64_t chunk_count = chunks_per_row * (count / axes.extent[0]);
+        multiply_vector_row_chunks<T, kPerThread>
+            <<<grid_for(chunk_count, 1), kBlockThreads, 0, stream>>>(
+                typed_first, typed_second, typed_result, axes, chunks_per_row, chunk_count, device);
+      };
+      if (row_vectors >= std::int64_t{kBlockThreads} * kRowElementsPerThread) {
+        launch_chunks(std::integral_constant<int, kRowElementsPerThread>{});
+      } else {
+        launch_chunks(std::integral_constant<int, 4>{});
+      }
     } else if (vector_rows<T>(axes, first, second, result)) {
       const std::int64_t vectors = count / Pack<T>::kCount;
       multiply_vector_rows<T>

@@ -193,6 +193,27 @@ void BM_MultiplyHadamard(benchmark::State& state) {
 void BM_MultiplyOuter(benchmark::State& state) {
   run_multiply(state, {8192, 8192}, {1, 0}, {0, 1});
 }
+// The same in f16 (128 MiB written), and the batched outer product of the
+// in-memory suite, bi,bj->bij with rows of 1024.
+void BM_MultiplyOuter_f16(benchmark::State& state) {
+  run_multiply(state, {8192, 8192}, {1, 0}, {0, 1}, DataType::f16);
+}
+void BM_MultiplyBatchedOuter(benchmark::State& state) {
+  run_multiply(state, {64, 1024, 1024}, {1024, 1, 0}, {1024, 0, 1});
+}
+// The write ceiling of the outer products: a cudaMemsetAsync of their 256
+// MiB. Its fraction_of_copy is what a kernel that only writes can reach.
+void BM_WriteCeiling(benchmark::State& state) {
+  if (!have_gpu()) {
+    state.SkipWithError("no CUDA device visible");
+    return;
+  }
+  const std::size_t bytes = std::size_t{8192} * 8192 * sizeof(float);
+  DeviceBuffer target(bytes);
+  run_timed(state, bytes, [&](cudaStream_t stream) {
+    EINSTREAM_CUDA_CHECK(cudaMemsetAsync(target.get(), 0x3c, bytes, stream));
+  });
+}
 // bij,bj->bij with 64 x 1024 x 1024: the second operand broadcasts over i.
 void BM_MultiplyBatchedBroadcast(benchmark::State& state) {
   run_multiply(state, {64, 1024, 1024}, {1024 * 1024, 1024, 1}, {1024, 0, 1});
@@ -235,6 +256,9 @@ BENCHMARK(BM_ReduceFiveSmallModes)->UseManualTime()->Unit(benchmark::kMillisecon
 BENCHMARK(BM_MultiplyHadamard)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyOuter)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultiplyBatchedBroadcast)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyOuter_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyBatchedOuter)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WriteCeiling)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceTransposing_ijk_ki_f16)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceRows_ijk_ij_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReduceFullSum_bf16)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -247,7 +247,8 @@ TEST(Multiply, BatchedBroadcastAlongLongAndShortInnerModes) {
 // The vector-rows kernel: rows of whole 16-byte vectors (every type but
 // c128, whose element is one), unit-stride or broadcast operands, and the
 // cases that must fall back to the element kernels (misaligned pointers, an
-// outer stride that is not a whole number of vectors).
+// outer stride that is not a whole number of vectors), and long rows in
+// row chunks.
 TEST(Multiply, OuterProductsOfAlignedRowsStoreWholeVectors) {
   EINSTREAM_REQUIRE_GPU();
   const ElementwiseCase outer = outer_case("i,j->ij (vector rows)", 64, 1024);
@@ -275,6 +276,20 @@ TEST(Multiply, OuterProductsOfAlignedRowsStoreWholeVectors) {
   ElementwiseCase misaligned = batched;
   misaligned.misalign = 1;
   check_all_types(misaligned, 126);
+  // Rows of 1024 vectors and more take row chunks (4 or 8 vectors a
+  // thread): 8192 columns are whole chunks for f32, 8488 leave a partial
+  // one, and a batched broadcast product wraps the outer axes per chunk.
+  check_all_types(outer_case("i,j->ij (row chunks)", 24, 8192), 127);
+  ElementwiseCase partial_chunk = outer_case("i,j->ij (a partial row chunk)", 17, 8488);
+  partial_chunk.epilogue = Epilogue::scaled({0.5, -1.5}, {2.0, 0.25});
+  check_all_types(partial_chunk, 128);
+  ElementwiseCase long_batched = dense_case("bij,bj->bij (row chunks)", {3, 5, 8488});
+  long_batched.second.strides = {8488, 0, 1};
+  check_all_types(long_batched, 129);
+  ElementwiseCase long_first_broadcast = dense_case("bi,bj->bij (row chunks)", {2, 7, 4104});
+  long_first_broadcast.first.strides = {7, 1, 0};
+  long_first_broadcast.second.strides = {4104, 0, 1};
+  check_all_types(long_first_broadcast, 130);
 }
 
 TEST(Multiply, ResultViewsWithGapsLeaveGapsUntouched) {
