@@ -179,7 +179,10 @@ void CudaExecutor::run(const std::vector<const void*>& inputs, void* output, Sca
     auto* begin = reinterpret_cast<char*>(out.span.begin);
     const std::size_t bytes = out.span.end - out.span.begin;
     if (out.on_device) {
+      // On the legacy default stream, which the pipeline's non-blocking
+      // streams do not wait for: finished before the first block writes.
       EINSTREAM_CUDA_CHECK(cudaMemset(begin, 0, bytes));
+      EINSTREAM_CUDA_CHECK(cudaStreamSynchronize(nullptr));
     } else if (bytes > 0) {
       std::memset(begin, 0, bytes);
     }
