@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "einstream/error.hpp"
 #include "planner/block_assignment.hpp"
+#include "planner/device_layout.hpp"
 #include "src/device_memory.hpp"
 
 namespace einstream::detail {
@@ -43,6 +45,14 @@ Partial partial_for(const TensorDesc& desc) {
   partial.bytes.resize(static_cast<std::size_t>(span.elements) * element);
   partial.origin = partial.bytes.data() + static_cast<std::size_t>(span.origin) * element;
   return partial;
+}
+
+bool distinct(const std::vector<int>& devices) {
+  return std::set<int>(devices.begin(), devices.end()).size() == devices.size();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void merge(const std::vector<ExecutionReport>& devices, ExecutionReport& report) {
@@ -97,6 +107,10 @@ MultiDeviceExecutor::MultiDeviceExecutor(CudaExecutor& first, const std::vector<
   const BlockAssignment assignment =
       assign_blocks(problem, plan, std::vector<double>(devices.size(), 1.0));
   direct_ = !assignment.partial_sums && plan.output == Residency::streamed;
+  // NCCL refuses a GPU twice in one communicator. A streamed output is one
+  // no device holds whole: its partial could exceed the device's memory.
+  nccl_ = nccl_built() && devices.size() >= 2 && distinct(devices) &&
+          plan.output == Residency::resident && output.element_count() > 0;
 }
 
 MultiDeviceExecutor::~MultiDeviceExecutor() = default;
@@ -128,6 +142,24 @@ void MultiDeviceExecutor::run_devices(const DeviceJob& job, std::vector<Executio
 
 void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                               Scalar beta, ExecutionReport& report) {
+  const int count = static_cast<int>(devices_.size());
+  if (!direct_ && nccl_) {
+    std::vector<ExecutionReport> reports;
+    run_into_device_partials(inputs, alpha, 0, count, reports);
+    const auto combine = std::chrono::steady_clock::now();
+    const void* sum = sum_device_partials();
+    // accumulate copies device spans through the host: the sum's span
+    // down, and a device output's span down and back.
+    const bool output_on_device = is_device_memory(output);
+    accumulate(output_, sum, output, beta);
+    merge(reports, report);
+    report.combine_seconds = seconds_since(combine);
+    const std::size_t bytes = static_cast<std::size_t>(span_bytes(output_));
+    report.bytes_to_host += output_on_device ? 2 * bytes : bytes;
+    if (output_on_device) report.bytes_to_device += bytes;
+    report.combined_with = "nccl";
+    return;
+  }
   if (!is_device_memory(output)) {
     run_on_host(inputs, output, alpha, beta, report);
     return;
@@ -144,8 +176,7 @@ void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* outp
   run_on_host(inputs, copy.origin, alpha, beta, report);
   const auto back = std::chrono::steady_clock::now();
   copy_host_to_device(span_begin, copy.bytes.data(), bytes);
-  report.combine_seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - back).count();
+  report.combine_seconds += seconds_since(back);
   report.bytes_to_device += bytes;
   report.bytes_to_host += bytes;
 }
@@ -179,8 +210,47 @@ void MultiDeviceExecutor::run_on_host(const std::vector<const void*>& inputs, vo
   }
   accumulate(output_, partials[0].origin, output, beta);
   merge(reports, report);
-  report.combine_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - combine).count();
+  report.combine_seconds = seconds_since(combine);
+  report.combined_with = "host";
+}
+
+void MultiDeviceExecutor::run_into_device_partials(const std::vector<const void*>& inputs,
+                                                   Scalar alpha, int first, int workers,
+                                                   std::vector<ExecutionReport>& reports) {
+  const int count = static_cast<int>(devices_.size());
+  // Once, before the first combine is timed (ncclCommInitAll takes far
+  // longer than a reduce).
+  if (!reduce_) reduce_ = std::make_unique<NcclReduce>(devices_);
+  const std::size_t bytes = static_cast<std::size_t>(span_bytes(output_));
+  const std::size_t origin =
+      static_cast<std::size_t>(output_.span().origin) * size_of(output_.dtype);
+  device_partials_.resize(static_cast<std::size_t>(count));
+  run_devices(
+      [&](int index, CudaExecutor& executor, ExecutionReport& device_report) {
+        // Allocated on the device's own thread (DeviceAllocation makes its
+        // device current there), once: later runs reuse it.
+        std::unique_ptr<DeviceAllocation>& partial =
+            device_partials_[static_cast<std::size_t>(index)];
+        if (!partial) {
+          partial =
+              std::make_unique<DeviceAllocation>(bytes, devices_[static_cast<std::size_t>(index)]);
+        }
+        void* target = static_cast<char*>(partial->get()) + origin;
+        executor.run(inputs, target, alpha, Scalar(1.0), device_report,
+                     std::make_pair(first + index, workers));
+      },
+      reports);
+}
+
+void* MultiDeviceExecutor::sum_device_partials() {
+  std::vector<void*> spans;
+  for (const std::unique_ptr<DeviceAllocation>& partial : device_partials_) {
+    spans.push_back(partial->get());
+  }
+  // Whole spans: the executors zeroed the gaps, so summing them is harmless.
+  reduce_->sum_into_first(spans, output_.span().elements, output_.dtype);
+  return static_cast<char*>(spans.front()) +
+         static_cast<std::size_t>(output_.span().origin) * size_of(output_.dtype);
 }
 
 void MultiDeviceExecutor::run_share(const std::vector<const void*>& inputs, void* partial,
@@ -201,6 +271,22 @@ void MultiDeviceExecutor::run_share(const std::vector<const void*>& inputs, void
   // it) and the others into partials of their own, added to it after.
   const TensorSpan span = output_.span();
   const std::size_t element = size_of(output_.dtype);
+  if (!direct && nccl_) {
+    std::vector<ExecutionReport> reports;
+    run_into_device_partials(inputs, alpha, first, workers, reports);
+    const auto combine = std::chrono::steady_clock::now();
+    const void* sum = sum_device_partials();
+    // The whole span, as the host path's device 0 zeroes it whole.
+    const std::size_t origin = static_cast<std::size_t>(span.origin) * element;
+    copy_device_to_host(static_cast<char*>(partial) - origin,
+                        static_cast<const char*>(sum) - origin,
+                        static_cast<std::size_t>(span_bytes(output_)));
+    merge(reports, report);
+    report.combine_seconds = seconds_since(combine);
+    report.bytes_to_host += span_bytes(output_);
+    report.combined_with = "nccl";
+    return;
+  }
   if (direct && span.elements > 0) {
     std::memset(static_cast<char*>(partial) - static_cast<std::size_t>(span.origin) * element, 0,
                 static_cast<std::size_t>(span.elements) * element);
@@ -224,8 +310,8 @@ void MultiDeviceExecutor::run_share(const std::vector<const void*>& inputs, void
   const auto combine = std::chrono::steady_clock::now();
   for (const Partial& other : others) accumulate(output_, other.origin, partial, 1.0);
   merge(reports, report);
-  report.combine_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - combine).count();
+  report.combine_seconds = seconds_since(combine);
+  if (!direct) report.combined_with = "host";
 }
 
 }  // namespace einstream::detail

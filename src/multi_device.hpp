@@ -3,11 +3,21 @@
 // blocks (planner/block_assignment: contiguous ranges of the loop order) on
 // a host thread of its own. Where each device owns whole output blocks of
 // a streamed output (no sliced summed mode is split between devices), each
-// writes its blocks straight into the caller's output; otherwise each sums
-// its share into a partial output in host memory, and the partials are
-// then summed and added to beta * out on the host. An output in device
-// memory is copied to the host and back around that. The memory limit
-// applies per device. Every device plans the same blocks (the same problem
+// writes its blocks straight into the caller's output. Otherwise each sums
+// its share into a partial output, and the partials are combined:
+// - with NCCL, where the devices are distinct GPUs, the build has NCCL and
+//   the output is resident on the devices (so a partial of its span takes
+//   the place of the output buffer each plan already holds): each device
+//   sums into a partial in its own memory, one ncclReduce sums them into
+//   device 0's, and that is added to beta * out through the host
+//   (accumulate);
+// - else (a device listed twice, a build without NCCL, a streamed output)
+//   in host memory: each device sums into a host partial, and the partials
+//   are summed and added to beta * out on the host. An output in device
+//   memory is copied to the host and back around that.
+// ExecutionReport::combined_with says which ran. The memory limit applies
+// per device (a device partial is memory beside it, the size of the
+// output's span). Every device plans the same blocks (the same problem
 // under the same budget); a device whose plan differs is refused.
 #pragma once
 
@@ -17,6 +27,8 @@
 
 #include "einstream/plan.hpp"
 #include "src/cuda_executor.hpp"
+#include "src/device_memory.hpp"
+#include "src/nccl_reduce.hpp"
 
 namespace einstream::detail {
 
@@ -53,6 +65,14 @@ class MultiDeviceExecutor {
   // run() into a host output.
   void run_on_host(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
                    ExecutionReport& report);
+  // Device d sums share first + d of `workers` into its device partial
+  // (the partials and the communicators made at the first call, kept).
+  // Fills `reports` as run_devices does.
+  void run_into_device_partials(const std::vector<const void*>& inputs, Scalar alpha, int first,
+                                int workers, std::vector<ExecutionReport>& reports);
+  // Sums the device partials into device 0's with NCCL; returns it, at the
+  // output's element (0, ..., 0).
+  void* sum_device_partials();
 
   CudaExecutor& first_;
   const Problem& problem_;
@@ -62,6 +82,11 @@ class MultiDeviceExecutor {
   // Whether the devices write their own output blocks straight into the
   // caller's output (no partials).
   bool direct_ = false;
+  // Whether partials are summed with NCCL (see the header comment), the
+  // communicators for that, and each device's partial (the output's span).
+  bool nccl_ = false;
+  std::unique_ptr<NcclReduce> reduce_;
+  std::vector<std::unique_ptr<DeviceAllocation>> device_partials_;
 };
 
 }  // namespace einstream::detail

@@ -65,6 +65,18 @@ std::string to_string(const ExecutionReport& report) {
             gigabytes(report.bytes_staged) + "\n";
   }
   if (report.graph_replayed) text += "  compute replayed from a CUDA graph\n";
+  if (!report.devices.empty()) {
+    text += "  " + std::to_string(report.devices.size()) + " devices, ";
+    if (report.combined_with.empty()) {
+      text += "each writing its own output blocks\n";
+    } else {
+      const std::string how = report.combined_with == "nccl"   ? "with NCCL"
+                              : report.combined_with == "host" ? "on the host"
+                                                               : "with " + report.combined_with;
+      text += "partial sums combined " + how + " in " +
+              formatted("%.4f s", report.combine_seconds) + "\n";
+    }
+  }
   return text;
 }
 

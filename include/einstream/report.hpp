@@ -73,9 +73,15 @@ struct ExecutionReport {
   // for one device. The fields above then sum the blocks, bytes and FLOPs
   // and take the longest stream times and the largest device memory.
   std::vector<ExecutionReport> devices;
-  // With several devices: the wall time of adding their partial outputs on
-  // the host (each device's `seconds` is its share's wall time).
+  // With several devices: the wall time of combining their partial outputs
+  // and adding them to the output (each device's `seconds` is its share's
+  // wall time), and how they were combined: "nccl" (summed device to device
+  // into the first device's with NCCL, then added to the output through
+  // the host), "host" (each device's partial in host memory, summed there),
+  // or "" where there was nothing to combine (one device, or devices that
+  // each wrote their own output blocks).
   double combine_seconds = 0;
+  std::string combined_with;
 
   double flops_per_second() const { return seconds > 0 ? flops / seconds : 0; }
   double link_bytes_per_second() const {

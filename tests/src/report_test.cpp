@@ -92,6 +92,21 @@ TEST(Report, DirectAndStagedBytesAppearWhenSet) {
   EXPECT_FALSE(contains(text, "streams busy")) << text;
 }
 
+TEST(Report, SeveralDevicesSayHowTheirPartialsWereCombined) {
+  ExecutionReport report = cuda_report();
+  EXPECT_FALSE(contains(to_string(report), "devices")) << to_string(report);
+  report.devices = {cuda_report(), cuda_report()};
+  EXPECT_TRUE(contains(to_string(report), "2 devices, each writing its own output blocks"))
+      << to_string(report);
+  report.combine_seconds = 0.125;
+  report.combined_with = "nccl";
+  EXPECT_TRUE(contains(to_string(report), "2 devices, partial sums combined with NCCL in 0.1250 s"))
+      << to_string(report);
+  report.combined_with = "host";
+  EXPECT_TRUE(contains(to_string(report), "partial sums combined on the host in 0.1250 s"))
+      << to_string(report);
+}
+
 // Spans on every kind of track, in the shuffled order a real timeline
 // interleaves them, at random times.
 std::vector<TraceSpan> random_timeline(std::mt19937& random) {
