@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "einstream/error.hpp"
 #include "planner/block_assignment.hpp"
@@ -143,7 +144,7 @@ void MultiDeviceExecutor::run_devices(const DeviceJob& job, std::vector<Executio
 void MultiDeviceExecutor::run(const std::vector<const void*>& inputs, void* output, Scalar alpha,
                               Scalar beta, ExecutionReport& report) {
   const int count = static_cast<int>(devices_.size());
-  if (!direct_ && nccl_) {
+  if (!direct_ && use_nccl()) {
     std::vector<ExecutionReport> reports;
     run_into_device_partials(inputs, alpha, 0, count, reports);
     const auto combine = std::chrono::steady_clock::now();
@@ -217,29 +218,38 @@ void MultiDeviceExecutor::run_on_host(const std::vector<const void*>& inputs, vo
 void MultiDeviceExecutor::run_into_device_partials(const std::vector<const void*>& inputs,
                                                    Scalar alpha, int first, int workers,
                                                    std::vector<ExecutionReport>& reports) {
-  const int count = static_cast<int>(devices_.size());
   // Once, before the first combine is timed (ncclCommInitAll takes far
   // longer than a reduce).
   if (!reduce_) reduce_ = std::make_unique<NcclReduce>(devices_);
-  const std::size_t bytes = static_cast<std::size_t>(span_bytes(output_));
   const std::size_t origin =
       static_cast<std::size_t>(output_.span().origin) * size_of(output_.dtype);
-  device_partials_.resize(static_cast<std::size_t>(count));
   run_devices(
       [&](int index, CudaExecutor& executor, ExecutionReport& device_report) {
-        // Allocated on the device's own thread (DeviceAllocation makes its
-        // device current there), once: later runs reuse it.
-        std::unique_ptr<DeviceAllocation>& partial =
-            device_partials_[static_cast<std::size_t>(index)];
-        if (!partial) {
-          partial =
-              std::make_unique<DeviceAllocation>(bytes, devices_[static_cast<std::size_t>(index)]);
-        }
-        void* target = static_cast<char*>(partial->get()) + origin;
+        void* target =
+            static_cast<char*>(device_partials_[static_cast<std::size_t>(index)]->get()) + origin;
         executor.run(inputs, target, alpha, Scalar(1.0), device_report,
                      std::make_pair(first + index, workers));
       },
       reports);
+}
+
+bool MultiDeviceExecutor::use_nccl() {
+  if (!nccl_ || !device_partials_.empty()) return nccl_;
+  const std::size_t bytes = static_cast<std::size_t>(span_bytes(output_));
+  // Last device first: each allocation makes its device current on this
+  // thread, and device 0 (the plan's own, which runs on this thread) ends
+  // current.
+  std::vector<std::unique_ptr<DeviceAllocation>> partials(devices_.size());
+  try {
+    for (std::size_t index = devices_.size(); index-- > 0;) {
+      partials[index] = std::make_unique<DeviceAllocation>(bytes, devices_[index]);
+    }
+  } catch (const MemoryError&) {
+    nccl_ = false;  // no room beside the plan's memory: the host path, now and later
+    return false;
+  }
+  device_partials_ = std::move(partials);
+  return true;
 }
 
 void* MultiDeviceExecutor::sum_device_partials() {
@@ -271,7 +281,7 @@ void MultiDeviceExecutor::run_share(const std::vector<const void*>& inputs, void
   // it) and the others into partials of their own, added to it after.
   const TensorSpan span = output_.span();
   const std::size_t element = size_of(output_.dtype);
-  if (!direct && nccl_) {
+  if (!direct && use_nccl()) {
     std::vector<ExecutionReport> reports;
     run_into_device_partials(inputs, alpha, first, workers, reports);
     const auto combine = std::chrono::steady_clock::now();

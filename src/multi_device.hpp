@@ -17,7 +17,8 @@
 //   memory is copied to the host and back around that.
 // ExecutionReport::combined_with says which ran. The memory limit applies
 // per device (a device partial is memory beside it, the size of the
-// output's span). Every device plans the same blocks (the same problem
+// output's span: a device without room for one falls back to the host
+// path). Every device plans the same blocks (the same problem
 // under the same budget); a device whose plan differs is refused.
 #pragma once
 
@@ -66,13 +67,19 @@ class MultiDeviceExecutor {
   void run_on_host(const std::vector<const void*>& inputs, void* output, Scalar alpha, Scalar beta,
                    ExecutionReport& report);
   // Device d sums share first + d of `workers` into its device partial
-  // (the partials and the communicators made at the first call, kept).
+  // (use_nccl() made them; the communicators are made at the first call
+  // and kept).
   // Fills `reports` as run_devices does.
   void run_into_device_partials(const std::vector<const void*>& inputs, Scalar alpha, int first,
                                 int workers, std::vector<ExecutionReport>& reports);
   // Sums the device partials into device 0's with NCCL; returns it, at the
   // output's element (0, ..., 0).
   void* sum_device_partials();
+  // Whether this run combines with NCCL: nccl_, and every device's partial
+  // is allocated (made here at the first such run, kept). A device without
+  // room for one (MemoryError: it lies outside the plan's memory limit)
+  // sends this run and the later ones to the host path.
+  bool use_nccl();
 
   CudaExecutor& first_;
   const Problem& problem_;
