@@ -90,9 +90,11 @@ def tables(runs: dict[int, dict]) -> str:
                 links = ", ".join(f"{link_GBps(device):.1f}" for device in devices)
                 overlaps = ", ".join(f"{device.get('overlap', 0):.0%}" for device in devices)
                 combine = report.get("combine_seconds", 0) / median if median else 0
+                combined_with = report.get("combined_with", "")
                 lines.append(f"| {name} | {problem['kind']} | {mode} | {count} | {median:.4f} | "
                              f"{speedup:.2f}x | {speedup / count:.0%} | {links} | {overlaps} | "
-                             f"{combine:.1%} | {host_copy:.1f} |")
+                             f"{combine:.1%}{f' ({combined_with})' if combined_with else ''} | "
+                             f"{host_copy:.1f} |")
                 if problem["kind"] == "transfer-bound" and count > 1 and \
                         speedup < TRANSFER_BOUND_TARGET * count:
                     misses.append(f"{name} {mode} on {count} GPUs: {speedup:.2f}x "
@@ -148,7 +150,8 @@ def main() -> int:
               f"once per GPU count ({', '.join(str(c) for c in sorted(runs))}), median of "
               f"{first.get('settings', {}).get('repeat', '?')} after a warm-up. Speedup: one GPU's "
               "median over N GPUs'; per-device columns list each device in order; combine share: "
-              "the host's adding of the partial outputs over the median; host copy: the staging "
+              "combining the partial outputs (in brackets: with NCCL or on the host) over the "
+              "median; host copy: the staging "
               "threads' pageable memcpy rate measured in the same run.\n\n")
     text = header + tables(runs)
     out = args.out or os.path.join(

@@ -31,6 +31,7 @@ Json report_json(const ExecutionReport& report) {
   entry["bytes_staged"] = report.bytes_staged;
   if (!report.devices.empty()) {
     entry["combine_seconds"] = report.combine_seconds;
+    entry["combined_with"] = report.combined_with;
     entry["devices"] = Json::array();
     for (const ExecutionReport& device : report.devices)
       entry["devices"].push_back(report_json(device));
