@@ -83,12 +83,15 @@ struct Options {
   // ordinals (an ordinal may repeat: two pipelines on one GPU); empty or
   // one entry means `device` alone (one entry overrides it). With several,
   // the plan's blocks are shared among them in contiguous ranges of the
-  // loop order, each device runs its own pipeline under the memory limit
-  // (per device) and sums its share into host memory, and the shares are
-  // added on the host (an output in device memory is copied to the host
-  // and back around that); device inputs are refused (each device reads
-  // the host inputs), and the plan must have at least as many blocks as
-  // devices for all to work (a memory limit makes more).
+  // loop order and each device runs its own pipeline under the memory limit
+  // (per device). Devices that own whole output blocks write them in place;
+  // otherwise each sums its share into a partial output, and the partials
+  // are combined with NCCL where the devices are distinct GPUs, the build
+  // has NCCL and the output is resident on them, else on the host (an
+  // output in device memory is copied to the host and back around that);
+  // ExecutionReport::combined_with says which. Device inputs are refused
+  // (each device reads the host inputs), and the plan must have at least as
+  // many blocks as devices for all to work (a memory limit makes more).
   // einstream::devices() lists the visible ones.
   std::vector<int> devices;
   MemoryLimit memory_limit;

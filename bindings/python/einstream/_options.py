@@ -68,6 +68,32 @@ def device(value):
     return index, False
 
 
+def devices(value, device_index):
+    """The device list of Options.devices from None, 'all', an index or a sequence of
+    indices ('cuda:N' and torch.device entries too), checked against `device_index`
+    (the device argument's index or None): [] when no list is given."""
+    if value is None:
+        return []
+    if isinstance(value, str) and value.strip().lower() == "all":
+        listed = [info.index for info in _einstream.devices()]
+        if not listed:
+            raise ValueError("devices='all': no CUDA device is visible")
+    else:
+        entries = [value] if not isinstance(value, (list, tuple)) else list(value)
+        if not entries:
+            raise ValueError("devices is empty: list at least one CUDA device, or pass 'all'")
+        listed = []
+        for entry in entries:
+            index, wants_host = device(entry)
+            if wants_host or index is None:
+                raise ValueError(f"devices entry {entry!r} is not a CUDA device index")
+            listed.append(index)
+    if device_index is not None and device_index != listed[0]:
+        raise ValueError(f"device={device_index} but devices={value!r} starts with "
+                         f"{listed[0]}: the first of devices is the plan's device")
+    return listed
+
+
 def pick(name, value, alias_name, alias_value, default=None):
     """The value of a keyword given under its name or its old alias, not both."""
     if alias_value is not None:
@@ -78,10 +104,11 @@ def pick(name, value, alias_name, alias_value, default=None):
 
 
 def options(memory_limit_value, device_index, backend, path, register_host_memory, allow_tf32,
-            graph_replay=True):
+            graph_replay=True, device_list=()):
     result = _einstream.Options()
     result.memory_limit = memory_limit(memory_limit_value)
     result.device = 0 if device_index is None else device_index
+    result.devices = list(device_list)
     if not isinstance(backend, str):
         raise TypeError(f"backend must be 'auto', 'host' or 'cuda', not {type(backend).__name__}")
     result.backend = backend

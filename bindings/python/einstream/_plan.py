@@ -170,7 +170,7 @@ class Plan:
     def __init__(self, formula, *operands, out=None, dtype=None, memory_limit=None, device=None,
                  backend="auto", path="auto", register_host_memory=False, allow_tf32=False,
                  graph_replay=True, cuda_device=None, cuda_mem_limit=None,
-                 async_computation=None):
+                 async_computation=None, devices=None):
         formula, operands = _split_formula(formula, operands)
         if not operands:
             raise TypeError("a Plan needs at least one operand (an array or a shape tuple)")
@@ -184,7 +184,8 @@ class Plan:
                         "given")
         out_operand = None if out is None else Operand(out, "out")
         self._setup(formula, described, out_operand, memory_limit, device, backend, path,
-                    register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit)
+                    register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit,
+                    devices)
 
     @classmethod
     def _for(cls, formula, described, out_operand, *option_values):
@@ -193,14 +194,23 @@ class Plan:
         return plan
 
     def _setup(self, formula, described, out_operand, memory_limit, device, backend, path,
-               register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit):
+               register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit,
+               devices=None):
         limit = _options.pick("memory_limit", memory_limit, "cuda_mem_limit", cuda_mem_limit,
                               _options.DEFAULT_MEMORY_LIMIT)
         device = _options.pick("device", device, "cuda_device", cuda_device)
+        device_index, wants_host = _options.device(device)
+        device_list = _options.devices(devices, device_index)
+        if device_list and (wants_host or backend == "host"):
+            raise ValueError(f"devices={devices!r} lists CUDA devices, but "
+                             f"{'device=' + repr(device) if wants_host else 'backend=' + repr(backend)}"
+                             " runs on the host")
+        if device_list and device is None:
+            device = device_list[0]
         index, backend = _resolve_place(described + [out_operand], device, backend)
         self._formula = formula
         self._options = _options.options(limit, index, backend, path, register_host_memory,
-                                         allow_tf32, graph_replay)
+                                         allow_tf32, graph_replay, device_list)
         self._dtype = described[0].dtype
         self._shapes = [operand.shape for operand in described]
         self._plans = {}
@@ -339,7 +349,7 @@ class Plan:
 
 def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend="auto",
            path="auto", register_host_memory=False, allow_tf32=False, graph_replay=True,
-           cuda_device=None, cuda_mem_limit=None, async_computation=None):
+           cuda_device=None, cuda_mem_limit=None, async_computation=None, devices=None):
     """Einstein summation, as numpy.einsum, for operands of any size.
 
     formula: numpy's notation ("ij,jk->ik", "...ij,...jk", implicit output)
@@ -360,6 +370,13 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         slices the work.
     device: the CUDA device (0, 'cuda:1', a torch.device; 'cpu' means the
         host backend); default the operands' device, else 0.
+    devices: several CUDA devices of this host for one execution ([0, 1],
+        'all'; a device may repeat): the blocks are shared among them, each
+        under memory_limit, and their partial results combined (with NCCL
+        on distinct GPUs where the build has it, else on the host;
+        Plan.last_report.devices, .combine_seconds and .combined_with say
+        how). CUDA backend only; operands must be in host memory. The
+        first is the plan's device (device=, if given, must match it).
     backend: 'auto' (CUDA when built and a GPU is present, else host),
         'host' or 'cuda'.
     path: 'auto', 'naive', 'greedy', 'optimal', 'dp', 'random-greedy' or
@@ -382,7 +399,8 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
                  for position, operand in enumerate(operands)]
     out_operand = None if out is None else Operand(out, "out")
     plan = Plan._for(formula, described, out_operand, memory_limit, device, backend, path,
-                     register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit)
+                     register_host_memory, allow_tf32, graph_replay, cuda_device, cuda_mem_limit,
+                     devices)
     return plan._run(described, out, 1.0, 0.0)
 
 

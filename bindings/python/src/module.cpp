@@ -141,6 +141,7 @@ void bind_values(nb::module_& m) {
   nb::class_<Options>(m, "Options", "Planning and execution options (einstream::Options).")
       .def(nb::init<>())
       .def_rw("device", &Options::device)
+      .def_rw("devices", &Options::devices)
       .def_rw("memory_limit", &Options::memory_limit)
       .def_prop_rw(
           "backend", [](const Options& options) { return to_string(options.backend); },
@@ -196,6 +197,9 @@ void bind_values(nb::module_& m) {
       .def_ro("bytes_direct", &ExecutionReport::bytes_direct)
       .def_ro("bytes_staged", &ExecutionReport::bytes_staged)
       .def_ro("graph_replayed", &ExecutionReport::graph_replayed)
+      .def_ro("devices", &ExecutionReport::devices)
+      .def_ro("combine_seconds", &ExecutionReport::combine_seconds)
+      .def_ro("combined_with", &ExecutionReport::combined_with)
       .def("__str__", [](const ExecutionReport& report) { return to_string(report); });
 
   nb::class_<detail::DeviceInfo>(m, "Device", "A GPU this build of einstream can see.")

@@ -151,3 +151,18 @@ def test_cupy_arrays_in_and_out(rng, dtype):
     view = on_device[0][::-1, :, ::2]
     assert_matches(cupy.asnumpy(einstream.einsum("abc->cab", view)),
                    operands[0][::-1, :, ::2].transpose(2, 0, 1), dtype)
+
+
+def test_two_pipelines_on_one_gpu_share_the_blocks(rng):
+    # devices=[0, 0]: two pipelines on device 0, each a share of the blocks,
+    # their partial outputs combined on the host (NCCL needs distinct GPUs).
+    operands = [random_array(rng, shape, numpy.float64) for shape in [(64, 256, 128),
+                                                                      (128, 96),
+                                                                      (256, 96, 32)]]
+    plan = einstream.Plan(FORMULA, *operands, backend="cuda", memory_limit="2MiB",
+                          devices=[0, 0])
+    assert_matches(plan(*operands), numpy.einsum(FORMULA, *operands), numpy.float64)
+    report = plan.last_report
+    assert len(report.devices) == 2 and report.blocks > 1
+    assert report.combined_with in ("host", ""), report.combined_with
+    assert all(device.blocks > 0 for device in report.devices), str(report)

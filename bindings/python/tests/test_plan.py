@@ -74,6 +74,39 @@ def test_graph_replay_is_an_option_and_reported(rng):
     assert_matches(einstream.einsum("ij,jk->ik", a, b, graph_replay=False), a @ b)
 
 
+def test_devices_are_checked_before_planning(rng):
+    a, b = random_array(rng, (6, 5)), random_array(rng, (5, 4))
+    with pytest.raises(ValueError, match="devices is empty"):
+        einstream.Plan("ij,jk->ik", a, b, devices=[])
+    with pytest.raises(ValueError, match="not a CUDA device index"):
+        einstream.Plan("ij,jk->ik", a, b, devices=[0, "cpu"])
+    with pytest.raises(ValueError, match="is not a CUDA device"):
+        einstream.Plan("ij,jk->ik", a, b, devices=[0, "gpu1"])
+    with pytest.raises(ValueError, match="starts with 0"):
+        einstream.Plan("ij,jk->ik", a, b, device=1, devices=[0, 1])
+    with pytest.raises(ValueError, match="runs on the host"):
+        einstream.Plan("ij,jk->ik", a, b, devices=[0, 1], backend="host")
+    with pytest.raises(ValueError, match="runs on the host"):
+        einstream.einsum("ij,jk->ik", a, b, devices=[0, 1], device="cpu")
+    if not einstream.devices():
+        with pytest.raises(ValueError, match="no CUDA device is visible"):
+            einstream.einsum("ij,jk->ik", a, b, devices="all")
+
+
+def test_options_carry_a_device_list_and_reports_say_how_devices_combined(rng):
+    from einstream import _einstream
+
+    options = _einstream.Options()
+    assert options.devices == []
+    options.devices = [0, 0, 1]
+    assert options.devices == [0, 0, 1]
+    a, b = random_array(rng, (6, 5)), random_array(rng, (5, 4))
+    plan = einstream.Plan("ij,jk->ik", a, b, backend="host")
+    assert_matches(plan(a, b), a @ b)
+    report = plan.last_report
+    assert report.devices == [] and report.combine_seconds == 0 and report.combined_with == ""
+
+
 def test_plan_from_several_threads(rng):
     a, b = random_array(rng, (30, 40)), random_array(rng, (40, 50))
     plan = einstream.Plan("ij,jk->ik", a, b)
