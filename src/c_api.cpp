@@ -247,6 +247,18 @@ einstream::Options to_options(const einstream_options& options) {
   result.path_trials = options.path_trials;
   result.path_seed = options.path_seed;
   result.max_intermediate_bytes = options.max_intermediate_bytes;
+  if (options.n_devices < 0 || (options.n_devices > 0 && options.devices == nullptr)) {
+    throw InvalidArgument("options->n_devices is " + std::to_string(options.n_devices) +
+                          (options.n_devices > 0 ? " but options->devices is NULL" : "") +
+                          "; expected 0, or the count of the ordinals at options->devices");
+  }
+  result.devices.assign(options.devices, options.devices + options.n_devices);
+  for (const int device : result.devices) {
+    if (device < 0) {
+      throw InvalidArgument("options->devices holds " + std::to_string(device) +
+                            "; expected device ordinals (0 or more)");
+    }
+  }
   set_log(result, options);
   return result;
 }
@@ -275,6 +287,8 @@ void fill_defaults(einstream_options& options) {
   options.log = nullptr;
   options.log_user_data = nullptr;
   options.log_level = static_cast<einstream_log_level>(defaults.log_level);
+  options.devices = nullptr;
+  options.n_devices = 0;
 }
 
 // *array for `owned`'s tensor; `owned` passes to array->owner.

@@ -99,6 +99,12 @@ module einstream
     type(c_funptr) :: log
     type(c_ptr) :: log_user_data
     integer(c_int) :: log_level
+    ! CUDA backend: several devices for one execution, as C's devices and
+    ! n_devices: c_loc of an integer(c_int32_t), target array of ordinals
+    ! (read when the plan is created) and its size; c_null_ptr and 0 (the
+    ! defaults) mean device alone.
+    type(c_ptr) :: devices
+    integer(c_int32_t) :: n_devices
   end type einstream_options
 
   ! An array as einstream sees it: address, element type, extents, strides.

@@ -125,6 +125,12 @@ typedef struct einstream_options {
   einstream_log_callback log;      /* NULL: no log (einstream_options_set_log sets these) */
   void* log_user_data;             /* passed to `log` with each message */
   einstream_log_level log_level;   /* messages at this level and below reach `log` */
+  /* CUDA backend: several devices of this host for one execution (ordinals;
+   * one may repeat), as einstream::Options::devices: n_devices entries at
+   * `devices` (read when the plan is created, not kept), the first the
+   * plan's device; 0 and NULL (the defaults) mean `device` alone. */
+  const int32_t* devices;
+  int32_t n_devices;
 } einstream_options;
 
 /* An opaque planned expression. */

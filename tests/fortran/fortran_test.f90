@@ -2,7 +2,8 @@
 ! strided and reversed sections read in place, alpha and beta, plans reused,
 ! and the error path (status and message, a plan used with other arrays).
 program fortran_test
-  use, intrinsic :: iso_c_binding, only: c_float, c_double, c_float_complex, c_double_complex
+  use, intrinsic :: iso_c_binding, only: c_float, c_double, c_float_complex, c_double_complex, &
+                                         c_int32_t, c_loc, c_associated
   use einstream
   implicit none
   integer :: failures = 0
@@ -14,6 +15,7 @@ program fortran_test
   call test_strided_sections()
   call test_plan_reuse_and_scalars()
   call test_errors()
+  call test_device_list()
   if (failures /= 0) then
     print '(a, i0, a)', 'fortran_test: ', failures, ' check(s) failed'
     error stop 1
@@ -30,6 +32,32 @@ contains
       failures = failures + 1
     end if
   end subroutine check
+
+  ! options%devices and n_devices: defaults none; a list reaches the plan
+  ! (the host backend ignores it); a negative count is an invalid argument.
+  subroutine test_device_list()
+    real(c_double), target :: a(4, 3), b(3, 2), c(4, 2)
+    integer(c_int32_t), target :: devices(2) = [0_c_int32_t, 0_c_int32_t]
+    type(einstream_options) :: options
+    integer :: status
+    character(len=:), allocatable :: message
+    options = host_options()
+    call check(.not. c_associated(options%devices) .and. options%n_devices == 0, &
+               'default device list')
+    call random_number(a)
+    call random_number(b)
+    options%devices = c_loc(devices)
+    options%n_devices = 2
+    call einstream_einsum('ij,jk->ik', [einstream_tensor(a), einstream_tensor(b)], &
+                          einstream_tensor(c), status, message, options=options)
+    call check(status == einstream_ok, 'device list: ' // message)
+    call check(maxval(abs(c - matmul(a, b))) < 1d-12, 'device list values')
+    options%n_devices = -1
+    call einstream_einsum('ij,jk->ik', [einstream_tensor(a), einstream_tensor(b)], &
+                          einstream_tensor(c), status, message, options=options)
+    call check(status == einstream_invalid_argument, 'n_devices -1 status')
+    call check(index(message, 'n_devices is -1') > 0, 'n_devices -1 message: ' // message)
+  end subroutine test_device_list
 
   function host_options() result(options)
     type(einstream_options) :: options

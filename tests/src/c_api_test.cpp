@@ -260,6 +260,44 @@ TEST(CApi, DefaultsMatchTheCppOptions) {
   EXPECT_EQ(options.max_intermediate_bytes, defaults.max_intermediate_bytes);
   EXPECT_EQ(options.allow_tf32, 0);
   EXPECT_EQ(options.register_host_memory, 0);
+  EXPECT_EQ(options.devices, nullptr);
+  EXPECT_EQ(options.n_devices, 0);
+  EXPECT_TRUE(defaults.devices.empty());
+}
+
+// options->devices: a list is copied at plan creation (the host backend
+// ignores it); a negative count, a count without a list and a negative
+// ordinal are invalid arguments naming the field.
+TEST(CApi, DeviceListsAreCheckedAndCopied) {
+  const std::int64_t extents[2] = {4, 4};
+  const einstream_tensor_desc inputs[2] = {{EINSTREAM_F64, 2, extents, nullptr},
+                                           {EINSTREAM_F64, 2, extents, nullptr}};
+  einstream_options options;
+  einstream_options_init(&options);
+  options.backend = EINSTREAM_BACKEND_HOST;
+  std::int32_t devices[2] = {0, 0};
+  options.devices = devices;
+  options.n_devices = 2;
+  einstream_plan* plan = nullptr;
+  ASSERT_EQ(einstream_plan_create("ij,jk->ik", 2, inputs, nullptr, &options, &plan), EINSTREAM_OK)
+      << einstream_last_error();
+  einstream_plan_destroy(plan);
+  const auto fails_with = [&](const char* part) {
+    einstream_plan* refused = nullptr;
+    EXPECT_EQ(einstream_plan_create("ij,jk->ik", 2, inputs, nullptr, &options, &refused),
+              EINSTREAM_INVALID_ARGUMENT);
+    EXPECT_EQ(refused, nullptr);
+    EXPECT_NE(std::string(einstream_last_error()).find(part), std::string::npos)
+        << einstream_last_error();
+  };
+  options.n_devices = -1;
+  fails_with("options->n_devices is -1");
+  options.n_devices = 2;
+  options.devices = nullptr;
+  fails_with("options->devices is NULL");
+  devices[1] = -3;
+  options.devices = devices;
+  fails_with("options->devices holds -3");
 }
 
 TEST(CApi, MemoryLimitInBytesReachesThePlan) {
