@@ -13,56 +13,14 @@
 #include <string>
 
 #include "cuda/check.hpp"
+#include "cuda/current_device.hpp"
 #include "cuda/nccl_check.hpp"
+#include "cuda/nccl_type.hpp"
 #include "cuda/resources.hpp"
 #include "einstream/error.hpp"
 #include "src/nccl_reduce.hpp"
 
 namespace einstream::detail {
-
-namespace {
-
-// NCCL's type for `dtype` and how many of its elements one element is
-// (the complex types sum as their real and imaginary parts).
-struct NcclType {
-  ncclDataType_t type;
-  int per_element;
-};
-
-NcclType nccl_type(DataType dtype) {
-  switch (dtype) {
-    case DataType::f32:
-      return {ncclFloat32, 1};
-    case DataType::f64:
-      return {ncclFloat64, 1};
-    case DataType::c64:
-      return {ncclFloat32, 2};
-    case DataType::c128:
-      return {ncclFloat64, 2};
-    case DataType::f16:
-      return {ncclFloat16, 1};
-    case DataType::bf16:
-      return {ncclBfloat16, 1};
-  }
-  throw Error("NCCL reduce: data type value " + std::to_string(static_cast<int>(dtype)) +
-              " is not a DataType");
-}
-
-// Restores the calling thread's current device on the way out: driving
-// every device from this thread must not leave the caller's later CUDA
-// calls (cudaMalloc, say) on another one.
-class CurrentDeviceGuard {
- public:
-  CurrentDeviceGuard() { EINSTREAM_CUDA_CHECK(cudaGetDevice(&device_)); }
-  ~CurrentDeviceGuard() { cudaSetDevice(device_); }
-  CurrentDeviceGuard(const CurrentDeviceGuard&) = delete;
-  CurrentDeviceGuard& operator=(const CurrentDeviceGuard&) = delete;
-
- private:
-  int device_ = 0;
-};
-
-}  // namespace
 
 bool nccl_built() { return true; }
 
