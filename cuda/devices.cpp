@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/check.hpp"
+#include "einstream/nccl_ranks.hpp"
 
 namespace einstream::detail {
 
@@ -40,6 +41,16 @@ std::vector<DeviceInfo> list_devices() {
     devices.push_back(info);
   }
   return devices;
+}
+
+std::string device_bus_id(int device) {
+  // "dddd:bb:dd.f" and its terminator fit; the runtime writes at most `length`.
+  char bus_id[32] = {};
+  if (cudaDeviceGetPCIBusId(bus_id, static_cast<int>(sizeof bus_id), device) != cudaSuccess) {
+    cudaGetLastError();  // no driver, no device, no such ordinal: no id, and no sticky error
+    return "";
+  }
+  return bus_id;
 }
 
 }  // namespace einstream::detail
