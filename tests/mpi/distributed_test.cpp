@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "einstream/devices.hpp"
+#include "einstream/nccl_ranks.hpp"
 #include "planner/parse.hpp"
 #include "src/device_memory.hpp"
 #include "src/reference.hpp"
@@ -38,8 +39,9 @@ int rank_count() {
 }
 
 struct Distributed {
-  double error = 0;         // on the ranks that received the result
-  std::int64_t blocks = 0;  // the plan's (execute() on this rank)
+  double error = 0;          // on the ranks that received the result
+  std::int64_t blocks = 0;   // the plan's (execute() on this rank)
+  std::string reduced_with;  // DistributedTimes::reduced_with
 };
 
 Distributed run_distributed(const std::string& expression,
@@ -53,17 +55,20 @@ Distributed run_distributed(const std::string& expression,
   const std::int64_t count = plan.output().element_count();
   std::vector<unsigned char> actual = testing::random_tensor(dtype, count, random);
   const std::vector<unsigned char> initial = actual;
+  DistributedTimes times;
   if (device_output) {
     // The result lands in device memory on every rank.
     detail::DeviceAllocation output(actual.size(), options.device);
     output.copy_from_host(actual.data(), actual.size());
-    execute_distributed(plan, MPI_COMM_WORLD, pointers, output.get(), alpha, beta, root, all_ranks);
+    execute_distributed(plan, MPI_COMM_WORLD, pointers, output.get(), alpha, beta, root, all_ranks,
+                        &times);
     output.copy_to_host(actual.data(), actual.size());
   } else {
-    execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root,
-                        all_ranks);
+    execute_distributed(plan, MPI_COMM_WORLD, pointers, actual.data(), alpha, beta, root, all_ranks,
+                        &times);
   }
   Distributed result;
+  result.reduced_with = times.reduced_with;
   std::vector<unsigned char> scratch = initial;
   plan.execute(pointers, scratch.data(), alpha, beta);
   result.blocks = plan.last_report().blocks;
@@ -93,6 +98,7 @@ TEST(Distributed, SlicedPlansSumOverRanks) {
                                               host_with_limit(8 << 10), 0.5, -1.5, root, false, 11);
       EXPECT_LE(run.error, testing::tolerance(dtype));
       EXPECT_GT(run.blocks, 3);
+      EXPECT_EQ(run.reduced_with, "mpi");  // host plans: NCCL needs a GPU per rank
     }
   }
   // The result on every rank; a full contraction whose one output element's
@@ -177,6 +183,79 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     EXPECT_LE(
         run_distributed(expression, shapes, dtype, options, 1.5, -0.5, 0, true, 22, true).error,
         testing::tolerance(dtype));
+  }
+}
+
+// Every rank on a GPU of its own (rank r on device r): the partials are
+// summed on the GPUs with NCCL (reduced_with "nccl"; the halves with MPI,
+// which sums them in float), onto the root and onto all, into host and
+// device outputs, and match the reference. Skipped on every rank alike
+// where some rank lacks NCCL or a GPU of its own. On an N-GPU machine:
+// mpirun -np N build/tests/einstream_mpi_tests --gtest_filter='*Nccl*'
+TEST(Distributed, NcclSumsOneGpuPerRank) {
+  const int ranks = rank_count();
+  int mine = detail::nccl_built() && static_cast<int>(devices().size()) >= ranks ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (all == 0) {
+    GTEST_SKIP() << "needs NCCL in the build and at least " << ranks
+                 << " GPUs visible to every rank (rank r on device r); here NCCL is "
+                 << (detail::nccl_built() ? "built" : "not built") << " and " << devices().size()
+                 << " GPU(s) are visible";
+  }
+  Options options;
+  options.backend = Backend::cuda;
+  options.device = rank_of();
+  const auto expected_path = [](DataType dtype) {
+    return is_half_precision(dtype) ? "mpi" : "nccl";
+  };
+  // A sliced problem (every rank has blocks), each dtype, root 0 and the
+  // last rank, then all ranks; host then device outputs.
+  const std::string expression = "ab,bc,cd->ad";
+  const std::vector<std::vector<std::int64_t>> shapes = {{120, 80}, {80, 200}, {200, 60}};
+  for (DataType dtype : testing::kDataTypes) {
+    std::vector<TensorDesc> descs;
+    for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
+    // Rank 0's budget is everyone's, so every rank plans the same blocks.
+    const testing::DeviceNeeds needs =
+        testing::device_needs(expression, descs, TensorDesc(dtype, {120, 60}), options);
+    unsigned long long budget = needs.least > 0 && needs.whole > needs.least
+                                    ? needs.least + (needs.whole - needs.least) / 8
+                                    : 0;
+    MPI_Bcast(&budget, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    ASSERT_GT(budget, 0u) << "least device budget " << needs.least << ", least unsliced "
+                          << needs.whole;
+    Options sliced = options;
+    sliced.memory_limit = MemoryLimit::from_bytes(budget);
+    for (const auto& [root, all_ranks] :
+         std::vector<std::pair<int, bool>>{{0, false}, {ranks - 1, false}, {0, true}}) {
+      for (bool device_output : {false, true}) {
+        SCOPED_TRACE(std::string(to_string(dtype)) + ", root " + std::to_string(root) +
+                     (all_ranks ? ", all ranks" : "") +
+                     (device_output ? ", device output" : ", host output"));
+        const Distributed run = run_distributed(expression, shapes, dtype, sliced, 1.5, -0.5, root,
+                                                all_ranks, 31, device_output);
+        EXPECT_EQ(run.reduced_with, expected_path(dtype));
+        EXPECT_LE(run.error, testing::tolerance(dtype));
+      }
+    }
+  }
+  // Random problems, unsliced (worker 0 has the one block, the others
+  // sum zeros), in every dtype.
+  for (unsigned seed = 0; seed < 18; ++seed) {
+    std::mt19937 random(seed);
+    testing::RandomProblemLimits limits;
+    limits.max_extent = 8;
+    const testing::RandomProblem problem = testing::random_problem(random, limits);
+    const DataType dtype = testing::kDataTypes[seed % testing::kDataTypeCount];
+    SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression + ", " +
+                 to_string(dtype));
+    const Distributed run =
+        run_distributed(problem.expression, problem.shapes, dtype, options, 1.0, 0.5,
+                        static_cast<int>(seed) % ranks, seed % 2 == 1, 200 + seed, seed % 3 == 0);
+    if (!run.reduced_with.empty()) {
+      EXPECT_EQ(run.reduced_with, expected_path(dtype));
+    }
+    EXPECT_LE(run.error, testing::tolerance(dtype));
   }
 }
 
