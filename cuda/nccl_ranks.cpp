@@ -44,8 +44,16 @@ std::vector<unsigned char> NcclRanks::unique_id() {
   return bytes;
 }
 
-NcclRanks::NcclRanks(const std::vector<unsigned char>& id, int rank, int ranks, int device)
-    : state_(std::make_unique<State>()) {
+NcclRanks::NcclRanks(int device) : state_(std::make_unique<State>()) {
+  const CurrentDeviceGuard guard;
+  state_->device = device;
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  state_->stream = std::make_unique<Stream>();
+}
+
+void NcclRanks::join(const std::vector<unsigned char>& id, int rank, int ranks) {
+  State& s = *state_;
+  if (s.comm != nullptr) throw Error("NCCL between ranks: this member has joined already");
   if (id.size() != kUniqueIdBytes) {
     throw Error("NCCL between ranks: a unique id of " + std::to_string(id.size()) +
                 " bytes; NCCL's has " + std::to_string(kUniqueIdBytes));
@@ -53,18 +61,17 @@ NcclRanks::NcclRanks(const std::vector<unsigned char>& id, int rank, int ranks, 
   ncclUniqueId unique;
   std::memcpy(&unique, id.data(), kUniqueIdBytes);
   const CurrentDeviceGuard guard;
-  State& s = *state_;
-  s.device = device;
-  EINSTREAM_CUDA_CHECK(cudaSetDevice(device));
+  EINSTREAM_CUDA_CHECK(cudaSetDevice(s.device));
   EINSTREAM_NCCL_CHECK(ncclCommInitRank(&s.comm, ranks, unique, rank));
-  s.stream = std::make_unique<Stream>();
 }
 
 NcclRanks::~NcclRanks() = default;
 
 void NcclRanks::sum(void* buffer, std::int64_t elements, DataType dtype, int root, bool all_ranks) {
   State& s = *state_;
-  if (s.comm == nullptr) throw Error("NCCL between ranks: the communicator was aborted");
+  if (s.comm == nullptr) {
+    throw Error("NCCL between ranks: no communicator (not joined, or aborted)");
+  }
   if (elements <= 0) return;
   const CurrentDeviceGuard guard;
   EINSTREAM_CUDA_CHECK(cudaSetDevice(s.device));

@@ -14,12 +14,11 @@
 //   on one GPU (plan.pipelines() == 1), no two ranks on the same GPU (same
 //   host and PCI bus id: NCCL refuses a GPU twice), the library was built
 //   with NCCL, the output is not empty and not f16 or bf16, and every rank
-//   found room for an output-sized partial on its GPU (outside the plan's
-//   memory limit). The ranks allgather each one's (host, bus id) and decide
-//   from the same data, so all choose alike. Each rank's share runs into
-//   its device partial, one ncclReduce (ncclAllReduce with `all_ranks`)
-//   sums them in place, and the receiving ranks add the sum to the output
-//   (through the host: accumulate()). The NCCL communicator is made once
+//   found room for an output-sized partial on its GPU (allocated each
+//   call, outside the plan's memory limit). The ranks allgather each one's (host, bus id) and
+//   decide from the same data, so all choose alike. Each rank's share runs into its device partial,
+//   one ncclReduce (ncclAllReduce with `all_ranks`) sums them in place, and the receiving ranks add
+//   the sum to the output (through the host: accumulate()). The NCCL communicator is made once
 //   (ncclCommInitRank from rank 0's unique id, broadcast with MPI: seconds)
 //   and kept as an attribute of the MPI communicator, reused while the
 //   ranks' GPUs stay the same, destroyed with it (MPI_Comm_free).
@@ -29,14 +28,14 @@
 //   with the rank count, so halves always take this path.
 //
 // Failures: whatever throws before a collective (a plan, a share, a null
-// output, making or joining the NCCL communicator, an NCCL call refused)
-// is agreed on over MPI and raised on every rank as the same Error, so no
-// rank is left waiting. NCCL itself has no timeout: a rank that dies or
-// faults inside ncclCommInitRank or inside the reduction (after the other
-// ranks entered it) leaves them waiting in NCCL, which einstream cannot
-// interrupt. A rank that sees its NCCL call fail aborts its communicator
-// (ncclCommAbort) before reporting; run multi-GPU jobs under the launcher's
-// time limit.
+// output, rank 0's NCCL id, a rank's device or stream for NCCL, an NCCL
+// call refused) is agreed on over MPI and raised on every rank as the same
+// Error, so no rank is left waiting. NCCL itself has no timeout: a rank
+// whose ncclCommInitRank or reduction fails inside NCCL (or that dies)
+// after the others entered theirs can leave them waiting in NCCL, which
+// einstream cannot interrupt; run multi-GPU jobs under the launcher's time
+// limit. Once the ranks agree on an NCCL failure, each aborts its
+// communicator (ncclCommAbort) and the next call makes a new one.
 #pragma once
 
 #include <mpi.h>
@@ -226,34 +225,36 @@ inline detail::NcclRanks& nccl_ranks(MPI_Comm comm, const std::vector<std::strin
   MPI_Allreduce(&reusable, &all_reusable, 1, MPI_INT, MPI_MIN, comm);
   if (all_reusable == 1) return *nccl_of_comm(comm)->ranks;
   drop_nccl_of_comm(comm, false);
+  // What can fail on one rank alone (rank 0's id, each rank's device and
+  // stream) is agreed on before ncclCommInitRank, which waits for every
+  // rank and would wait forever for one that left.
   std::string message;
   bool failed = false;
   std::vector<unsigned char> id(detail::NcclRanks::kUniqueIdBytes);
-  if (rank == 0) {
-    try {
-      id = detail::NcclRanks::unique_id();
-    } catch (const std::exception& error) {
-      failed = true;
-      message = error.what();
-    }
+  auto made = std::make_unique<NcclOfComm>();
+  made->identities = identities;
+  try {
+    if (rank == 0) id = detail::NcclRanks::unique_id();
+    made->ranks = std::make_unique<detail::NcclRanks>(device);
+  } catch (const std::exception& error) {
+    failed = true;
+    message = error.what();
   }
   int failing = first_failure(comm, failed, message);
   if (failing >= 0) {
     throw Error("execute_distributed: rank " + std::to_string(failing) + " of " +
-                std::to_string(size) + " failed to make an NCCL id: " + message);
+                std::to_string(size) + " failed to prepare NCCL: " + message);
   }
   MPI_Bcast(id.data(), static_cast<int>(id.size()), MPI_BYTE, 0, comm);
-  auto made = std::make_unique<NcclOfComm>();
-  made->identities = identities;
   try {
-    made->ranks = std::make_unique<detail::NcclRanks>(id, rank, size, device);
+    made->ranks->join(id, rank, size);
   } catch (const std::exception& error) {
     failed = true;
     message = error.what();
   }
   failing = first_failure(comm, failed, message);
   if (failing >= 0) {
-    if (made->ranks) made->ranks->abort();
+    made->ranks->abort();
     throw Error("execute_distributed: rank " + std::to_string(failing) + " of " +
                 std::to_string(size) + " failed to join the NCCL communicator: " + message);
   }

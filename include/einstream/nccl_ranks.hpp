@@ -86,10 +86,14 @@ class NcclRanks {
   // to the others. Throws CudaError (Error without NCCL).
   static std::vector<unsigned char> unique_id();
 
-  // Joins the communicator `id` names as `rank` of `ranks`, on `device`
+  // A member on `device`, with its stream, that has joined nothing yet:
+  // what can fail locally fails here, before the collective join.
+  // Throws CudaError (Error without NCCL).
+  explicit NcclRanks(int device);
+  // Joins the communicator `id` names as `rank` of `ranks`
   // (ncclCommInitRank: every rank must call it, and it takes seconds).
-  // Throws CudaError naming the failing call (Error without NCCL).
-  NcclRanks(const std::vector<unsigned char>& id, int rank, int ranks, int device);
+  // Throws CudaError naming the failing call.
+  void join(const std::vector<unsigned char>& id, int rank, int ranks);
   ~NcclRanks();
   NcclRanks(const NcclRanks&) = delete;
   NcclRanks& operator=(const NcclRanks&) = delete;
@@ -97,7 +101,9 @@ class NcclRanks {
   // Sums `elements` elements of `dtype` at `buffer` (memory of the
   // communicator's device) over the ranks, in place: onto `root` with
   // ncclReduce, onto every rank with ncclAllReduce (`all_ranks`). Complex
-  // types sum as twice as many reals. Returns when the sum is done.
+  // types sum as twice as many reals. The buffer's writers must be done
+  // (execute_share returns when its partial is written). Returns when the
+  // sum is.
   void sum(void* buffer, std::int64_t elements, DataType dtype, int root, bool all_ranks);
 
   // After a failure: ncclCommAbort now (it does not wait for the

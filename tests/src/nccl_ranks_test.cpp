@@ -93,16 +93,19 @@ TEST(NcclRanks, BusIdIsEmptyWithoutThatDevice) {
 TEST(NcclRanks, WithoutNcclNoCommunicatorIsMade) {
   if (nccl_built()) GTEST_SKIP() << "this build has NCCL (the next tests make communicators)";
   EXPECT_THROW(NcclRanks::unique_id(), Error);
-  EXPECT_THROW(NcclRanks(std::vector<unsigned char>(NcclRanks::kUniqueIdBytes), 0, 1, 0), Error);
+  EXPECT_THROW(NcclRanks(0), Error);
 }
 
-TEST(NcclRanks, AnIdOfTheWrongSizeOrNoDeviceIsAnError) {
+TEST(NcclRanks, NoDeviceOrAnIdOfTheWrongSizeIsAnError) {
   if (!nccl_built()) GTEST_SKIP() << "this build has no NCCL";
-  EXPECT_THROW(NcclRanks(std::vector<unsigned char>(16), 0, 1, 0), Error);
-  if (!devices().empty()) GTEST_SKIP() << "a GPU is visible: the next test makes a communicator";
-  // An all-zero id would do: the device is set before NCCL is asked.
-  EXPECT_THROW(NcclRanks(std::vector<unsigned char>(NcclRanks::kUniqueIdBytes), 0, 1, 0),
-               CudaError);
+  if (devices().empty()) {
+    // The device is set before anything joins.
+    EXPECT_THROW(NcclRanks(0), CudaError);
+    GTEST_SKIP() << "no GPU visible: the id is checked on a GPU machine";
+  }
+  NcclRanks member(0);
+  EXPECT_THROW(member.join(std::vector<unsigned char>(16), 0, 1), Error);
+  EXPECT_THROW(member.sum(nullptr, 1, DataType::f32, 0, false), Error);  // not joined
 }
 
 // A communicator of one rank: its sum, onto the root or all, is the
@@ -111,7 +114,8 @@ TEST(NcclRanks, AnIdOfTheWrongSizeOrNoDeviceIsAnError) {
 TEST(NcclRanks, OneRankSumsInPlace) {
   if (!nccl_built()) GTEST_SKIP() << "this build has no NCCL";
   if (devices().empty()) GTEST_SKIP() << "no GPU visible: a communicator needs a device";
-  NcclRanks ranks(NcclRanks::unique_id(), 0, 1, 0);
+  NcclRanks ranks(0);
+  ranks.join(NcclRanks::unique_id(), 0, 1);
   for (DataType dtype : {DataType::f32, DataType::f64, DataType::c64, DataType::c128, DataType::f16,
                          DataType::bf16}) {
     for (bool all_ranks : {false, true}) {
