@@ -36,11 +36,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "cuda/check.hpp"
+#include "cuda/divisor.cuh"
 #include "cuda/element.cuh"
 #include "einstream/error.hpp"
 #include "src/axis_merge.hpp"
@@ -85,17 +87,48 @@ __device__ __forceinline__ std::int64_t divide(std::int64_t n, std::int64_t d) {
   return n / d;
 }
 
-// Offsets of a flat index over axes [first_axis, rank).
+// Offsets of a flat index over axes [first_axis, rank) (the index is below
+// their extents' product, so the outermost axis takes what is left, with no
+// division).
 template <int kLayouts, int kCapacity>
 __device__ ElementOffsets decompose(const StridedAxes<kCapacity>& axes, std::int64_t index,
                                     int first_axis) {
   ElementOffsets offsets;
   for (int axis = first_axis; axis < axes.rank; ++axis) {
-    const std::int64_t outer = divide(index, axes.extent[axis]);
-    const std::int64_t coordinate = index - outer * axes.extent[axis];
-    index = outer;
+    std::int64_t coordinate = index;
+    if (axis + 1 < axes.rank) {
+      const std::int64_t outer = divide(index, axes.extent[axis]);
+      coordinate = index - outer * axes.extent[axis];
+      index = outer;
+    }
 #pragma unroll
     for (int layout = 0; layout < kLayouts; ++layout) {
+      offsets.of[layout] += coordinate * axes.stride[layout][axis];
+    }
+  }
+  return offsets;
+}
+
+// The vector-rows kernel's divisors, for index spaces below 2^31 vectors:
+// the vectors of a row and each outer extent, as multiply-high and shift.
+struct RowDivisors {
+  Divisor<std::int32_t> row_vectors;
+  Divisor<std::int32_t> extent[kMaxAxes];
+};
+
+// decompose() over axes [1, rank) of a row index below 2^31, by `divisors`.
+__device__ ElementOffsets decompose_row(const StridedAxes<>& axes, const RowDivisors& divisors,
+                                        std::int32_t row) {
+  ElementOffsets offsets;
+  for (int axis = 1; axis < axes.rank; ++axis) {
+    std::int32_t coordinate = row;
+    if (axis + 1 < axes.rank) {
+      const std::int32_t outer = divisors.extent[axis].quotient(row);
+      coordinate = row - outer * divisors.extent[axis].divisor;
+      row = outer;
+    }
+#pragma unroll
+    for (int layout = 0; layout < 3; ++layout) {
       offsets.of[layout] += coordinate * axes.stride[layout][axis];
     }
   }
@@ -189,10 +222,13 @@ __global__ void __launch_bounds__(kBlockThreads)
 // broadcast one as one element, and stores whole vectors. Outer products
 // (i,j->ij), batched ones (bi,bj->bij) and broadcast Hadamard products
 // (bij,bj->bij) write 16 bytes a store rather than an element.
-template <typename T>
+// kNarrow: fewer than 2^31 vectors, decomposed by `divisors` (a multiply
+// and a shift per axis rather than a division).
+template <typename T, bool kNarrow>
 __global__ void __launch_bounds__(kBlockThreads)
     multiply_vector_rows(const T* __restrict__ first, const T* __restrict__ second, T* result,
-                         StridedAxes<> axes, std::int64_t vectors, DeviceEpilogue<T> epilogue) {
+                         StridedAxes<> axes, RowDivisors divisors, std::int64_t vectors,
+                         DeviceEpilogue<T> epilogue) {
   using Vector = Pack<T>;
   constexpr std::int64_t kSpan = std::int64_t{kBlockThreads} * kFlatElementsPerThread;
   const std::int64_t row_vectors = axes.extent[0] / Vector::kCount;
@@ -205,9 +241,18 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int u = 0; u < kFlatElementsPerThread; ++u) {
       const std::int64_t index = block_first + u * kBlockThreads + threadIdx.x;
       if (index < vectors) {
-        const std::int64_t row = divide(index, row_vectors);
-        const std::int64_t column = (index - row * row_vectors) * Vector::kCount;
-        const ElementOffsets offsets = decompose<3>(axes, row, 1);
+        std::int64_t column;
+        ElementOffsets offsets;
+        if constexpr (kNarrow) {
+          const std::int32_t narrow = static_cast<std::int32_t>(index);
+          const std::int32_t row = divisors.row_vectors.quotient(narrow);
+          column = std::int64_t{narrow - row * divisors.row_vectors.divisor} * Vector::kCount;
+          offsets = decompose_row(axes, divisors, row);
+        } else {
+          const std::int64_t row = divide(index, row_vectors);
+          column = (index - row * row_vectors) * Vector::kCount;
+          offsets = decompose<3>(axes, row, 1);
+        }
         if (first_broadcast) {
           a[u].value[0] = first[offsets.of[1]];
         } else {
@@ -478,9 +523,19 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
       }
     } else if (vector_rows<T>(axes, first, second, result)) {
       const std::int64_t vectors = count / Pack<T>::kCount;
-      multiply_vector_rows<T>
-          <<<grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread), kBlockThreads,
-             0, stream>>>(typed_first, typed_second, typed_result, axes, vectors, device);
+      const unsigned grid = grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread);
+      RowDivisors divisors;
+      if (vectors < std::numeric_limits<std::int32_t>::max()) {
+        divisors.row_vectors = Divisor<std::int32_t>::make(axes.extent[0] / Pack<T>::kCount);
+        for (int axis = 1; axis < axes.rank; ++axis) {
+          divisors.extent[axis] = Divisor<std::int32_t>::make(axes.extent[axis]);
+        }
+        multiply_vector_rows<T, true><<<grid, kBlockThreads, 0, stream>>>(
+            typed_first, typed_second, typed_result, axes, divisors, vectors, device);
+      } else {
+        multiply_vector_rows<T, false><<<grid, kBlockThreads, 0, stream>>>(
+            typed_first, typed_second, typed_result, axes, divisors, vectors, device);
+      }
     } else if (axes.rank >= 1 && axes.extent[0] >= kRowMinExtent) {
       auto launch_rows = [&](auto per_thread) {
         constexpr int kPerThread = decltype(per_thread)::value;
