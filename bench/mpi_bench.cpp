@@ -152,8 +152,9 @@ int run(int argc, char** argv) {
               arguments.memory_limit.c_str());
   std::printf(
       "median %.4f s; largest share %.4f s, balance %.3f (largest/mean); reduction %.4f s "
-      "(%.1f%% of the total); error %.1e against one process\n",
-      total, largest, balance, all_reduces[0], 100.0 * all_reduces[0] / total, error);
+      "(%.1f%% of the total, with %s); error %.1e against one process\n",
+      total, largest, balance, all_reduces[0], 100.0 * all_reduces[0] / total,
+      times.reduced_with.c_str(), error);
   for (int r = 0; r < size; ++r) {
     std::printf("  rank %d: share %.4f s, reduction %.4f s\n", r, all_shares[r], all_reduces[r]);
   }
@@ -161,8 +162,8 @@ int run(int argc, char** argv) {
     std::ofstream file(arguments.out);
     file << "{\"ranks\": " << size << ", \"backend\": \"" << einstream::to_string(plan.backend())
          << "\", \"median_seconds\": " << total << ", \"balance\": " << balance
-         << ", \"reduce_share\": " << all_reduces[0] / total << ", \"error\": " << error
-         << ", \"share_seconds\": [";
+         << ", \"reduce_share\": " << all_reduces[0] / total << ", \"reduced_with\": \""
+         << times.reduced_with << "\", \"error\": " << error << ", \"share_seconds\": [";
     for (int r = 0; r < size; ++r) file << (r ? ", " : "") << all_shares[r];
     file << "], \"reduce_seconds\": [";
     for (int r = 0; r < size; ++r) file << (r ? ", " : "") << all_reduces[r];

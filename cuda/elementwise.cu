@@ -524,7 +524,7 @@ void multiply(DataType dtype, const void* first, const TensorLayout& first_layou
     } else if (vector_rows<T>(axes, first, second, result)) {
       const std::int64_t vectors = count / Pack<T>::kCount;
       const unsigned grid = grid_for(vectors, std::int64_t{kBlockThreads} * kFlatElementsPerThread);
-      RowDivisors divisors;
+      RowDivisors divisors{};  // the wide kernel ignores it
       if (vectors < std::numeric_limits<std::int32_t>::max()) {
         divisors.row_vectors = Divisor<std::int32_t>::make(axes.extent[0] / Pack<T>::kCount);
         for (int axis = 1; axis < axes.rank; ++axis) {

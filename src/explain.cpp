@@ -268,7 +268,7 @@ void write_scaling(std::ostream& os, const ExplainedPlan& plan) {
     short_of_blocks = short_of_blocks || scaling.devices_with_work < scaling.devices;
   }
   os << "\n                (each device its own link, resident inputs copied to each, partial "
-        "outputs added on the host"
+        "outputs timed as added on the host, an upper bound where NCCL combines them"
      << (staging ? "; the host's staging copies bind" : "")
      << (short_of_blocks ? "; fewer blocks than devices leave some idle" : "") << ")\n";
 }
