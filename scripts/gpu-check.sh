@@ -6,7 +6,7 @@
 #
 #   scripts/gpu-check.sh [--build-dir DIR] [--tools memcheck,racecheck,initcheck]
 #                        [--filter GTEST_FILTER] [--sanitizer-filter GTEST_FILTER]
-#                        [--tool-timeout SECONDS] [--shards N] [--no-suite]
+#                        [--tool-timeout SECONDS] [--shards N] [--no-suite] [--no-mpi]
 #
 # Under the sanitizers the tests that provoke CUDA errors on purpose (real
 # ones, or injected: CudaFaultInjection) are left out (--sanitizer-filter's
@@ -20,6 +20,10 @@
 # host time per launch, so shards on a many-core machine finish N times
 # sooner; the plain run is sharded too, its device-memory tests then run
 # alone after it. --no-suite skips the plain run (e.g. one tool per call).
+# With the plain run, where the build has MPI (einstream_mpi_tests) and
+# mpirun is found, the MPI test also runs on 1 rank and on as many ranks as
+# GPUs (at least 2: ranks then share a GPU): one rank per GPU takes the NCCL
+# path of execute_distributed, shared GPUs the MPI one; --no-mpi skips it.
 # Exit status 0 when the suite passes and every tool reports no error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +37,7 @@ own_sanitizer_filter=0
 tool_timeout=0
 shards=1
 run_suite=1
+run_mpi=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build=$2; shift 2 ;;
@@ -42,7 +47,8 @@ while [ $# -gt 0 ]; do
     --tool-timeout) tool_timeout=$2; shift 2 ;;
     --shards) shards=$2; shift 2 ;;
     --no-suite) run_suite=0; shift ;;
-    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
+    --no-mpi) run_mpi=0; shift ;;
+    -h|--help) sed -n 2,27p "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -101,6 +107,25 @@ if [ $run_suite -eq 1 ]; then
   fi
   summary="suite $(gtest_counts "${suite_logs[@]}") passed"
   [ $suite_rc -eq 0 ] || { summary="$summary (FAILED)"; status=1; }
+fi
+
+# The MPI test on 1 rank and on one rank per GPU (at least 2).
+if [ $run_suite -eq 1 ] && [ $run_mpi -eq 1 ] && command -v mpirun >/dev/null 2>&1 &&
+   cmake --build "$build" -j"$(nproc)" --target einstream_mpi_tests >"$logs/build-mpi.log" 2>&1; then
+  launcher=(mpirun --oversubscribe)
+  [ "$(id -u)" -eq 0 ] && launcher+=(--allow-run-as-root)
+  gpus=$(nvidia-smi -L | grep -c '^GPU')
+  for ranks in 1 $((gpus > 2 ? gpus : 2)); do
+    if timeout 300 "${launcher[@]}" -np "$ranks" "$build/tests/einstream_mpi_tests" \
+         >"$logs/mpi.$ranks.log" 2>&1; then
+      summary="$summary; mpi on $ranks rank(s) $(gtest_counts "$logs/mpi.$ranks.log") passed"
+    else
+      summary="$summary; mpi on $ranks rank(s) FAILED"
+      status=1
+    fi
+  done
+elif [ $run_suite -eq 1 ] && [ $run_mpi -eq 1 ]; then
+  summary="$summary; mpi: not run (no mpirun, or the build has no MPI: $logs/build-mpi.log)"
 fi
 
 # Runs one tool over shard $2 of $shards; its log is $logs/$1.$2.log.
