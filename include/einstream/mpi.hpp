@@ -164,12 +164,6 @@ inline std::string processor_name() {
   return std::string(name, static_cast<std::size_t>(std::max(length, 0)));
 }
 
-// The GPU a single-device CUDA plan runs on.
-inline int device_of(const Plan& plan) {
-  const Options& options = plan.options();
-  return options.devices.empty() ? options.device : options.devices.front();
-}
-
 // The NCCL communicator kept on an MPI communicator (an attribute), with
 // the ranks' identities it was made for.
 struct NcclOfComm {
@@ -343,7 +337,7 @@ inline void execute_distributed(Plan& plan, MPI_Comm comm, const std::vector<con
     candidate.output_empty = desc.element_count() == 0;
     candidate.dtype = desc.dtype;
     if (candidate.nccl_built && candidate.one_cuda_device) {
-      device = mpi_detail::device_of(plan);
+      device = plan.options().device;  // a CUDA plan's: the first of Options::devices
       candidate.bus_id = detail::device_bus_id(device);
     }
     if (detail::nccl_rank_eligible(candidate)) {

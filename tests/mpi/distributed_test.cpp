@@ -83,6 +83,24 @@ Distributed run_distributed(const std::string& expression,
   return result;
 }
 
+// A device budget that slices `expression` into a few blocks: an eighth of
+// the way from the least budget (tiny, many blocks) up to the least
+// unsliced one. Rank 0's is everyone's, so every rank plans the same
+// blocks; 0 on every rank when any rank's needs make no sense, so the
+// ranks fail together (a rank that left a test alone would leave the
+// others waiting in a collective). Collective.
+std::uint64_t sliced_budget_of_rank_zero(const std::string& expression,
+                                         const std::vector<TensorDesc>& descs,
+                                         const TensorDesc& output, const Options& options) {
+  const testing::DeviceNeeds needs = testing::device_needs(expression, descs, output, options);
+  const bool sane = needs.least > 0 && needs.whole > needs.least;
+  unsigned long long budget = sane ? needs.least + (needs.whole - needs.least) / 8 : 0;
+  MPI_Bcast(&budget, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  int mine = sane ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1 ? budget : 0;
+}
+
 Options host_with_limit(std::uint64_t bytes) {
   Options options;
   options.backend = Backend::host;
@@ -154,24 +172,10 @@ TEST(Distributed, CudaSharesSumOverRanks) {
     }
     std::vector<TensorDesc> descs;
     for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
-    // Near the least budget the blocks are tiny and many; an eighth of the
-    // way up to the least unsliced budget keeps them few but more than one.
-    // Every rank must plan the same blocks, so rank 0's budget is everyone's;
-    // a rank whose needs make no sense fails every rank together (a rank that
-    // left the test alone would leave the others waiting in a collective).
-    const testing::DeviceNeeds needs =
-        testing::device_needs(expression, descs, TensorDesc(dtype, {120, 60}), options);
-    unsigned long long budget_of_root = needs.least > 0 && needs.whole > needs.least
-                                            ? needs.least + (needs.whole - needs.least) / 8
-                                            : 0;
-    const unsigned long long mine = budget_of_root;
-    MPI_Bcast(&budget_of_root, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
-    int sane = mine > 0 ? 1 : 0, all_sane = 0;
-    MPI_Allreduce(&sane, &all_sane, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    ASSERT_EQ(all_sane, 1) << "rank " << rank_of() << ": least device budget " << needs.least
-                           << ", least unsliced " << needs.whole
-                           << " (a 1-byte budget accepted, or nothing to slice)";
-    const std::uint64_t budget = budget_of_root;
+    const std::uint64_t budget =
+        sliced_budget_of_rank_zero(expression, descs, TensorDesc(dtype, {120, 60}), options);
+    ASSERT_GT(budget, 0u) << "a rank's least device budget or least unsliced budget made no "
+                             "sense (a 1-byte budget accepted, or nothing to slice)";
     options.memory_limit = MemoryLimit::from_bytes(budget);
     SCOPED_TRACE(std::string(to_string(dtype)) + ", budget " + std::to_string(budget) + ", " +
                  std::to_string(root_devices) + " pipeline(s) on rank 0");
@@ -215,15 +219,10 @@ TEST(Distributed, NcclSumsOneGpuPerRank) {
   for (DataType dtype : testing::kDataTypes) {
     std::vector<TensorDesc> descs;
     for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
-    // Rank 0's budget is everyone's, so every rank plans the same blocks.
-    const testing::DeviceNeeds needs =
-        testing::device_needs(expression, descs, TensorDesc(dtype, {120, 60}), options);
-    unsigned long long budget = needs.least > 0 && needs.whole > needs.least
-                                    ? needs.least + (needs.whole - needs.least) / 8
-                                    : 0;
-    MPI_Bcast(&budget, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
-    ASSERT_GT(budget, 0u) << "least device budget " << needs.least << ", least unsliced "
-                          << needs.whole;
+    const std::uint64_t budget =
+        sliced_budget_of_rank_zero(expression, descs, TensorDesc(dtype, {120, 60}), options);
+    ASSERT_GT(budget, 0u) << "a rank's least device budget or least unsliced budget made no "
+                             "sense (a 1-byte budget accepted, or nothing to slice)";
     Options sliced = options;
     sliced.memory_limit = MemoryLimit::from_bytes(budget);
     for (const auto& [root, all_ranks] :
