@@ -9,12 +9,10 @@
 #include <memory>
 #include <vector>
 
+#include "einstream/nccl_ranks.hpp"  // nccl_built()
 #include "einstream/tensor.hpp"
 
 namespace einstream::detail {
-
-// Whether this build of einstream links NCCL.
-bool nccl_built();
 
 class NcclReduce {
  public:

@@ -21,7 +21,8 @@ namespace einstream::detail {
 
 class DeviceAllocation;
 
-// Whether this build of einstream links NCCL (also src/nccl_reduce.hpp).
+// Whether this build of einstream links NCCL (for several GPUs of one
+// process too: src/nccl_reduce.hpp).
 bool nccl_built();
 
 // The PCI bus id of CUDA device `device` ("0000:3B:00.0"): one GPU has one
