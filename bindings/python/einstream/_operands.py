@@ -122,6 +122,12 @@ class Operand:
                 return
             if not hasattr(array, "__dlpack__"):
                 array = numpy.asarray(array)
+        if isinstance(array, numpy.ndarray) and not array.dtype.isnative:
+            raise TypeError(
+                f"{what} has dtype {array.dtype.str}, in non-native byte order: einstream reads "
+                "arrays in place, in this machine's byte order (convert it first: "
+                "a.astype(a.dtype.newbyteorder('=')))"
+            )
         self.source = array
         try:
             dtype, shape, strides, device_type, device, address = _einstream.describe(array)

@@ -233,6 +233,11 @@ def test_errors_map_to_python_exceptions(rng):
         einstream.einsum("ij->", numpy.ones((2, 2), numpy.int32))
     with pytest.raises(TypeError, match=r"operand 0 \(object\) is not an array"):
         einstream.einsum("ij->", object())
+    swapped = a.astype(a.dtype.newbyteorder("S"))
+    with pytest.raises(TypeError, match=r"operand 1 has dtype [<>]f8, in non-native byte order"):
+        einstream.einsum("ij,ij->", a, swapped)
+    with pytest.raises(TypeError, match=r"out has dtype [<>]f8, in non-native byte order"):
+        einstream.einsum("ij->i", a, out=numpy.zeros(3, swapped.dtype))
     assert issubclass(einstream.MemoryError, MemoryError)
     assert issubclass(einstream.MemoryError, einstream.Error)
     assert issubclass(einstream.CudaError, RuntimeError)
