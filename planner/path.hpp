@@ -57,6 +57,19 @@ struct ContractionPath {
 // result modes and cost. Throws Error for an invalid path.
 ContractionPath evaluate_path(const Problem& problem, const LinearPath& linear);
 
+// `given` (opt_einsum's format, over `operands` operands; a step's
+// positions in any order) with each step of three or more operands split
+// into pairs, left to right: the first two, then the running result with
+// each next one. Throws Error naming the step of `given` that names no
+// operand, one twice, one out of range, or comes after the last, and when
+// the steps leave more than one operand. One operand and no step is valid
+// (an empty result).
+LinearPath pairwise_path(const LinearPath& given, int operands);
+
+// The path Options::given_path gives, checked and costed: pairwise_path,
+// then evaluate_path. A one-operand problem with no step gets the step (0).
+ContractionPath given_path(const Problem& problem, const LinearPath& given);
+
 // Left to right: ((0,1), then that result with the next operand, ...).
 LinearPath naive_path(const Problem& problem);
 

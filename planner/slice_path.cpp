@@ -56,6 +56,12 @@ PathSlices plan_path_and_slices(const Problem& problem, const ContractionPath& p
   } catch (const MemoryError&) {
     failure = std::current_exception();
   }
+  if (finder.keep_path) {
+    if (!best) std::rethrow_exception(failure);
+    best->slice.unsliced_flops = path.flops;
+    best->stopped_at_budget = best->slice.stopped_at_budget;
+    return *std::move(best);
+  }
   SearchDeadline deadline(finder.seconds);
   bool stopped = false;
   const LinearPath linear = path.linear();

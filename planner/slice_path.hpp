@@ -22,6 +22,8 @@ struct SlicePathOptions {
   // return the whole problem's one-block evaluation (false: for a caller
   // that slices the path itself, as the CUDA executor does).
   bool plan_when_fitting = true;
+  // Slice `path` only, never another tree (the caller gave the path).
+  bool keep_path = false;
 };
 
 struct PathSlices {
@@ -35,7 +37,8 @@ struct PathSlices {
 // budget unsliced (see plan_when_fitting). Otherwise the fastest (by the time model) of the plans
 // that fit among: plan_slices on `path`, and for a few element caps under
 // the budget, the finder's path with exactly its sliced modes
-// (evaluate_slices) and plan_slices on the finder's path. Throws the
+// (evaluate_slices) and plan_slices on the finder's path (with keep_path,
+// plan_slices on `path` alone). Throws the
 // MemoryError of plan_slices on `path` when none fits.
 PathSlices plan_path_and_slices(const Problem& problem, const ContractionPath& path, DataType dtype,
                                 const std::vector<std::vector<std::int64_t>>& input_strides,

@@ -169,6 +169,29 @@ void set_log(einstream::Options& result, const einstream_options& options) {
   };
 }
 
+// options->given_path's pairs as einstream::Options::given_path; the
+// positions themselves are checked when planning.
+std::vector<std::vector<int>> given_path_of(const einstream_options& options) {
+  if (options.n_given_path_steps < 0 ||
+      (options.n_given_path_steps > 0 && options.given_path == nullptr)) {
+    throw InvalidArgument(
+        "options->n_given_path_steps is " + std::to_string(options.n_given_path_steps) +
+        (options.n_given_path_steps > 0 ? " but options->given_path is NULL" : "") +
+        "; expected 0, or the count of the pairs at options->given_path");
+  }
+  std::vector<std::vector<int>> path;
+  for (std::int32_t step = 0; step < options.n_given_path_steps; ++step) {
+    const std::int32_t first = options.given_path[2 * step];
+    const std::int32_t second = options.given_path[2 * step + 1];
+    if (second == -1) {
+      path.push_back({first});
+    } else {
+      path.push_back({first, second});
+    }
+  }
+  return path;
+}
+
 einstream::Options to_options(const einstream_options& options) {
   einstream::Options result;
   result.device = options.device;
@@ -259,6 +282,7 @@ einstream::Options to_options(const einstream_options& options) {
                             "; expected device ordinals (0 or more)");
     }
   }
+  result.given_path = given_path_of(options);
   set_log(result, options);
   return result;
 }
@@ -289,6 +313,8 @@ void fill_defaults(einstream_options& options) {
   options.log_level = static_cast<einstream_log_level>(defaults.log_level);
   options.devices = nullptr;
   options.n_devices = 0;
+  options.given_path = nullptr;
+  options.n_given_path_steps = 0;
 }
 
 // *array for `owned`'s tensor; `owned` passes to array->owner.
@@ -439,6 +465,25 @@ einstream_status einstream_plan_output_dtype(const einstream_plan* plan, einstre
     require_pointer(plan, "plan");
     require_pointer(dtype, "dtype");
     *dtype = to_c_dtype(plan->plan.output().dtype);
+  });
+}
+
+einstream_status einstream_plan_path(const einstream_plan* plan, int32_t* pairs, int32_t capacity,
+                                     int32_t* n_steps) {
+  return guarded(__func__, [&] {
+    require_pointer(plan, "plan");
+    require_pointer(n_steps, "n_steps");
+    if (capacity < 0) {
+      throw InvalidArgument("capacity is " + std::to_string(capacity) + "; expected 0 or more");
+    }
+    if (capacity > 0) require_pointer(pairs, "pairs (with capacity > 0)");
+    const std::vector<std::vector<int>>& path = plan->plan.path().path;
+    *n_steps = static_cast<int32_t>(path.size());
+    const std::size_t written = std::min(path.size(), static_cast<std::size_t>(capacity));
+    for (std::size_t step = 0; step < written; ++step) {
+      pairs[2 * step] = path[step][0];
+      pairs[2 * step + 1] = path[step].size() > 1 ? path[step][1] : -1;
+    }
   });
 }
 

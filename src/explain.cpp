@@ -194,6 +194,11 @@ void write_inputs(std::ostream& os, const ExplainedPlan& plan) {
 }
 
 void write_path_search(std::ostream& os, const ExplainedPlan& plan) {
+  if (!plan.options.given_path.empty()) {
+    os << "  path          given (Options::given_path), checked in "
+       << line_of("%.3f ms", plan.path_seconds * 1e3) << '\n';
+    return;
+  }
   os << "  path          " << to_string(plan.options.path) << ", found in "
      << line_of("%.3f ms", plan.path_seconds * 1e3) << '\n';
   for (const BudgetStop& stop : plan.path.budget_stops) {

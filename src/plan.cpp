@@ -74,6 +74,13 @@ detail::PathSearchOptions path_search_options(const Options& options, DataType d
   return search;
 }
 
+// The caller's path (Options::given_path), else the search's.
+detail::ContractionPath path_of(const detail::Problem& problem, const Options& options,
+                                DataType dtype) {
+  if (!options.given_path.empty()) return detail::given_path(problem, options.given_path);
+  return detail::find_path(problem, options.path, path_search_options(options, dtype));
+}
+
 using detail::PlanState;
 
 Backend resolve_backend(Backend requested) {
@@ -125,6 +132,7 @@ detail::SlicePlan choose_sliced_path(PlanState& state, const detail::SliceOption
   finder.seconds = state.options.path_seconds / 2;
   finder.seed = state.options.path_seed;
   finder.plan_when_fitting = plan_when_fitting;
+  finder.keep_path = !state.options.given_path.empty();
   detail::PathSlices chosen =
       detail::plan_path_and_slices(state.problem, state.path, state.output.dtype, input_strides,
                                    state.reversal.output.effective_strides(), slicing, finder);
@@ -258,8 +266,7 @@ std::unique_ptr<PlanState> make_plan(std::string_view expression, std::vector<Te
   const auto start = std::chrono::steady_clock::now();
   state->problem = detail::parse(expression, shapes);
   detail::log_path_search(options, state->expression, state->problem);
-  state->path = detail::find_path(state->problem, options.path,
-                                  path_search_options(options, inputs[0].dtype));
+  state->path = path_of(state->problem, options, inputs[0].dtype);
   const auto stop = std::chrono::steady_clock::now();
 
   state->path_info.path = state->path.linear();
@@ -577,8 +584,7 @@ PathInfo contraction_path(std::string_view expression,
   const detail::Problem problem = detail::parse(expression, shapes);
   detail::check_desc(TensorDesc(dtype, problem.output_extents()),
                      "the result of '" + std::string(expression) + "',");
-  const detail::ContractionPath path =
-      detail::find_path(problem, options.path, path_search_options(options, dtype));
+  const detail::ContractionPath path = path_of(problem, options, dtype);
   const auto stop = std::chrono::steady_clock::now();
   PathInfo info;
   info.path = path.linear();

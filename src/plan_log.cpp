@@ -16,7 +16,9 @@ std::string count_text(double value) {
 
 std::string path_message(const Options& options, const PlannedFacts& facts) {
   std::string text =
-      "plan '" + facts.expression + "': path " + to_string(options.path) + " found in " +
+      "plan '" + facts.expression + "': path " +
+      (options.given_path.empty() ? std::string(to_string(options.path)) + " found in "
+                                  : std::string("given, checked in ")) +
       format_seconds(facts.path_seconds) + ", " + std::to_string(facts.path.steps.size()) +
       (facts.path.steps.size() == 1 ? " step, " : " steps, ") + count_text(facts.path.flops) +
       " FLOPs, largest intermediate " + count_text(facts.path.largest_intermediate) + " elements";
@@ -71,7 +73,7 @@ std::string blocks_message(const Options& options, const PlannedFacts& facts) {
 
 void log_path_search(const Options& options, const std::string& expression,
                      const Problem& problem) {
-  if (!logs(options, LogLevel::debug)) return;
+  if (!logs(options, LogLevel::debug) || !options.given_path.empty()) return;
   std::string text = "plan '" + expression + "': searching a path (" + to_string(options.path) +
                      ") over " + std::to_string(problem.inputs.size()) + " operands and " +
                      std::to_string(problem.mode_count()) + " modes";

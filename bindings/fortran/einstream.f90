@@ -105,6 +105,13 @@ module einstream
     ! defaults) mean device alone.
     type(c_ptr) :: devices
     integer(c_int32_t) :: n_devices
+    ! A contraction path to run instead of searching, as C's given_path and
+    ! n_given_path_steps: c_loc of an integer(c_int32_t), target array of
+    ! shape (2, steps), each column a step's 0-based positions among the
+    ! operands not yet contracted (the second -1 for a one-operand step),
+    ! and its number of steps; c_null_ptr and 0 (the defaults): search.
+    type(c_ptr) :: given_path
+    integer(c_int32_t) :: n_given_path_steps
   end type einstream_options
 
   ! An array as einstream sees it: address, element type, extents, strides.

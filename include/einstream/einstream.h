@@ -131,6 +131,14 @@ typedef struct einstream_options {
    * plan's device; 0 and NULL (the defaults) mean `device` alone. */
   const int32_t* devices;
   int32_t n_devices;
+  /* A contraction path to run instead of searching one, as
+   * einstream::Options::given_path, in pairs: n_given_path_steps steps at
+   * `given_path`, two int32_t each, the 0-based positions among the operands
+   * not yet contracted (each step's result goes last; the second is -1 for a
+   * step of one operand). Read when the plan is created, not kept. 0 and NULL
+   * (the defaults): `path` searches. */
+  const int32_t* given_path;
+  int32_t n_given_path_steps;
 } einstream_options;
 
 /* An opaque planned expression. */
@@ -196,6 +204,15 @@ einstream_status einstream_plan_output_rank(const einstream_plan* plan, int32_t*
 einstream_status einstream_plan_output_extents(const einstream_plan* plan, int64_t* extents,
                                                int32_t capacity);
 einstream_status einstream_plan_output_dtype(const einstream_plan* plan, einstream_dtype* dtype);
+
+/* The plan's contraction path in the pairs of einstream_options.given_path
+ * (the second of a pair -1 for a step of one operand): *n_steps (not NULL)
+ * receives its number of steps, and the first min(capacity, *n_steps) steps
+ * are written to pairs[0 .. 2 * capacity), so a caller may call once with
+ * pairs NULL and capacity 0, allocate 2 * *n_steps int32_t and call again.
+ * Given back as options.given_path, it plans the same path without a search. */
+einstream_status einstream_plan_path(const einstream_plan* plan, int32_t* pairs, int32_t capacity,
+                                     int32_t* n_steps);
 
 /* Exact memory one execution allocates, in bytes (einstream::Plan::
  * workspace_bytes()). */

@@ -96,6 +96,16 @@ struct Options {
   std::vector<int> devices;
   MemoryLimit memory_limit;
   PathAlgorithm path = PathAlgorithm::automatic;
+  // A contraction path to run instead of searching one (then `path`,
+  // max_intermediate_bytes and the path_* knobs are not used), in
+  // opt_einsum's format: each step lists positions among the operands not
+  // yet contracted, 0-based, and its result goes last. PathInfo::path of an
+  // earlier plan, opt_einsum's contract_path or cotengra's get_path() give
+  // one. A step of three or more operands is contracted in pairs, left to
+  // right. Checked when planning (Error names the step at fault). Over the
+  // memory limit the blocks are sliced along this path as it is: the
+  // slicing never changes it. Empty (the default): `path` searches.
+  std::vector<std::vector<int>> given_path;
   Backend backend = Backend::automatic;
   // Largest intermediate the contraction path may create, in bytes (the
   // output is exempt); 0 means no cap. Paths over it are rejected where a

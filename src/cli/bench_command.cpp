@@ -325,7 +325,9 @@ void bench(const BenchFlags& flags) {
     } else {
       document["seed"] = flags.seed;
     }
-    document["path_algorithm"] = to_string(plan.options().path);
+    // "given": --given-path, no search.
+    document["path_algorithm"] =
+        plan.options().given_path.empty() ? to_string(plan.options().path) : "given";
     document["path"] = plan.path().path;
     document["path_seconds"] = plan.path().seconds;
     document["flops"] = count_to_json(flops);

@@ -26,7 +26,8 @@ struct PlanFlags {
   bool allow_tf32 = false;
   bool register_host_memory = false;
   bool no_graph_replay = false;
-  std::string devices;  // empty: Options::device alone
+  std::string devices;     // empty: Options::device alone
+  std::string given_path;  // JSON; empty: --path searches
 
   void add_to(CLI::App& command, bool with_backend);
   Options options() const;

@@ -1,6 +1,7 @@
 #include "src/cli/json_values.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "einstream/error.hpp"
 
@@ -34,6 +35,43 @@ std::vector<std::vector<std::int64_t>> parse_shapes(const std::string& text) {
     shapes.push_back(std::move(extents));
   }
   return shapes;
+}
+
+std::vector<std::vector<int>> path_from_json(const nlohmann::json& document,
+                                             const std::string& where) {
+  const std::string expected =
+      "expected a non-empty array with one array of operand positions per step, e.g. "
+      "[[1,2],[0,1]] (the \"path\" of `einstream path --json`)";
+  if (!document.is_array() || document.empty()) {
+    throw Error(where + " is " + document.dump() + ": " + expected);
+  }
+  std::vector<std::vector<int>> path;
+  for (std::size_t index = 0; index < document.size(); ++index) {
+    const nlohmann::json& step = document[index];
+    const std::string at = where + " step " + std::to_string(index);
+    if (!step.is_array()) throw Error(at + " is " + step.dump() + ", not an array: " + expected);
+    std::vector<int> positions;
+    for (const nlohmann::json& position : step) {
+      if (!position.is_number_integer() || position.get<std::int64_t>() < 0 ||
+          position.get<std::int64_t>() > std::numeric_limits<int>::max()) {
+        throw Error(at + " has position " + position.dump() + ": " + expected);
+      }
+      positions.push_back(position.get<int>());
+    }
+    path.push_back(std::move(positions));
+  }
+  return path;
+}
+
+std::vector<std::vector<int>> parse_given_path(const std::string& text) {
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& error) {
+    throw Error("--given-path is not valid JSON (" + std::string(error.what()) +
+                "): expected one array of operand positions per step, e.g. '[[1,2],[0,1]]'");
+  }
+  return path_from_json(document, "--given-path");
 }
 
 nlohmann::json count_to_json(double value) {

@@ -20,6 +20,7 @@
 #include "einstream/error.hpp"
 #include "einstream/version.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/json_values.hpp"
 #include "src/cli/stderr_log.hpp"
 #include "src/devices.hpp"
 #include "src/memory_text.hpp"
@@ -67,6 +68,12 @@ void PlanFlags::add_to(CLI::App& command, bool with_backend) {
                   "or hyper")
       ->check(CLI::IsMember({"auto", "naive", "greedy", "optimal", "dp", "random-greedy", "hyper"}))
       ->capture_default_str();
+  command
+      .add_option("--given-path", given_path,
+                  "a contraction path to run instead of searching one, as JSON in opt_einsum's "
+                  "format: one array of operand positions per step, e.g. '[[1,2],[0,1]]' (what "
+                  "`einstream path --json` prints as \"path\"); --path is then not used")
+      ->type_name("JSON");
   command
       .add_option("--max-intermediate", max_intermediate,
                   "largest intermediate the path may create: bytes with an optional suffix "
@@ -125,6 +132,7 @@ Options PlanFlags::options() const {
   Options options;
   options.backend = backend_from_string(backend);
   options.path = path_algorithm_from_string(path);
+  if (!given_path.empty()) options.given_path = parse_given_path(given_path);
   if (memory_limit) options.memory_limit = MemoryLimit::parse(*memory_limit);
   if (!max_intermediate.empty()) {
     options.max_intermediate_bytes =

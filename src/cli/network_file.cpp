@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "einstream/error.hpp"
+#include "src/cli/json_values.hpp"
 
 namespace einstream::cli {
 
@@ -76,6 +77,14 @@ std::vector<std::vector<std::int64_t>> Network::shapes() const {
   return shapes;
 }
 
+void Network::apply_path(Options& options) const {
+  if (path.empty()) return;
+  if (!options.given_path.empty()) {
+    throw Error("the network file gives a \"path\" and --given-path another: give one");
+  }
+  options.given_path = path;
+}
+
 Network parse_network(std::string_view text) {
   const std::string format =
       "expected {\"inputs\": [[0,1],[1,2]], \"output\": [0,2], \"extents\": {\"0\": 2, \"1\": 3, "
@@ -92,9 +101,10 @@ Network parse_network(std::string_view text) {
     throw Error("the document is " + describe(document) + ", not an object; " + format);
   }
   for (const auto& item : document.items()) {
-    if (item.key() != "inputs" && item.key() != "output" && item.key() != "extents") {
+    if (item.key() != "inputs" && item.key() != "output" && item.key() != "extents" &&
+        item.key() != "path") {
       throw Error("unknown key \"" + item.key() +
-                  "\": a network has only \"inputs\", \"output\" and \"extents\"");
+                  "\": a network has only \"inputs\", \"output\", \"extents\" and \"path\"");
     }
   }
   for (const char* key : {"inputs", "output"}) {
@@ -128,6 +138,7 @@ Network parse_network(std::string_view text) {
     }
   }
 
+  if (document.contains("path")) network.path = path_from_json(document["path"], "path");
   if (!document.contains("extents")) return network;
   const nlohmann::json& extents = document["extents"];
   if (!extents.is_object()) {

@@ -9,7 +9,10 @@
 // input and at most once ([] for a scalar). "extents": an object from each
 // mode (its decimal id as the key) to its non-negative extent; `path` needs
 // every mode's, `run` takes them from the .npy files and checks any given.
-// No other keys are allowed, so a misspelt one is not silently ignored.
+// "path" (optional): a contraction path to run instead of searching one, in
+// opt_einsum's format ([[1, 2], [0, 1]]: cotengra's tree.get_path()), as
+// --given-path gives one. No other keys are allowed, so a misspelt one is
+// not silently ignored.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "einstream/plan.hpp"
+
 namespace einstream::cli {
 
 struct Network {
@@ -25,6 +30,11 @@ struct Network {
   std::vector<std::int64_t> output_modes;
   std::map<std::int64_t, std::int64_t> extents;  // empty when the file gives none
   bool has_extents = false;
+  std::vector<std::vector<int>> path;  // empty when the file gives none
+
+  // Puts `path` into options.given_path. Throws Error when --given-path
+  // gave one too.
+  void apply_path(Options& options) const;
 
   // Operand k's extents, from `extents`. Throws Error unless has_extents.
   std::vector<std::vector<std::int64_t>> shapes() const;

@@ -37,8 +37,9 @@ void print_json(const PathInfo& info) {
 
 // contraction_path takes an expression only, so a network is planned as a
 // host Plan, whose path is the same.
-void print_network_path(const PathFlags& flags, const Options& options) {
+void print_network_path(const PathFlags& flags, Options options) {
   const Network network = read_network_file(flags.network);
+  network.apply_path(options);
   if (!network.has_extents) {
     throw Error("network file '" + flags.network +
                 "': \"extents\" is required for `path` (a mode's extent for each mode)");

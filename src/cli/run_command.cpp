@@ -216,6 +216,7 @@ void run(const RunFlags& flags_as_parsed) {
   options.profile = !flags.trace.empty();
   show_progress_line(options);
   if (network) check_network_extents(*network, flags.network, arrays);
+  if (network) network->apply_path(options);
   Plan plan = network ? Plan(network->input_modes, network->output_modes, descs, options)
                       : Plan(flags.expression, descs, options);
   if (!flags.explain.empty()) {

@@ -16,6 +16,7 @@ program fortran_test
   call test_plan_reuse_and_scalars()
   call test_errors()
   call test_device_list()
+  call test_given_path()
   if (failures /= 0) then
     print '(a, i0, a)', 'fortran_test: ', failures, ' check(s) failed'
     error stop 1
@@ -58,6 +59,37 @@ contains
     call check(status == einstream_invalid_argument, 'n_devices -1 status')
     call check(index(message, 'n_devices is -1') > 0, 'n_devices -1 message: ' // message)
   end subroutine test_device_list
+
+  ! options%given_path: a path of two steps (left to right) is run as given;
+  ! a position out of range is an invalid argument naming the step.
+  subroutine test_given_path()
+    real(c_double), target :: a(4, 3), b(3, 2), v(2), c(4)
+    integer(c_int32_t), target :: steps(2, 2)
+    type(einstream_options) :: options
+    integer :: status
+    character(len=:), allocatable :: message
+    options = host_options()
+    call check(.not. c_associated(options%given_path) .and. options%n_given_path_steps == 0, &
+               'default given path')
+    call random_number(a)
+    call random_number(b)
+    call random_number(v)
+    steps = reshape([0_c_int32_t, 1_c_int32_t, 0_c_int32_t, 1_c_int32_t], [2, 2])
+    options%given_path = c_loc(steps)
+    options%n_given_path_steps = 2
+    call einstream_einsum('ij,jk,k->i', [einstream_tensor(a), einstream_tensor(b), &
+                          einstream_tensor(v)], einstream_tensor(c), status, message, &
+                          options=options)
+    call check(status == einstream_ok, 'given path: ' // message)
+    call check(maxval(abs(c - matmul(matmul(a, b), v))) < 1d-12, 'given path values')
+    steps(2, 2) = 2
+    call einstream_einsum('ij,jk,k->i', [einstream_tensor(a), einstream_tensor(b), &
+                          einstream_tensor(v)], einstream_tensor(c), status, message, &
+                          options=options)
+    call check(status == einstream_invalid_argument, 'given path out of range status')
+    call check(index(message, 'given_path step 1 names operand 2') > 0, &
+               'given path out of range message: ' // message)
+  end subroutine test_given_path
 
   function host_options() result(options)
     type(einstream_options) :: options

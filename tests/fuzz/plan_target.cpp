@@ -191,6 +191,35 @@ DecodedProblem decode_problem(ByteReader& reader) {
   return problem;
 }
 
+// Options::given_path from the bytes after everything else (so older
+// corpus entries decode as before): none in three cases of four, else up to
+// operands + 1 steps of 1-3 positions, each below operands + 1 (some out of
+// range, too few or too many steps: planning must refuse those cleanly).
+std::vector<std::vector<int>> decode_given_path(ByteReader& reader, int operands) {
+  std::vector<std::vector<int>> path;
+  if (reader.remaining() == 0 || reader.below(4) != 0) return path;
+  const unsigned steps = 1 + reader.below(static_cast<unsigned>(operands) + 1);
+  for (unsigned step = 0; step < steps; ++step) {
+    std::vector<int> positions(1 + reader.below(3));
+    for (int& position : positions) {
+      position = static_cast<int>(reader.below(static_cast<unsigned>(operands) + 1));
+    }
+    path.push_back(positions);
+  }
+  return path;
+}
+
+std::string path_text(const std::vector<std::vector<int>>& path) {
+  if (path.empty()) return {};
+  std::string text = ", given path [";
+  for (const std::vector<int>& step : path) {
+    text += "(";
+    for (int position : step) text += std::to_string(position) + ",";
+    text += ")";
+  }
+  return text + "]";
+}
+
 std::string describe(const DecodedProblem& problem) {
   std::string text = "'" + problem.expression + "' on";
   for (const TensorDesc& desc : problem.inputs) text += " " + to_string(desc);
@@ -250,6 +279,8 @@ std::string plan_target(const std::uint8_t* data, std::size_t size) {
                           decode_strides(reader, parsed.output_extents(), /*allow_overlap=*/false));
 
   std::mt19937 random(reader.byte());
+  Options options = problem.options;
+  options.given_path = decode_given_path(reader, static_cast<int>(problem.inputs.size()));
   std::vector<StridedBuffer> inputs;
   std::vector<const void*> pointers;
   std::vector<detail::ReferenceInput> reference_inputs;
@@ -274,7 +305,7 @@ std::string plan_target(const std::uint8_t* data, std::size_t size) {
   StridedBuffer expected = actual;
 
   try {
-    Plan plan(problem.expression, problem.inputs, output, problem.options);
+    Plan plan(problem.expression, problem.inputs, output, options);
     plan.explain();
     plan.execute(pointers, actual.at_origin(dtype), problem.alpha, problem.beta);
   } catch (const Error&) {
@@ -289,7 +320,8 @@ std::string plan_target(const std::uint8_t* data, std::size_t size) {
            "): " + describe(problem);
   }
   const std::string mismatch = compare(dtype, actual, expected);
-  return mismatch.empty() ? mismatch : mismatch + ": " + describe(problem);
+  return mismatch.empty() ? mismatch
+                          : mismatch + ": " + describe(problem) + path_text(options.given_path);
 }
 
 }  // namespace einstream::fuzz

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <complex>
 #include <cstring>
 #include <random>
@@ -298,6 +299,71 @@ TEST(CApi, DeviceListsAreCheckedAndCopied) {
   devices[1] = -3;
   options.devices = devices;
   fails_with("options->devices holds -3");
+}
+
+// A plan's path read back in pairs, given back as options.given_path, and
+// bad pairs refused with the field or step named.
+TEST(CApi, GivenPathsAreCheckedAndReadBack) {
+  const std::int64_t square[2] = {100, 100};
+  const std::int64_t vector[1] = {100};
+  const einstream_tensor_desc inputs[3] = {{EINSTREAM_F64, 2, square, nullptr},
+                                           {EINSTREAM_F64, 2, square, nullptr},
+                                           {EINSTREAM_F64, 1, vector, nullptr}};
+  einstream_options options;
+  einstream_options_init(&options);
+  EXPECT_EQ(options.given_path, nullptr);
+  EXPECT_EQ(options.n_given_path_steps, 0);
+  options.backend = EINSTREAM_BACKEND_HOST;
+  const auto path_of = [&](const einstream_options& with) {
+    einstream_plan* plan = nullptr;
+    EXPECT_EQ(einstream_plan_create("ij,jk,k->i", 3, inputs, nullptr, &with, &plan), EINSTREAM_OK)
+        << einstream_last_error();
+    std::int32_t steps = -1;
+    EXPECT_EQ(einstream_plan_path(plan, nullptr, 0, &steps), EINSTREAM_OK);
+    std::vector<std::int32_t> pairs(2 * static_cast<std::size_t>(std::max(steps, 0)), 7);
+    EXPECT_EQ(einstream_plan_path(plan, pairs.data(), steps, &steps), EINSTREAM_OK);
+    einstream_plan_destroy(plan);
+    return pairs;
+  };
+  // The search: jk,k first.
+  EXPECT_EQ(path_of(options), (std::vector<std::int32_t>{1, 2, 0, 1}));
+  // Left to right, with a one-operand step first (a no-op reduction).
+  const std::int32_t given[6] = {0, -1, 0, 1, 0, 1};
+  options.given_path = given;
+  options.n_given_path_steps = 3;
+  EXPECT_EQ(path_of(options), (std::vector<std::int32_t>{0, -1, 0, 1, 0, 1}));
+
+  einstream_plan* plan = nullptr;
+  ASSERT_EQ(einstream_plan_create("ij,jk,k->i", 3, inputs, nullptr, &options, &plan), EINSTREAM_OK);
+  std::int32_t first[2] = {9, 9};
+  std::int32_t steps = 0;
+  EXPECT_EQ(einstream_plan_path(plan, first, 1, &steps), EINSTREAM_OK);
+  EXPECT_EQ(steps, 3);
+  EXPECT_EQ(first[0], 0);
+  EXPECT_EQ(first[1], -1);
+  EXPECT_EQ(einstream_plan_path(plan, first, 1, nullptr), EINSTREAM_INVALID_ARGUMENT);
+  EXPECT_EQ(einstream_plan_path(plan, nullptr, 1, &steps), EINSTREAM_INVALID_ARGUMENT);
+  EXPECT_EQ(einstream_plan_path(plan, first, -1, &steps), EINSTREAM_INVALID_ARGUMENT);
+  einstream_plan_destroy(plan);
+
+  const auto fails_with = [&](const char* part) {
+    einstream_plan* refused = nullptr;
+    EXPECT_EQ(einstream_plan_create("ij,jk,k->i", 3, inputs, nullptr, &options, &refused),
+              EINSTREAM_INVALID_ARGUMENT);
+    EXPECT_EQ(refused, nullptr);
+    EXPECT_NE(std::string(einstream_last_error()).find(part), std::string::npos)
+        << einstream_last_error();
+  };
+  options.n_given_path_steps = -1;
+  fails_with("options->n_given_path_steps is -1");
+  options.n_given_path_steps = 2;
+  options.given_path = nullptr;
+  fails_with("options->given_path is NULL");
+  const std::int32_t out_of_range[4] = {0, 1, 0, 2};
+  options.given_path = out_of_range;
+  fails_with("given_path step 1 names operand 2");
+  options.n_given_path_steps = 1;
+  fails_with("given_path leaves 2 operands uncontracted");
 }
 
 TEST(CApi, MemoryLimitInBytesReachesThePlan) {

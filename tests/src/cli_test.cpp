@@ -676,6 +676,53 @@ TEST_F(Cli, PathJsonIsOneObjectInOptEinsumFormat) {
   EXPECT_TRUE(contains(scalar.out, "\"path\":[[0,1]]")) << scalar.out;
 }
 
+// A path printed by `path --json` given back with --given-path plans that
+// path; `run` computes along it; malformed JSON and bad steps are named.
+TEST_F(Cli, GivenPathsArePlannedAndRunAsGiven) {
+  const std::string problem = "path 'ij,jk,k->i' --shapes '[[100,100],[100,100],[100]]' --json";
+  const CommandResult given = run(problem + " --given-path '[[0,1],[0,1]]'");
+  ASSERT_EQ(given.status, 0) << given.err;
+  EXPECT_TRUE(contains(given.out, "\"path\":[[0,1],[0,1]]")) << given.out;
+  EXPECT_TRUE(contains(given.out, "\"flops\":2020000")) << given.out;
+  const CommandResult text =
+      run("path 'ij,jk,k->i' --shapes '[[100,100],[100,100],[100]]' "
+          "--given-path '[[0,1],[0,1]]'");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_TRUE(contains(text.out, "given (Options::given_path)")) << text.out;
+
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6};  // 2x3
+  const std::vector<double> b = {1, 0, 2, 1, 0, 3};  // 3x2
+  const std::vector<double> v = {1, -1};
+  const std::string inputs = save("a.npy", TensorDesc(DataType::f64, {2, 3}), a.data()) + " " +
+                             save("b.npy", TensorDesc(DataType::f64, {3, 2}), b.data()) + " " +
+                             save("v.npy", TensorDesc(DataType::f64, {2}), v.data());
+  const CommandResult ran = run("run 'ij,jk,k->i' " + inputs + " --given-path '[[1,2],[0,1]]' -o " +
+                                file("c.npy").string());
+  ASSERT_EQ(ran.status, 0) << ran.err;
+  const detail::NpyArray c = detail::read_npy(file("c.npy").string());
+  const auto* values = reinterpret_cast<const double*>(c.data.data());
+  // [[5, 11], [14, 23]] times (1, -1).
+  EXPECT_EQ(std::vector<double>(values, values + 2), (std::vector<double>{-6, -9}));
+
+  const CommandResult malformed = run(problem + " --given-path '[[0,1],'");
+  EXPECT_NE(malformed.status, 0);
+  EXPECT_TRUE(contains(malformed.err, "--given-path is not valid JSON")) << malformed.err;
+  const CommandResult position = run(problem + " --given-path '[[0,1],[0,-1]]'");
+  EXPECT_NE(position.status, 0);
+  EXPECT_TRUE(contains(position.err, "--given-path step 1 has position -1")) << position.err;
+  const CommandResult range = run(problem + " --given-path '[[0,1],[0,2]]'");
+  EXPECT_NE(range.status, 0);
+  EXPECT_TRUE(contains(range.err, "given_path step 1 names operand 2")) << range.err;
+  EXPECT_TRUE(contains(run(problem + " --given-path '[]'").err,
+                       "--given-path is []: expected a non-empty array"));
+  const CommandResult bench =
+      run("bench 'ij,jk,k->i' --shapes '[[8,8],[8,8],[8]]' --backend host --repeat 1 "
+          "--warmup 0 --json --given-path '[[0,1],[0,1]]'");
+  ASSERT_EQ(bench.status, 0) << bench.err;
+  EXPECT_TRUE(contains(bench.out, "\"path_algorithm\":\"given\"")) << bench.out;
+  EXPECT_TRUE(contains(bench.out, "\"path\":[[0,1],[0,1]]")) << bench.out;
+}
+
 TEST_F(Cli, PathAlgorithmsAndSearchFlags) {
   // Every algorithm by name; the exact ones agree on the optimum.
   for (const char* algorithm : {"auto", "naive", "greedy", "optimal", "dp", "random-greedy"}) {
@@ -778,6 +825,28 @@ std::string write_text(const fs::path& path, const std::string& text) {
 // A 200-tensor ring (tensor k holds modes k and k+1 mod 200, bond 2, a
 // scalar result) has more modes than letters; its path must be a valid
 // linear path that contracts every operand into one.
+// A network file's "path" is planned as --given-path would be, checked as
+// the rest of the file is, and may not come with --given-path.
+TEST_F(Cli, NetworkFilesCarryAPath) {
+  const std::string chain =
+      R"({"inputs": [[0, 1], [1, 2], [2]], "output": [0], "extents": {"0": 100, "1": 100, "2": 100},)";
+  const std::string given = write_text(file("given.json"), chain + R"( "path": [[0, 1], [0, 1]]})");
+  const CommandResult result = run("path --network '" + given + "' --json");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "\"path\":[[0,1],[0,1]]")) << result.out;
+  EXPECT_TRUE(contains(result.out, "\"flops\":2020000")) << result.out;
+  const CommandResult both = run("path --network '" + given + "' --given-path '[[1,2],[0,1]]'");
+  EXPECT_NE(both.status, 0);
+  EXPECT_TRUE(contains(both.err, "gives a \"path\" and --given-path another")) << both.err;
+  const std::string bad = write_text(file("bad.json"), chain + R"( "path": [[0, 1], [0, "x"]]})");
+  const CommandResult refused = run("path --network '" + bad + "'");
+  EXPECT_NE(refused.status, 0);
+  EXPECT_TRUE(contains(refused.err, "path step 1 has position \"x\"")) << refused.err;
+  const std::string range = write_text(file("range.json"), chain + R"( "path": [[0, 3]]})");
+  EXPECT_TRUE(
+      contains(run("path --network '" + range + "'").err, "given_path step 0 names operand 3"));
+}
+
 TEST_F(Cli, PathNetworkPlansA200TensorRing) {
   constexpr int kTensors = 200;
   nlohmann::json network;
@@ -978,6 +1047,7 @@ TEST_F(Cli, BenchJsonReportsTheMeasurements) {
   EXPECT_TRUE(contains(json, "\"backend\":\"host\"")) << json;
   EXPECT_TRUE(contains(json, "\"inputs\":\"random\"")) << json;
   EXPECT_TRUE(contains(json, "\"path\":[[0,1]]")) << json;
+  EXPECT_TRUE(contains(json, "\"path_algorithm\":\"auto\"")) << json;
   EXPECT_TRUE(contains(json, "\"bytes_kind\":\"program\"")) << json;
   EXPECT_EQ(json_number(json, "flops"), 2.0 * 64 * 32 * 16);
   EXPECT_EQ(json_number(json, "repeat"), 3);

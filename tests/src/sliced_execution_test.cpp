@@ -38,14 +38,7 @@ std::uint64_t minimum_budget(const std::string& expression,
   for (const auto& shape : shapes) descs.emplace_back(dtype, shape);
   Options options;
   options.backend = Backend::host;
-  options.memory_limit = MemoryLimit::from_bytes(1);
-  try {
-    Plan plan(expression, descs, options);
-  } catch (const MemoryError& error) {
-    EXPECT_EQ(error.bytes_available(), 1u);
-    return error.bytes_needed();
-  }
-  return 1;  // a problem of nothing fits in one byte
+  return testing::smallest_budget(expression, descs, options);
 }
 
 std::uint64_t unsliced_bytes(const std::string& expression,

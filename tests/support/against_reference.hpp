@@ -2,6 +2,8 @@
 // reference executor on the same random data; report the relative error.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -11,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "einstream/error.hpp"
 #include "einstream/plan.hpp"
 #include "planner/parse.hpp"
 #include "src/reference.hpp"
@@ -127,6 +130,21 @@ inline AgainstReference plan_against_reference(const std::string& expression,
                                    initial.data(), alpha, beta);
   return {error_against_reference(dtype, actual.data(), expected.data(), count, bound),
           plan.explain()};
+}
+
+// The smallest memory limit in bytes a plan of `expression` with `options`
+// accepts, read from the MemoryError of a limit of one byte (1 when even
+// that fits: a problem of nothing).
+inline std::uint64_t smallest_budget(const std::string& expression,
+                                     const std::vector<TensorDesc>& descs, Options options) {
+  options.memory_limit = MemoryLimit::from_bytes(1);
+  try {
+    Plan plan(expression, descs, options);
+  } catch (const MemoryError& error) {
+    EXPECT_EQ(error.bytes_available(), 1u);
+    return error.bytes_needed();
+  }
+  return 1;
 }
 
 // A tensor of any strides in a buffer of its own: `origin` is the element

@@ -98,6 +98,34 @@ inline RandomProblem random_problem(std::mt19937& random, const RandomProblemLim
   return problem;
 }
 
+// A random contraction path over `operands` operands in opt_einsum's format,
+// as a caller might give one (Options::given_path): each step names 1 to all
+// of the live operands in random order (single-operand steps and steps of
+// three or more too); a single operand gets no step or its one step.
+// `singles` counts the one-operand steps.
+inline std::vector<std::vector<int>> random_path(std::mt19937& random, int operands,
+                                                 int* singles = nullptr) {
+  std::vector<std::vector<int>> path;
+  int live = operands;
+  if (singles) *singles = 0;
+  while (live > 1 || (operands == 1 && path.empty() && random() % 2)) {
+    // Mostly pairs, as the searches make them.
+    int take = 2;
+    const unsigned pick = random() % 10;
+    if (live == 1 || pick == 0) take = 1;
+    if (pick == 1 && live > 2)
+      take = 3 + static_cast<int>(random() % static_cast<unsigned>(live - 2));
+    std::vector<int> positions(static_cast<std::size_t>(live));
+    for (int position = 0; position < live; ++position) positions[position] = position;
+    std::shuffle(positions.begin(), positions.end(), random);
+    positions.resize(static_cast<std::size_t>(take));
+    path.push_back(positions);
+    if (take == 1 && singles) ++*singles;
+    live -= take - 1;
+  }
+  return path;
+}
+
 // Strides for a tensor of `extents`, in elements, in one of the layouts a
 // caller can hand the library: C order (returned empty, as the API spells
 // it), Fortran order, C order with some axes reversed and every stride

@@ -94,6 +94,46 @@ def devices(value, device_index):
     return listed
 
 
+_ALGORITHMS = "'auto', 'naive', 'greedy', 'optimal', 'dp', 'random-greedy', 'hyper'"
+
+
+def path_choice(path):
+    """(algorithm name, given steps) of einsum's `path` (or numpy's and
+    opt_einsum's `optimize`): an algorithm's name; True ('auto') or False
+    ('naive', numpy's meaning); or a path to run as it is, in opt_einsum's
+    format (a list of tuples of operand positions: Plan.path,
+    opt_einsum.contract_path, cotengra's get_path()), numpy.einsum_path's
+    list with its leading 'einsum_path' too."""
+    if isinstance(path, str):
+        return path.replace("_", "-"), []
+    if path is True or path is False:
+        return ("auto" if path else "naive"), []
+    try:
+        steps = list(path)
+    except TypeError:
+        raise TypeError(f"path must name an algorithm ({_ALGORITHMS}) or be a contraction path "
+                        f"(a list of tuples of operand positions), not "
+                        f"{type(path).__name__}") from None
+    if steps and isinstance(steps[0], str) and steps[0] == "einsum_path":
+        steps = steps[1:]
+    if not steps:
+        raise ValueError("path is an empty contraction path: give its steps, or an algorithm "
+                         f"({_ALGORITHMS})")
+    given = []
+    for number, step in enumerate(steps):
+        try:
+            positions = list(step)
+        except TypeError:
+            positions = None
+        if (positions is None or
+                not all(isinstance(p, numbers.Integral) and not isinstance(p, bool)
+                        for p in positions)):
+            raise TypeError(f"path step {number} is {step!r}: expected a tuple of operand "
+                            "positions (ints)")
+        given.append([int(p) for p in positions])
+    return "auto", given
+
+
 def pick(name, value, alias_name, alias_value, default=None):
     """The value of a keyword given under its name or its old alias, not both."""
     if alias_value is not None:
@@ -112,12 +152,9 @@ def options(memory_limit_value, device_index, backend, path, register_host_memor
     if not isinstance(backend, str):
         raise TypeError(f"backend must be 'auto', 'host' or 'cuda', not {type(backend).__name__}")
     result.backend = backend
-    if not isinstance(path, str):
-        raise TypeError(
-            "path must name an algorithm ('auto', 'naive', 'greedy', 'optimal', 'dp', "
-            f"'random-greedy', 'hyper'), not {type(path).__name__}"
-        )
-    result.path = path.replace("_", "-")
+    algorithm, steps = path_choice(path)
+    result.path = algorithm
+    result.given_path = steps
     result.register_host_memory = bool(register_host_memory)
     result.allow_tf32 = bool(allow_tf32)
     result.graph_replay = bool(graph_replay)

@@ -168,9 +168,10 @@ class Plan:
     """
 
     def __init__(self, formula, *operands, out=None, dtype=None, memory_limit=None, device=None,
-                 backend="auto", path="auto", register_host_memory=False, allow_tf32=False,
+                 backend="auto", path=None, register_host_memory=False, allow_tf32=False,
                  graph_replay=True, cuda_device=None, cuda_mem_limit=None,
-                 async_computation=None, devices=None):
+                 async_computation=None, devices=None, optimize=None):
+        path = _options.pick("path", path, "optimize", optimize, "auto")
         formula, operands = _split_formula(formula, operands)
         if not operands:
             raise TypeError("a Plan needs at least one operand (an array or a shape tuple)")
@@ -348,8 +349,9 @@ class Plan:
 
 
 def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend="auto",
-           path="auto", register_host_memory=False, allow_tf32=False, graph_replay=True,
-           cuda_device=None, cuda_mem_limit=None, async_computation=None, devices=None):
+           path=None, register_host_memory=False, allow_tf32=False, graph_replay=True,
+           cuda_device=None, cuda_mem_limit=None, async_computation=None, devices=None,
+           optimize=None):
     """Einstein summation, as numpy.einsum, for operands of any size.
 
     formula: numpy's notation ("ij,jk->ik", "...ij,...jk", implicit output)
@@ -380,7 +382,15 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
     backend: 'auto' (CUDA when built and a GPU is present, else host),
         'host' or 'cuda'.
     path: 'auto', 'naive', 'greedy', 'optimal', 'dp', 'random-greedy' or
-        'hyper' (cotengra-style hyper-optimization for large networks).
+        'hyper' (cotengra-style hyper-optimization for large networks); or a
+        contraction path to run as it is, without a search, in opt_einsum's
+        format: a list of tuples of operand positions (Plan.path,
+        opt_einsum.contract_path's, cotengra's tree.get_path(), or
+        numpy.einsum_path's list). A step of three or more operands is
+        contracted in pairs, left to right; under memory_limit the blocks
+        are sliced along the path as given.
+    optimize: numpy's and opt_einsum's name of path (True: 'auto', False:
+        'naive'); give one of the two.
     register_host_memory: page-lock host operands for direct DMA.
     allow_tf32: let float32 GEMMs use TF32 tensor cores.
     graph_replay: on the CUDA backend, replay a one-block plan's kernels from
@@ -392,6 +402,7 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         is written.
     """
     del async_computation  # a no-op: see the docstring
+    path = _options.pick("path", path, "optimize", optimize, "auto")
     formula, operands = _split_formula(formula, operands)
     if not operands:
         raise TypeError("einsum needs at least one operand")
@@ -405,7 +416,7 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
 
 
 def contract_path(formula, *operands, dtype=None, memory_limit=None, device=None, backend="auto",
-                  path="auto", cuda_device=None, cuda_mem_limit=None):
+                  path=None, cuda_device=None, cuda_mem_limit=None, optimize=None):
     """The contraction path einsum would take, as opt_einsum.contract_path gives it.
 
     operands: arrays or shapes (tuples of ints); `dtype` sizes shapes'
@@ -413,6 +424,7 @@ def contract_path(formula, *operands, dtype=None, memory_limit=None, device=None
     path in opt_einsum's format (a list of tuples of operand positions),
     info a PathInfo whose printout is the plan's explain() text.
     """
+    path = _options.pick("path", path, "optimize", optimize, "auto")
     formula, operands = _split_formula(formula, operands)
     if not operands:
         raise TypeError("contract_path needs at least one operand or shape")

@@ -153,6 +153,7 @@ void bind_values(nb::module_& m) {
           [](Options& options, const std::string& name) {
             options.path = parse_argument([&] { return path_algorithm_from_string(name); });
           })
+      .def_rw("given_path", &Options::given_path)
       .def_rw("max_intermediate_bytes", &Options::max_intermediate_bytes)
       .def_rw("path_trials", &Options::path_trials)
       .def_rw("path_seconds", &Options::path_seconds)

@@ -155,3 +155,58 @@ def test_contract_path_matches_opt_einsum_when_installed():
                                                    optimize="optimal")
     assert info.opt_cost == pytest.approx(float(their_info.opt_cost))
     assert len(ours) == len(theirs)
+
+
+def test_a_given_path_is_run_as_it_is(rng):
+    a, b = random_array(rng, (30, 30)), random_array(rng, (30, 30))
+    v = random_array(rng, (30,))
+    searched, searched_info = einstream.contract_path("ij,jk,k->i", a, b, v)
+    assert searched == [(1, 2), (0, 1)]
+    given, info = einstream.contract_path("ij,jk,k->i", a, b, v, path=[(0, 1), (0, 1)])
+    assert given == [(0, 1), (0, 1)] and info.opt_cost > searched_info.opt_cost
+    assert "given (Options::given_path)" in str(info)
+    for path in ([(0, 1), (0, 1)], [[1, 0], (1, 0)], [(0, 1, 2)], ["einsum_path", (0, 2), (0, 1)],
+                 ((numpy.int64(0), numpy.int64(1)), (0, 1))):
+        assert_matches(einstream.einsum("ij,jk,k->i", a, b, v, path=path, backend="host"),
+                       a @ b @ v)
+    plan = einstream.Plan("ij,jk,k->i", a, b, v, path=[(0, 2), (0, 1)], backend="host")
+    assert plan.path == [(0, 2), (0, 1)]
+    assert einstream.Plan("ij,jk,k->i", a, b, v, path=plan.path).path == plan.path
+    # Sliced under a memory limit, along the same tree.
+    sliced = einstream.Plan("ij,jk,k->i", a, b, v, path=[(0, 1), (0, 1)], backend="host",
+                            memory_limit=4000)
+    assert sliced.path == [(0, 1), (0, 1)] and "slicing       none" not in sliced.explain()
+    assert_matches(sliced(a, b, v), a @ b @ v)
+
+
+def test_optimize_is_numpys_and_opt_einsums_name_of_path(rng):
+    a, b, c = (random_array(rng, shape) for shape in [(4, 5), (5, 6), (6, 3)])
+    expected = a @ b @ c
+    assert_matches(einstream.einsum("ij,jk,kl->il", a, b, c, optimize=True), expected)
+    assert einstream.contract_path("ij,jk,kl->il", a, b, c, optimize=False)[0] == [(0, 1), (0, 1)]
+    numpy_path, _ = numpy.einsum_path("ij,jk,kl->il", a, b, c, optimize="optimal")
+    assert_matches(einstream.einsum("ij,jk,kl->il", a, b, c, optimize=numpy_path), expected)
+    assert einstream.Plan("ij,jk,kl->il", a, b, c, optimize="greedy").path == [(1, 2), (0, 1)]
+    with pytest.raises(TypeError, match="both path and its alias optimize"):
+        einstream.einsum("ij,jk,kl->il", a, b, c, path="dp", optimize="dp")
+    opt_einsum = pytest.importorskip("opt_einsum")
+    theirs, _ = opt_einsum.contract_path("ij,jk,kl->il", a, b, c, optimize="dp")
+    assert_matches(einstream.einsum("ij,jk,kl->il", a, b, c, optimize=theirs), expected)
+
+
+def test_bad_given_paths_are_refused_with_the_step_named(rng):
+    a, b = random_array(rng, (4, 5)), random_array(rng, (5, 6))
+    with pytest.raises(einstream.Error, match="given_path step 0 names operand 2"):
+        einstream.einsum("ij,jk->ik", a, b, path=[(0, 2)])
+    with pytest.raises(einstream.Error, match="leaves 2 operands uncontracted"):
+        einstream.einsum("ij,jk->ik", a, b, path=[(0,)])
+    with pytest.raises(TypeError, match="path step 1 is 'ab'"):
+        einstream.einsum("ij,jk->ik", a, b, path=[(0, 1), "ab"])
+    with pytest.raises(TypeError, match=r"path step 0 is \(0\.5, 1\)"):
+        einstream.einsum("ij,jk->ik", a, b, path=[(0.5, 1)])
+    with pytest.raises(TypeError, match="path must name an algorithm"):
+        einstream.einsum("ij,jk->ik", a, b, path=3)
+    with pytest.raises(ValueError, match="empty contraction path"):
+        einstream.einsum("ij,jk->ik", a, b, path=[])
+    with pytest.raises(ValueError, match="branch-2"):
+        einstream.einsum("ij,jk->ik", a, b, path="branch-2")

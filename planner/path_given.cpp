@@ -1,0 +1,78 @@
+// A contraction path the caller gives (Options::given_path): checked against
+// the problem in the caller's own step numbering, then steps of three or more
+// operands are split into pairs, since every lowered step takes one or two.
+#include <algorithm>
+#include <string>
+
+#include "einstream/error.hpp"
+#include "planner/path.hpp"
+
+namespace einstream::detail {
+
+namespace {
+
+std::string step_name(std::size_t step) { return "given_path step " + std::to_string(step); }
+
+// Throws Error unless `step` names distinct operands among `live`.
+void check_step(const std::vector<int>& step, std::size_t index, int live) {
+  if (step.empty()) throw Error(step_name(index) + " names no operand: expected one or more");
+  std::vector<int> sorted = step;
+  std::sort(sorted.begin(), sorted.end());
+  for (int position : sorted) {
+    if (position < 0 || position >= live) {
+      throw Error(step_name(index) + " names operand " + std::to_string(position) +
+                  ", but positions run from 0 to " + std::to_string(live - 1) + " there (" +
+                  std::to_string(live) + " operands remain; each step's result goes last)");
+    }
+  }
+  const auto repeat = std::adjacent_find(sorted.begin(), sorted.end());
+  if (repeat != sorted.end()) {
+    throw Error(step_name(index) + " names operand " + std::to_string(*repeat) + " twice");
+  }
+}
+
+}  // namespace
+
+LinearPath pairwise_path(const LinearPath& given, int operands) {
+  LinearPath pairs;
+  int live = operands;
+  for (std::size_t index = 0; index < given.size(); ++index) {
+    if (live == 1 && index > 0) {
+      throw Error(step_name(index) +
+                  " comes after the steps before it left one result: " + "expected " +
+                  std::to_string(index) + " step(s), " + std::to_string(given.size()) + " given");
+    }
+    check_step(given[index], index, live);
+    std::vector<int> sorted = given[index];
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted.size() <= 2) {
+      pairs.push_back(sorted);
+    } else {
+      // Left to right: the first two, then the running result (last) with
+      // each next one, whose position drops by the operands taken before it.
+      pairs.push_back({sorted[0], sorted[1]});
+      int remaining = live - 1;
+      for (std::size_t next = 2; next < sorted.size(); ++next) {
+        pairs.push_back({sorted[next] - static_cast<int>(next), remaining - 1});
+        --remaining;
+      }
+    }
+    live -= static_cast<int>(sorted.size()) - 1;
+  }
+  if (live != 1) {
+    throw Error("given_path leaves " + std::to_string(live) +
+                " operands uncontracted: its steps must end in one result (" +
+                std::to_string(operands) + " operands take " + std::to_string(operands - 1) +
+                " pairwise steps" + (operands == 1 ? ", or the single step (0,)" : "") + ")");
+  }
+  return pairs;
+}
+
+ContractionPath given_path(const Problem& problem, const LinearPath& given) {
+  const int operands = static_cast<int>(problem.inputs.size());
+  LinearPath pairs = pairwise_path(given, operands);
+  if (pairs.empty()) pairs.push_back({0});  // one operand and no step: its one reduction
+  return evaluate_path(problem, pairs);
+}
+
+}  // namespace einstream::detail

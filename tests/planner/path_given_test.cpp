@@ -1,0 +1,108 @@
+// A caller's contraction path (Options::given_path): checked in the caller's
+// step numbering, split into pairs, costed as the search's paths are.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "einstream/error.hpp"
+#include "planner/parse.hpp"
+#include "planner/path.hpp"
+#include "tests/support/random_problems.hpp"
+
+namespace einstream::detail {
+namespace {
+
+std::string error_of(const LinearPath& given, int operands) {
+  try {
+    pairwise_path(given, operands);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected an Error";
+  return {};
+}
+
+TEST(GivenPath, PairsPassThroughInAscendingOrder) {
+  EXPECT_EQ(pairwise_path({{2, 0}, {1, 0}}, 3), (LinearPath{{0, 2}, {0, 1}}));
+  EXPECT_EQ(pairwise_path({{0}, {1, 0}}, 2), (LinearPath{{0}, {0, 1}}));
+}
+
+TEST(GivenPath, OneOperandTakesNoStepOrItsOne) {
+  EXPECT_EQ(pairwise_path({}, 1), LinearPath{});
+  EXPECT_EQ(pairwise_path({{0}}, 1), (LinearPath{{0}}));
+  const Problem trace = parse("ii->", {{3, 3}});
+  EXPECT_EQ(given_path(trace, {}).linear(), (LinearPath{{0}}));
+  EXPECT_EQ(given_path(trace, {{0}}).linear(), (LinearPath{{0}}));
+}
+
+// (0, 2, 3) of four operands: (0, 2), then operand 3 (now at 1) with that
+// result (at 2); then the two left.
+TEST(GivenPath, StepsOfSeveralOperandsAreSplitLeftToRight) {
+  EXPECT_EQ(pairwise_path({{3, 0, 2}, {0, 1}}, 4), (LinearPath{{0, 2}, {1, 2}, {0, 1}}));
+  EXPECT_EQ(pairwise_path({{0, 1, 2, 3, 4}}, 5), (LinearPath{{0, 1}, {0, 3}, {0, 2}, {0, 1}}));
+}
+
+// A step of k operands contracts exactly them: the split path's result and
+// every other operand's modes are those of contracting them pairwise by hand.
+TEST(GivenPath, SplitStepsContractTheOperandsTheyName) {
+  const Problem problem = parse("ab,bc,cd,de,ef->af", {{2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}});
+  // b, d, e: operands 1, 3, 4 as one step, then the rest.
+  const ContractionPath split = given_path(problem, {{4, 1, 3}, {0, 1, 2}});
+  // By hand: (1, 3) -> [ab, cd, ef, bc.de]; (2, 3) -> [ab, cd, bcdef]; (0, 1, 2)
+  // -> (0, 1) -> [bcdef, abcd] -> (0, 1).
+  const ContractionPath by_hand = evaluate_path(problem, {{1, 3}, {2, 3}, {0, 1}, {0, 1}});
+  EXPECT_EQ(split.linear(), by_hand.linear());
+  EXPECT_EQ(split.flops, by_hand.flops);
+  EXPECT_EQ(split.steps.back().result, problem.output);
+}
+
+// Random paths over n operands, some steps of one or of three or more:
+// every one splits into a valid pairwise path of n - 1 + (single steps)
+// steps that evaluate_path accepts.
+TEST(GivenPath, RandomPathsSplitIntoValidPairwisePaths) {
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int operands = 1 + static_cast<int>(random() % 7);
+    std::string expression;
+    std::vector<std::vector<std::int64_t>> shapes;
+    for (int operand = 0; operand < operands; ++operand) {
+      if (operand) expression += ',';
+      expression += static_cast<char>('a' + operand);
+      expression += 'z';
+      shapes.push_back({2, 3});
+    }
+    expression += "->z";
+    const Problem problem = parse(expression, shapes);
+    int singles = 0;
+    const LinearPath given = testing::random_path(random, operands, &singles);
+    SCOPED_TRACE(expression + " trial " + std::to_string(trial));
+    const LinearPath pairs = pairwise_path(given, operands);
+    EXPECT_EQ(pairs.size(), static_cast<std::size_t>(operands - 1 + singles));
+    const ContractionPath path = given_path(problem, given);
+    EXPECT_EQ(path.steps.back().result, problem.output);
+  }
+}
+
+TEST(GivenPath, ErrorsNameTheStepAndWhatWasExpected) {
+  EXPECT_NE(error_of({{0, 1}, {}}, 3).find("given_path step 1 names no operand"),
+            std::string::npos);
+  const std::string range = error_of({{0, 1}, {0, 2}}, 3);
+  EXPECT_NE(range.find("given_path step 1 names operand 2, but positions run from 0 to 1"),
+            std::string::npos)
+      << range;
+  EXPECT_NE(range.find("2 operands remain"), std::string::npos) << range;
+  EXPECT_NE(error_of({{-1, 0}}, 2).find("names operand -1"), std::string::npos);
+  EXPECT_NE(error_of({{1, 1}}, 2).find("given_path step 0 names operand 1 twice"),
+            std::string::npos);
+  const std::string short_path = error_of({{0, 1}}, 4);
+  EXPECT_NE(short_path.find("given_path leaves 3 operands uncontracted"), std::string::npos)
+      << short_path;
+  EXPECT_NE(short_path.find("4 operands take 3 pairwise steps"), std::string::npos) << short_path;
+  const std::string long_path = error_of({{0, 1}, {0}}, 2);
+  EXPECT_NE(long_path.find("given_path step 1 comes after"), std::string::npos) << long_path;
+  EXPECT_NE(error_of({}, 2).find("given_path leaves 2 operands"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace einstream::detail
