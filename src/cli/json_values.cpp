@@ -1,7 +1,10 @@
 #include "src/cli/json_values.hpp"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "einstream/error.hpp"
 
@@ -63,15 +66,39 @@ std::vector<std::vector<int>> path_from_json(const nlohmann::json& document,
   return path;
 }
 
+std::string read_json_file(const std::string& path, const std::string& what) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    throw Error(what + ": the file does not exist");
+  }
+  if (status.type() == std::filesystem::file_type::directory) {
+    throw Error(what + " is a directory, not a JSON file");
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(what + ": cannot be opened for reading");
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) throw Error(what + ": read failed");
+  return text.str();
+}
+
 std::vector<std::vector<int>> parse_given_path(const std::string& text) {
+  const bool from_file = !text.empty() && text[0] == '@';
+  const std::string where =
+      from_file ? "--given-path file '" + text.substr(1) + "'" : std::string("--given-path");
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(text);
+    document = nlohmann::json::parse(from_file ? read_json_file(text.substr(1), where) : text);
   } catch (const nlohmann::json::exception& error) {
-    throw Error("--given-path is not valid JSON (" + std::string(error.what()) +
+    throw Error(where + " is not valid JSON (" + std::string(error.what()) +
                 "): expected one array of operand positions per step, e.g. '[[1,2],[0,1]]'");
   }
-  return path_from_json(document, "--given-path");
+  // `einstream path --json`'s whole object: its "path".
+  if (document.is_object() && document.contains("path")) {
+    return path_from_json(document["path"], where + " \"path\"");
+  }
+  return path_from_json(document, where);
 }
 
 nlohmann::json count_to_json(double value) {

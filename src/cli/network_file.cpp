@@ -3,11 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include "einstream/error.hpp"
 #include "src/cli/json_values.hpp"
@@ -189,21 +186,9 @@ Network parse_network(std::string_view text) {
 
 Network read_network_file(const std::string& path) {
   const std::string what = "network file '" + path + "'";
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (status.type() == std::filesystem::file_type::not_found) {
-    throw Error(what + ": the file does not exist");
-  }
-  if (status.type() == std::filesystem::file_type::directory) {
-    throw Error(what + " is a directory, not a JSON file");
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(what + ": cannot be opened for reading");
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) throw Error(what + ": read failed");
+  const std::string text = read_json_file(path, what);
   try {
-    return parse_network(text.str());
+    return parse_network(text);
   } catch (const Error& failure) {
     throw Error(what + ": " + failure.what());
   }

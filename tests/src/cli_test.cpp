@@ -676,6 +676,11 @@ TEST_F(Cli, PathJsonIsOneObjectInOptEinsumFormat) {
   EXPECT_TRUE(contains(scalar.out, "\"path\":[[0,1]]")) << scalar.out;
 }
 
+std::string write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
 // A path printed by `path --json` given back with --given-path plans that
 // path; `run` computes along it; malformed JSON and bad steps are named.
 TEST_F(Cli, GivenPathsArePlannedAndRunAsGiven) {
@@ -715,6 +720,16 @@ TEST_F(Cli, GivenPathsArePlannedAndRunAsGiven) {
   EXPECT_TRUE(contains(range.err, "given_path step 1 names operand 2")) << range.err;
   EXPECT_TRUE(contains(run(problem + " --given-path '[]'").err,
                        "--given-path is []: expected a non-empty array"));
+  // `path --json`'s output, saved, is a --given-path file.
+  const std::string saved = write_text(file("path.json"), given.out);
+  const CommandResult from_file = run(problem + " --given-path @" + saved);
+  ASSERT_EQ(from_file.status, 0) << from_file.err;
+  EXPECT_TRUE(contains(from_file.out, "\"path\":[[0,1],[0,1]]")) << from_file.out;
+  const std::string bare = write_text(file("bare.json"), "[[1,2],[0,1]]");
+  EXPECT_TRUE(contains(run(problem + " --given-path @" + bare).out, "\"flops\":40000"));
+  EXPECT_TRUE(
+      contains(run(problem + " --given-path @" + file("none.json").string()).err,
+               "--given-path file '" + file("none.json").string() + "': the file does not exist"));
   const CommandResult bench =
       run("bench 'ij,jk,k->i' --shapes '[[8,8],[8,8],[8]]' --backend host --repeat 1 "
           "--warmup 0 --json --given-path '[[0,1],[0,1]]'");
@@ -817,14 +832,6 @@ TEST_F(Cli, PathRejectsMalformedShapes) {
 
 // --network FILE.json: the integer-mode form of `path` and `run`.
 
-std::string write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-  return path.string();
-}
-
-// A 200-tensor ring (tensor k holds modes k and k+1 mod 200, bond 2, a
-// scalar result) has more modes than letters; its path must be a valid
-// linear path that contracts every operand into one.
 // A network file's "path" is planned as --given-path would be, checked as
 // the rest of the file is, and may not come with --given-path.
 TEST_F(Cli, NetworkFilesCarryAPath) {
@@ -847,6 +854,9 @@ TEST_F(Cli, NetworkFilesCarryAPath) {
       contains(run("path --network '" + range + "'").err, "given_path step 0 names operand 3"));
 }
 
+// A 200-tensor ring (tensor k holds modes k and k+1 mod 200, bond 2, a
+// scalar result) has more modes than letters; its path must be a valid
+// linear path that contracts every operand into one.
 TEST_F(Cli, PathNetworkPlansA200TensorRing) {
   constexpr int kTensors = 200;
   nlohmann::json network;

@@ -103,11 +103,14 @@ def path_choice(path):
     ('naive', numpy's meaning); or a path to run as it is, in opt_einsum's
     format (a list of tuples of operand positions: Plan.path,
     opt_einsum.contract_path, cotengra's get_path()), numpy.einsum_path's
-    list with its leading 'einsum_path' too."""
+    list with its leading 'einsum_path' too, or an object with a get_path()
+    method that gives one (a cotengra ContractionTree)."""
     if isinstance(path, str):
         return path.replace("_", "-"), []
     if path is True or path is False:
         return ("auto" if path else "naive"), []
+    if callable(getattr(path, "get_path", None)):  # a cotengra ContractionTree
+        path = path.get_path()
     try:
         steps = list(path)
     except TypeError:
@@ -130,6 +133,10 @@ def path_choice(path):
                         for p in positions)):
             raise TypeError(f"path step {number} is {step!r}: expected a tuple of operand "
                             "positions (ints)")
+        for position in positions:
+            if not -2**31 <= position < 2**31:
+                raise ValueError(f"path step {number} names operand {position}: positions "
+                                 "count the operands not yet contracted, from 0")
         given.append([int(p) for p in positions])
     return "auto", given
 

@@ -179,6 +179,17 @@ def test_a_given_path_is_run_as_it_is(rng):
     assert_matches(sliced(a, b, v), a @ b @ v)
 
 
+def test_an_object_with_get_path_gives_its_path(rng):
+    class Tree:  # as a cotengra ContractionTree offers its path
+        def get_path(self):
+            return ((0, 2), (0, 1))
+
+    a, b, c = (random_array(rng, shape) for shape in [(4, 5), (5, 6), (6, 3)])
+    plan = einstream.Plan("ij,jk,kl->il", a, b, c, path=Tree(), backend="host")
+    assert plan.path == [(0, 2), (0, 1)]
+    assert_matches(plan(a, b, c), a @ b @ c)
+
+
 def test_optimize_is_numpys_and_opt_einsums_name_of_path(rng):
     a, b, c = (random_array(rng, shape) for shape in [(4, 5), (5, 6), (6, 3)])
     expected = a @ b @ c
@@ -206,6 +217,8 @@ def test_bad_given_paths_are_refused_with_the_step_named(rng):
         einstream.einsum("ij,jk->ik", a, b, path=[(0.5, 1)])
     with pytest.raises(TypeError, match="path must name an algorithm"):
         einstream.einsum("ij,jk->ik", a, b, path=3)
+    with pytest.raises(ValueError, match="path step 0 names operand 1099511627776"):
+        einstream.einsum("ij,jk->ik", a, b, path=[(0, 2**40)])
     with pytest.raises(ValueError, match="empty contraction path"):
         einstream.einsum("ij,jk->ik", a, b, path=[])
     with pytest.raises(ValueError, match="branch-2"):
