@@ -4,11 +4,11 @@
 # device time is scarce): builds every GPU target once with all cores, runs
 # scripts/gpu-check.sh (the CUDA suite, the MPI test on 1 and 2+ ranks,
 # memcheck over the whole suite, sharded) with what time is left, the host
-# suite's NCCL-rank tests, and the elementwise kernel benchmark. The peers
-# table (bench/peers.py, several minutes) needs a call of its own, on the
+# suite's NCCL-rank tests, and the elementwise and GEMM-orientation
+# benchmarks. The peers table (bench/peers.py, several minutes) needs a call of its own, on the
 # machine kept warm. Everything it writes goes to $OUT (default
 # build/device-call): device.txt, the build log, gpucheck.log with its logs
-# as gpucheck-logs.tgz, and bench-multiply.txt.
+# as gpucheck-logs.tgz, and bench-kernels.txt.
 #
 #   scripts/device-call.sh [--seconds S]    (default 570: the call's budget)
 set -u
@@ -39,9 +39,9 @@ grep -h "NCCL" "$out/configure.log" | head -2
 echo "device-call: built at $((SECONDS - start)) s"
 
 build/tests/einstream_tests --gtest_filter='NcclRanks.*' 2>&1 | grep -E 'OK \]|FAILED|PASSED|SKIP'
-build/bench/einstream_cuda_bench --benchmark_filter='Multiply|WriteCeiling' \
-  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true >"$out/bench-multiply.txt" 2>&1
-grep -E 'median' "$out/bench-multiply.txt" | sed 's/  */ /g'
+build/bench/einstream_cuda_bench --benchmark_filter='Multiply|WriteCeiling|GemmOrientation' \
+  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true >"$out/bench-kernels.txt" 2>&1
+grep -E 'median' "$out/bench-kernels.txt" | sed 's/  */ /g'
 echo "device-call: benchmarked at $((SECONDS - start)) s"
 
 # gpu-check: its suite and MPI runs take about 150 s on 16 cores; memcheck
