@@ -66,8 +66,11 @@ ContractionPath evaluate_path(const Problem& problem, const LinearPath& linear);
 // (an empty result).
 LinearPath pairwise_path(const LinearPath& given, int operands);
 
-// The path Options::given_path gives, checked and costed: pairwise_path,
-// then evaluate_path. A one-operand problem with no step gets the step (0).
+// The path Options::given_path gives, checked (pairwise_path's errors) and
+// costed: each step of three or more operands becomes the cheapest order of
+// pairs over its operands (exact_join, up to kExactJoinMaxTensors; left to
+// right beyond), the others stay as given. A one-operand problem with no
+// step gets the step (0).
 ContractionPath given_path(const Problem& problem, const LinearPath& given);
 
 // Left to right: ((0,1), then that result with the next operand, ...).

@@ -1,11 +1,17 @@
 // A contraction path the caller gives (Options::given_path): checked against
 // the problem in the caller's own step numbering, then steps of three or more
-// operands are split into pairs, since every lowered step takes one or two.
+// operands are split into pairs, since every lowered step takes one or two:
+// in the cheapest order of those operands (planner/path_hyper_join's exact
+// join, over the tree the steps before built), or left to right where that
+// search does not apply.
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "einstream/error.hpp"
 #include "planner/path.hpp"
+#include "planner/path_hyper_join.hpp"
+#include "planner/path_hyper_tree.hpp"
 
 namespace einstream::detail {
 
@@ -68,11 +74,70 @@ LinearPath pairwise_path(const LinearPath& given, int operands) {
   return pairs;
 }
 
+namespace {
+
+// The live operands of a path being written out, as tree node ids in
+// linear-format order, and the linear steps so far.
+struct LiveOperands {
+  PathTree& tree;
+  std::vector<int> nodes;
+  LinearPath steps;
+
+  int position_of(int node) const {
+    return static_cast<int>(std::find(nodes.begin(), nodes.end(), node) - nodes.begin());
+  }
+  // Contracts nodes `first` and `second`: one linear step, one tree node.
+  int join(int first, int second) {
+    std::vector<int> positions = {position_of(first), position_of(second)};
+    std::sort(positions.begin(), positions.end());
+    steps.push_back(positions);
+    nodes.erase(nodes.begin() + positions[1]);
+    nodes.erase(nodes.begin() + positions[0]);
+    const int joined = tree.join(first, second);
+    nodes.push_back(joined);
+    return joined;
+  }
+};
+
+// The SSA order (JoinOrder's numbering) of contracting `count` tensors left
+// to right: the first two, then the running result with each next one.
+JoinOrder left_to_right(int count) {
+  JoinOrder order;
+  order.steps.emplace_back(0, 1);
+  for (int next = 2; next < count; ++next) order.steps.emplace_back(count + next - 2, next);
+  return order;
+}
+
+}  // namespace
+
 ContractionPath given_path(const Problem& problem, const LinearPath& given) {
   const int operands = static_cast<int>(problem.inputs.size());
-  LinearPath pairs = pairwise_path(given, operands);
-  if (pairs.empty()) pairs.push_back({0});  // one operand and no step: its one reduction
-  return evaluate_path(problem, pairs);
+  const LinearPath checked = pairwise_path(given, operands);  // throws for a bad path
+  if (checked.empty()) return evaluate_path(problem, {{0}});  // one operand, no step
+  const TreeNetwork network(problem);
+  PathTree tree(network);
+  LiveOperands live{tree, {}, {}};
+  for (int operand = 0; operand < operands; ++operand) live.nodes.push_back(operand);
+  for (std::vector<int> step : given) {
+    std::sort(step.begin(), step.end());
+    std::vector<int> slots;  // the step's nodes, then the nodes its pairs make
+    for (int position : step) slots.push_back(live.nodes[position]);
+    if (step.size() == 1) {  // a reduction alone: the result goes last
+      live.steps.push_back(step);
+      live.nodes.erase(live.nodes.begin() + step[0]);
+      live.nodes.push_back(slots[0]);
+      continue;
+    }
+    JoinOrder order;
+    // No memory cap (0): the caller chose these operands together.
+    if (step.size() == 2 || !exact_join(tree, slots, 0, &order)) {
+      order = left_to_right(static_cast<int>(slots.size()));
+    }
+    for (const auto& [first, second] : order.steps) {
+      slots.push_back(live.join(slots[first], slots[second]));
+    }
+  }
+  return evaluate_path(problem, live.steps);
 }
 
 }  // namespace einstream::detail

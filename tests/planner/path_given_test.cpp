@@ -2,6 +2,7 @@
 // step numbering, split into pairs, costed as the search's paths are.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -43,18 +44,30 @@ TEST(GivenPath, StepsOfSeveralOperandsAreSplitLeftToRight) {
   EXPECT_EQ(pairwise_path({{0, 1, 2, 3, 4}}, 5), (LinearPath{{0, 1}, {0, 3}, {0, 2}, {0, 1}}));
 }
 
-// A step of k operands contracts exactly them: the split path's result and
-// every other operand's modes are those of contracting them pairwise by hand.
+// A step of k operands becomes the cheapest order of pairs over them: in
+// ab,cd,bc->ad, (ab, bc) then cd, not the outer product ab.cd that left to
+// right would form first.
+TEST(GivenPath, StepsOfSeveralOperandsTakeTheirCheapestOrder) {
+  const Problem problem = parse("ab,cd,bc->ad", {{30, 30}, {30, 30}, {30, 30}});
+  const ContractionPath path = given_path(problem, {{2, 1, 0}});
+  EXPECT_EQ(path.linear(), (LinearPath{{0, 2}, {0, 1}}));
+  EXPECT_LT(path.flops, evaluate_path(problem, pairwise_path({{0, 1, 2}}, 3)).flops);
+  EXPECT_EQ(path.steps.back().result, problem.output);
+}
+
+// The operands a step names are contracted together whatever else the path
+// does: the chain's (b, d, e) step, then the rest, costs no more than the
+// same steps left to right.
 TEST(GivenPath, SplitStepsContractTheOperandsTheyName) {
   const Problem problem = parse("ab,bc,cd,de,ef->af", {{2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}});
-  // b, d, e: operands 1, 3, 4 as one step, then the rest.
-  const ContractionPath split = given_path(problem, {{4, 1, 3}, {0, 1, 2}});
-  // By hand: (1, 3) -> [ab, cd, ef, bc.de]; (2, 3) -> [ab, cd, bcdef]; (0, 1, 2)
-  // -> (0, 1) -> [bcdef, abcd] -> (0, 1).
-  const ContractionPath by_hand = evaluate_path(problem, {{1, 3}, {2, 3}, {0, 1}, {0, 1}});
-  EXPECT_EQ(split.linear(), by_hand.linear());
-  EXPECT_EQ(split.flops, by_hand.flops);
+  const LinearPath given = {{4, 1, 3}, {0, 1, 2}};
+  const ContractionPath split = given_path(problem, given);
+  EXPECT_EQ(split.steps.size(), 4u);
+  EXPECT_LE(split.flops, evaluate_path(problem, pairwise_path(given, 5)).flops);
   EXPECT_EQ(split.steps.back().result, problem.output);
+  // Left to right, by hand: (1, 3) -> [ab, cd, ef, bc.de]; (2, 3) ->
+  // [ab, cd, bcdef]; (0, 1, 2) -> (0, 1) -> [bcdef, abcd] -> (0, 1).
+  EXPECT_EQ(pairwise_path(given, 5), (LinearPath{{1, 3}, {2, 3}, {0, 1}, {0, 1}}));
 }
 
 // Random paths over n operands, some steps of one or of three or more:
@@ -80,7 +93,13 @@ TEST(GivenPath, RandomPathsSplitIntoValidPairwisePaths) {
     const LinearPath pairs = pairwise_path(given, operands);
     EXPECT_EQ(pairs.size(), static_cast<std::size_t>(operands - 1 + singles));
     const ContractionPath path = given_path(problem, given);
+    // One operand and no step: its one reduction.
+    EXPECT_EQ(path.steps.size(), std::max<std::size_t>(pairs.size(), 1));
     EXPECT_EQ(path.steps.back().result, problem.output);
+    // The cheapest orders within steps cost no more than left to right.
+    if (singles == 0 && !pairs.empty()) {
+      EXPECT_LE(path.flops, evaluate_path(problem, pairs).flops);
+    }
   }
 }
 

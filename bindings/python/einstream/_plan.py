@@ -386,9 +386,9 @@ def einsum(formula, *operands, out=None, memory_limit=None, device=None, backend
         contraction path to run as it is, without a search, in opt_einsum's
         format: a list of tuples of operand positions (Plan.path,
         opt_einsum.contract_path's, cotengra's tree.get_path() or the tree
-        itself, or numpy.einsum_path's list). A step of three or more operands is
-        contracted in pairs, left to right; under memory_limit the blocks
-        are sliced along the path as given.
+        itself, or numpy.einsum_path's list). A step of three or more
+        operands is contracted in pairs, in their cheapest order; under
+        memory_limit the blocks are sliced along the path as given.
     optimize: numpy's and opt_einsum's name of path (True: 'auto', False:
         'naive'); give one of the two.
     register_host_memory: page-lock host operands for direct DMA.
