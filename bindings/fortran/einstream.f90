@@ -145,7 +145,7 @@ module einstream
   end interface einstream_tensor
 
   public :: einstream_default_options, einstream_plan_create, einstream_plan_execute
-  public :: einstream_plan_destroy, einstream_explain, einstream_workspace_bytes
+  public :: einstream_plan_destroy, einstream_explain, einstream_workspace_bytes, einstream_path
   public :: einstream_einsum, einstream_last_error, einstream_version
 
   type, bind(c) :: c_tensor_desc
@@ -202,6 +202,16 @@ module einstream
       integer(c_int64_t), intent(out) :: bytes
       integer(c_int) :: status
     end function c_plan_workspace_bytes
+
+    function c_plan_path(plan, pairs, capacity, n_steps) bind(c, name='einstream_plan_path') &
+        result(status)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: plan
+      type(c_ptr), value :: pairs
+      integer(c_int32_t), value :: capacity
+      integer(c_int32_t), intent(out) :: n_steps
+      integer(c_int) :: status
+    end function c_plan_path
 
     function c_plan_destroy(plan) bind(c, name='einstream_plan_destroy') result(status)
       import :: c_ptr, c_int
@@ -403,6 +413,39 @@ contains
     if (present(message)) message = problem
     call finish(code, problem, status)
   end function einstream_workspace_bytes
+
+  ! The plan's contraction path as options%given_path takes one: shape
+  ! (2, steps), each column a step's 0-based positions (-1 second for a step
+  ! of one operand). Empty when the call fails.
+  function einstream_path(plan, status, message) result(steps)
+    type(einstream_plan), intent(in) :: plan
+    integer, intent(out), optional :: status
+    character(len=:), allocatable, intent(out), optional :: message
+    integer(c_int32_t), allocatable, target :: steps(:,:)
+    character(len=:), allocatable :: problem
+    integer(c_int32_t) :: count, count_again
+    integer :: code
+    allocate(steps(2, 0))
+    if (.not. c_associated(plan%handle)) then
+      problem = 'einstream_path: the plan was not created (or was destroyed)'
+      if (present(message)) message = problem
+      call finish(einstream_invalid_argument, problem, status)
+      return
+    end if
+    code = c_plan_path(plan%handle, c_null_ptr, 0_c_int32_t, count)
+    if (code == einstream_ok) then
+      deallocate(steps)
+      allocate(steps(2, count))
+      if (count > 0) code = c_plan_path(plan%handle, c_loc(steps), count, count_again)
+    end if
+    if (code /= einstream_ok) then
+      deallocate(steps)
+      allocate(steps(2, 0))
+    end if
+    problem = c_message(code)
+    if (present(message)) message = problem
+    call finish(code, problem, status)
+  end function einstream_path
 
   ! One shot: plan, execute, destroy.
   subroutine einstream_einsum(expression, inputs, output, status, message, alpha, beta, options)

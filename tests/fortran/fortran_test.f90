@@ -218,6 +218,7 @@ contains
     type(einstream_plan) :: plan
     integer :: status
     character(len=:), allocatable :: message, text
+    integer(c_int32_t), allocatable :: steps(:,:)
     call random_number(a)
     call random_number(b)
     call einstream_plan_create(plan, 'ij,jk->ik', [einstream_tensor(a), einstream_tensor(b)], &
@@ -237,6 +238,10 @@ contains
     text = einstream_explain(plan, status)
     call check(status == einstream_ok .and. index(text, 'ij,jk->ik') > 0, 'explain names the expression')
     call check(einstream_workspace_bytes(plan) >= 0, 'workspace bytes')
+    steps = einstream_path(plan, status)
+    call check(status == einstream_ok .and. size(steps, 1) == 2 .and. size(steps, 2) == 1, &
+               'path shape')
+    call check(all(steps(:, 1) == [0, 1]), 'path of ij,jk->ik')
     ! A complex alpha on a real dtype: the C++ API's own check comes back.
     call einstream_plan_execute(plan, [einstream_tensor(a), einstream_tensor(b)], &
                                 einstream_tensor(c), status, message, alpha=(1.0, 1.0))
