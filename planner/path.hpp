@@ -68,8 +68,8 @@ LinearPath pairwise_path(const LinearPath& given, int operands);
 
 // The path Options::given_path gives, checked (pairwise_path's errors) and
 // costed: each step of three or more operands becomes the cheapest order of
-// pairs over its operands (exact_join, up to kExactJoinMaxTensors; left to
-// right beyond), the others stay as given. A one-operand problem with no
+// pairs over its operands (best_join: exact up to kExactJoinMaxTensors,
+// greedy beyond), the others stay as given. A one-operand problem with no
 // step gets the step (0).
 ContractionPath given_path(const Problem& problem, const LinearPath& given);
 

@@ -1,12 +1,11 @@
 // A contraction path the caller gives (Options::given_path): checked against
 // the problem in the caller's own step numbering, then steps of three or more
 // operands are split into pairs, since every lowered step takes one or two:
-// in the cheapest order of those operands (planner/path_hyper_join's exact
-// join, over the tree the steps before built), or left to right where that
-// search does not apply.
+// in the cheapest order of those operands (planner/path_hyper_join's best
+// join, over the tree the steps before built: exact up to 10 operands,
+// greedy beyond).
 #include <algorithm>
 #include <string>
-#include <utility>
 
 #include "einstream/error.hpp"
 #include "planner/path.hpp"
@@ -79,34 +78,23 @@ namespace {
 // The live operands of a path being written out, as tree node ids in
 // linear-format order, and the linear steps so far.
 struct LiveOperands {
-  PathTree& tree;
   std::vector<int> nodes;
   LinearPath steps;
 
   int position_of(int node) const {
     return static_cast<int>(std::find(nodes.begin(), nodes.end(), node) - nodes.begin());
   }
-  // Contracts nodes `first` and `second`: one linear step, one tree node.
-  int join(int first, int second) {
+  // The linear step of tree node `joined`, which contracts `first` and
+  // `second`.
+  void record(int first, int second, int joined) {
     std::vector<int> positions = {position_of(first), position_of(second)};
     std::sort(positions.begin(), positions.end());
     steps.push_back(positions);
     nodes.erase(nodes.begin() + positions[1]);
     nodes.erase(nodes.begin() + positions[0]);
-    const int joined = tree.join(first, second);
     nodes.push_back(joined);
-    return joined;
   }
 };
-
-// The SSA order (JoinOrder's numbering) of contracting `count` tensors left
-// to right: the first two, then the running result with each next one.
-JoinOrder left_to_right(int count) {
-  JoinOrder order;
-  order.steps.emplace_back(0, 1);
-  for (int next = 2; next < count; ++next) order.steps.emplace_back(count + next - 2, next);
-  return order;
-}
 
 }  // namespace
 
@@ -116,25 +104,25 @@ ContractionPath given_path(const Problem& problem, const LinearPath& given) {
   if (checked.empty()) return evaluate_path(problem, {{0}});  // one operand, no step
   const TreeNetwork network(problem);
   PathTree tree(network);
-  LiveOperands live{tree, {}, {}};
+  LiveOperands live;
   for (int operand = 0; operand < operands; ++operand) live.nodes.push_back(operand);
   for (std::vector<int> step : given) {
     std::sort(step.begin(), step.end());
-    std::vector<int> slots;  // the step's nodes, then the nodes its pairs make
-    for (int position : step) slots.push_back(live.nodes[position]);
-    if (step.size() == 1) {  // a reduction alone: the result goes last
+    std::vector<int> nodes;
+    for (int position : step) nodes.push_back(live.nodes[position]);
+    if (nodes.size() == 1) {  // a reduction alone: the result goes last
       live.steps.push_back(step);
       live.nodes.erase(live.nodes.begin() + step[0]);
-      live.nodes.push_back(slots[0]);
+      live.nodes.push_back(nodes[0]);
       continue;
     }
-    JoinOrder order;
-    // No memory cap (0): the caller chose these operands together.
-    if (step.size() == 2 || !exact_join(tree, slots, 0, &order)) {
-      order = left_to_right(static_cast<int>(slots.size()));
-    }
-    for (const auto& [first, second] : order.steps) {
-      slots.push_back(live.join(slots[first], slots[second]));
+    // The cheapest order of the step's operands (exact, else greedy; no
+    // memory cap: the caller chose them together). The tree's new nodes
+    // come children first, so each is a linear step in turn.
+    const int before = tree.node_count();
+    best_join(tree, nodes, GreedyParameters{}, nullptr);
+    for (int id = before; id < tree.node_count(); ++id) {
+      live.record(tree.node(id).left, tree.node(id).right, id);
     }
   }
   return evaluate_path(problem, live.steps);

@@ -102,8 +102,7 @@ struct Options {
   // yet contracted, 0-based, and its result goes last. PathInfo::path of an
   // earlier plan, opt_einsum's contract_path or cotengra's get_path() give
   // one. A step of three or more operands is contracted in pairs, in their
-  // cheapest order (an exact search up to 10 operands; left to right
-  // beyond). Checked when planning (Error names the step at fault). Over the
+  // cheapest order (an exact search up to 10 operands, greedy beyond). Checked when planning (Error names the step at fault). Over the
   // memory limit the blocks are sliced along this path as it is: the
   // slicing never changes it. Empty (the default): `path` searches.
   std::vector<std::vector<int>> given_path;

@@ -55,6 +55,29 @@ TEST(GivenPath, StepsOfSeveralOperandsTakeTheirCheapestOrder) {
   EXPECT_EQ(path.steps.back().result, problem.output);
 }
 
+// Beyond the exact search's 10 operands a step is ordered greedily: a ring
+// of 14 matrices given as one step (in reverse) becomes a valid pairwise
+// path to the scalar, no dearer than left to right.
+TEST(GivenPath, LongStepsAreOrderedGreedily) {
+  std::string expression;
+  std::vector<std::vector<std::int64_t>> shapes;
+  constexpr int kTensors = 14;
+  for (int k = 0; k < kTensors; ++k) {
+    if (k) expression += ',';
+    expression += static_cast<char>('a' + k);
+    expression += static_cast<char>('a' + (k + 1) % kTensors);
+    shapes.push_back({8, 8});
+  }
+  expression += "->";
+  const Problem problem = parse(expression, shapes);
+  LinearPath given(1);
+  for (int k = kTensors - 1; k >= 0; --k) given[0].push_back(k);
+  const ContractionPath path = given_path(problem, given);
+  EXPECT_EQ(path.steps.size(), static_cast<std::size_t>(kTensors - 1));
+  EXPECT_TRUE(path.steps.back().result.empty());
+  EXPECT_LE(path.flops, evaluate_path(problem, pairwise_path(given, kTensors)).flops);
+}
+
 // The operands a step names are contracted together whatever else the path
 // does: the chain's (b, d, e) step, then the rest, costs no more than the
 // same steps left to right.
