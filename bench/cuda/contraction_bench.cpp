@@ -25,6 +25,7 @@
 namespace {
 
 using einstream::DataType;
+using einstream::detail::bench::seconds_per_call;
 
 struct Contraction {
   const char* name;
@@ -98,17 +99,6 @@ void bare_half_gemm(cublasHandle_t handle, const Contraction& c, DataType dtype,
         c.k, c.m * c.k, &zero, result, type, c.n, c.m * c.n, c.batch, CUBLAS_COMPUTE_32F,
         CUBLAS_GEMM_DEFAULT));
   }
-}
-
-// Mean seconds of `repeats` calls of `body` (after one warm-up), on the
-// default stream.
-double seconds_per_call(const std::function<void()>& body, int repeats) {
-  einstream::detail::bench::EventTimer timer;
-  body();
-  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
-  return timer.seconds(nullptr, [&] {
-    for (int repeat = 0; repeat < repeats; ++repeat) body();
-  }) / repeats;
 }
 
 void BM_Contraction(benchmark::State& state) {

@@ -57,6 +57,18 @@ class EventTimer {
   cudaEvent_t stop_ = nullptr;
 };
 
+// Mean seconds of `repeats` calls of `body` (after one warm-up and a
+// device synchronization) on the default stream: for work such as cuBLAS
+// calls or Plan::execute that picks its own launches.
+inline double seconds_per_call(const std::function<void()>& body, int repeats) {
+  EventTimer timer;
+  body();
+  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+  return timer.seconds(nullptr, [&] {
+    for (int repeat = 0; repeat < repeats; ++repeat) body();
+  }) / repeats;
+}
+
 // Median seconds of `repeats` device-to-device copies of `bytes` from
 // `from` to `to` (after one warm-up): the ceiling a kernel that reads and
 // writes as many bytes is compared with.

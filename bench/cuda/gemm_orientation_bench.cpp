@@ -14,7 +14,6 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,15 +92,6 @@ void gemm(cublasHandle_t handle, DataType dtype, const GemmShape& s, const Order
       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-// Mean seconds of `repeats` calls (after one warm-up).
-double seconds_of(EventTimer& timer, int repeats, const std::function<void()>& body) {
-  body();
-  EINSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
-  return timer.seconds(nullptr, [&] {
-    for (int repeat = 0; repeat < repeats; ++repeat) body();
-  }) / repeats;
-}
-
 void BM_GemmOrientation(benchmark::State& state) {
   const GemmShape& s = shapes()[static_cast<std::size_t>(state.range(0))];
   constexpr DataType kTypes[] = {DataType::f32, DataType::f16, DataType::bf16};
@@ -124,8 +114,8 @@ void BM_GemmOrientation(benchmark::State& state) {
   for (auto _ : state) {
     for (int bits = 0; bits < 8; ++bits) {
       const Order order{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0};
-      const double seconds = seconds_of(
-          timer, repeats, [&] { gemm(handle, dtype, s, order, a.get(), b.get(), c.get()); });
+      const double seconds = einstream::detail::bench::seconds_per_call(
+          [&] { gemm(handle, dtype, s, order, a.get(), b.get(), c.get()); }, repeats);
       state.counters[order.name()] = flops / seconds * 1e-12;
       fastest = std::min(fastest, seconds);
       slowest = std::max(slowest, seconds);
