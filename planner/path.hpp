@@ -57,16 +57,14 @@ struct ContractionPath {
 // result modes and cost. Throws Error for an invalid path.
 ContractionPath evaluate_path(const Problem& problem, const LinearPath& linear);
 
-// `given` (opt_einsum's format, over `operands` operands; a step's
-// positions in any order) with each step of three or more operands split
-// into pairs, left to right: the first two, then the running result with
-// each next one. Throws Error naming the step of `given` that names no
-// operand, one twice, one out of range, or comes after the last, and when
-// the steps leave more than one operand. One operand and no step is valid
-// (an empty result).
-LinearPath pairwise_path(const LinearPath& given, int operands);
+// Checks `given` (opt_einsum's format, over `operands` operands; a step's
+// positions in any order, a step of any number of operands): throws Error
+// naming the step that names no operand, one twice, one out of range, or
+// comes after the last, and when the steps leave more than one operand.
+// One operand and no step is valid.
+void check_given_path(const LinearPath& given, int operands);
 
-// The path Options::given_path gives, checked (pairwise_path's errors) and
+// The path Options::given_path gives, checked (check_given_path) and
 // costed: each step of three or more operands becomes the cheapest order of
 // pairs over its operands (best_join: exact up to kExactJoinMaxTensors,
 // greedy beyond), the others stay as given. A one-operand problem with no

@@ -38,8 +38,7 @@ void check_step(const std::vector<int>& step, std::size_t index, int live) {
 
 }  // namespace
 
-LinearPath pairwise_path(const LinearPath& given, int operands) {
-  LinearPath pairs;
+void check_given_path(const LinearPath& given, int operands) {
   int live = operands;
   for (std::size_t index = 0; index < given.size(); ++index) {
     if (live == 1 && index > 0) {
@@ -48,21 +47,7 @@ LinearPath pairwise_path(const LinearPath& given, int operands) {
                   std::to_string(index) + " step(s), " + std::to_string(given.size()) + " given");
     }
     check_step(given[index], index, live);
-    std::vector<int> sorted = given[index];
-    std::sort(sorted.begin(), sorted.end());
-    if (sorted.size() <= 2) {
-      pairs.push_back(sorted);
-    } else {
-      // Left to right: the first two, then the running result (last) with
-      // each next one, whose position drops by the operands taken before it.
-      pairs.push_back({sorted[0], sorted[1]});
-      int remaining = live - 1;
-      for (std::size_t next = 2; next < sorted.size(); ++next) {
-        pairs.push_back({sorted[next] - static_cast<int>(next), remaining - 1});
-        --remaining;
-      }
-    }
-    live -= static_cast<int>(sorted.size()) - 1;
+    live -= static_cast<int>(given[index].size()) - 1;
   }
   if (live != 1) {
     throw Error("given_path leaves " + std::to_string(live) +
@@ -70,7 +55,6 @@ LinearPath pairwise_path(const LinearPath& given, int operands) {
                 std::to_string(operands) + " operands take " + std::to_string(operands - 1) +
                 " pairwise steps" + (operands == 1 ? ", or the single step (0,)" : "") + ")");
   }
-  return pairs;
 }
 
 namespace {
@@ -100,8 +84,8 @@ struct LiveOperands {
 
 ContractionPath given_path(const Problem& problem, const LinearPath& given) {
   const int operands = static_cast<int>(problem.inputs.size());
-  const LinearPath checked = pairwise_path(given, operands);  // throws for a bad path
-  if (checked.empty()) return evaluate_path(problem, {{0}});  // one operand, no step
+  check_given_path(given, operands);
+  if (given.empty()) return evaluate_path(problem, {{0}});  // one operand, no step
   const TreeNetwork network(problem);
   PathTree tree(network);
   LiveOperands live;

@@ -47,14 +47,18 @@ TEST(GivenPathPlan, RandomPathsMatchTheReferenceWholeAndSliced) {
     limits.max_extent = 6;
     const testing::RandomProblem problem = testing::random_problem(random, limits);
     const DataType dtype = testing::kDataTypes[seed % testing::kDataTypeCount];
-    const std::vector<std::vector<int>> given =
-        testing::random_path(random, operand_count(problem.expression));
+    const int operands = operand_count(problem.expression);
+    int singles = 0;
+    const std::vector<std::vector<int>> given = testing::random_path(random, operands, &singles);
     const std::vector<TensorDesc> descs = descs_of(problem.shapes, dtype);
     Options options = host_with_path(given);
     SCOPED_TRACE("seed " + std::to_string(seed) + ": " + problem.expression + " " +
                  to_string(dtype));
-    const std::vector<std::vector<int>> pairs =
-        detail::pairwise_path(given, operand_count(problem.expression));
+    // Steps of one or two operands stay as given (sorted); every path has
+    // operands - 1 pairs and its one-operand steps (one operand: a step).
+    std::vector<std::vector<int>> sorted = given;
+    for (std::vector<int>& step : sorted) std::sort(step.begin(), step.end());
+    const std::size_t steps = std::max(operands - 1 + singles, 1);
     const std::uint64_t smallest = testing::smallest_budget(problem.expression, descs, options);
     for (bool limited : {false, true}) {
       if (limited)
@@ -66,10 +70,9 @@ TEST(GivenPathPlan, RandomPathsMatchTheReferenceWholeAndSliced) {
           std::all_of(given.begin(), given.end(),
                       [](const std::vector<int>& step) { return step.size() <= 2; });
       if (pairs_only) {
-        EXPECT_EQ(plan.path().path, pairs.empty() ? std::vector<std::vector<int>>{{0}} : pairs);
-      } else {
-        EXPECT_EQ(plan.path().path.size(), pairs.size());
+        EXPECT_EQ(plan.path().path, sorted.empty() ? std::vector<std::vector<int>>{{0}} : sorted);
       }
+      EXPECT_EQ(plan.path().path.size(), steps);
       const testing::AgainstReference run = testing::plan_against_reference(
           problem.expression, problem.shapes, dtype, options, 1.5, seed % 2 ? 0.0 : -0.5, random);
       EXPECT_LE(run.error, testing::tolerance(dtype)) << run.explain;
